@@ -1,0 +1,36 @@
+"""What a backend gets besides the IR: build options and a place to report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from b00tc.diagnostics import Diagnostic, Severity
+
+
+@dataclass
+class Context:
+    target: str
+    #: host variables for the targets that resolve them at build time
+    #: (--set over --env-file over the process environment)
+    env: Mapping[str, str] = field(default_factory=dict)
+    #: the image of the small helpers b00tc adds (k8s initContainers, compose and Nomad
+    #: wait tasks); it needs /bin/sh, nc and sleep
+    helper_image: str = "busybox:1.36"
+    #: seconds a generated wait gives a service before it fails
+    wait_timeout: int = 300
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def warn(self, code: str, message: str, file: str, path: str = "", help: str = "") -> None:
+        self.diagnostics.append(
+            Diagnostic(Severity.WARNING, code, message, file=file, path=path, help=help)
+        )
+
+    def error(self, code: str, message: str, file: str, path: str = "", help: str = "") -> None:
+        self.diagnostics.append(
+            Diagnostic(Severity.ERROR, code, message, file=file, path=path, help=help)
+        )
+
+    def cannot_express(self, what: str, file: str, path: str = "", help: str = "") -> None:
+        """The target has no way to carry an intent: the one warning for that."""
+        self.warn("W0301", f"target {self.target} cannot express {what}", file, path, help)

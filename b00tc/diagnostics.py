@@ -1,0 +1,417 @@
+"""Diagnostics: what went wrong, where, and what to do; rendered rustc-style or as JSON.
+
+A diagnostic names a file and a ``$.path`` into the datum. The path is turned into a
+line and column only when the diagnostic is rendered (``locate``), so the happy path
+never pays for positions.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Span:
+    line: int  # 1-based
+    col: int  # 1-based
+    end_line: int
+    end_col: int  # exclusive
+
+
+@dataclass
+class Diagnostic:
+    severity: Severity
+    code: str
+    message: str
+    file: str = ""
+    path: str = ""  # $.b00t.resources.cpu
+    help: str = ""
+    span: Optional[Span] = None  # set directly when known (TOML syntax errors), else located
+    #: a column offset inside the located value (reference errors point into the string)
+    offset: Optional[tuple[int, int]] = None
+    key: bool = False  # point at the key rather than the value
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+
+# Every code b00tc emits. Stable: tools match on them. README links this table.
+CODES: dict[str, str] = {
+    "E0001": "the file is not valid TOML",
+    "E0002": "the file cannot be read",
+    "E0101": "unknown key",
+    "E0102": "wrong type for a key",
+    "E0103": "a required key is missing",
+    "E0104": "[b00t] name or type disagrees with the file name",
+    "E0105": "a name is not a DNS-1123 label",
+    "E0106": "a workflow job ([b00t.job] with steps) is a different schema",
+    "E0107": "this datum type cannot be built",
+    "E0108": "a value is not one of the allowed ones",
+    "E0109": "an env name is not a valid identifier",
+    "E0110": "a docker argument cannot be read",
+    "E0111": "the file name is not <name>.<type>.toml",
+    "E0201": "a cpu quantity cannot be read",
+    "E0202": "a memory quantity cannot be read",
+    "E0203": "a GPU requirement cannot be read",
+    "E0301": "a reference expression cannot be parsed",
+    "E0302": "a stack or member datum is not on the search path",
+    "E0303": "a reference names a stack that is not required",
+    "E0304": "a reference names a service the stack does not have",
+    "E0305": "stacks require each other in a cycle",
+    "E0306": "a wait_for_services entry cannot be read",
+    "E0401": "a host variable is not set and has no default",
+    "E0402": "a host variable's ${VAR:?message} fired",
+    "E0601": "a value cannot be carried by the target's syntax",
+    "E0901": "usage error",
+    "W0101": "a stack member is not deployable to container targets and is skipped",
+    "W0102": "a docker argument is not carried to the target",
+    "W0103": "a service has no deployable member on this target",
+    "W0301": "the target cannot express an intent",
+    "W0501": "budget_cost_per_job exceeds budget_daily_limit",
+}
+
+
+# ---------------------------------------------------------------------------
+# Paths
+
+
+_SEG = re.compile(r'\.([A-Za-z0-9_-]+)|\["((?:[^"\\]|\\.)*)"\]|\[(\d+)\]')
+
+
+def join(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    if re.fullmatch(r"[A-Za-z0-9_-]+", key):
+        return f"{path}.{key}"
+    return f"{path}[{_quote(key)}]"
+
+
+def _quote(key: str) -> str:
+    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def split(path: str) -> tuple:
+    out: list = []
+    for m in _SEG.finditer(path):
+        if m.group(1) is not None:
+            out.append(m.group(1))
+        elif m.group(2) is not None:
+            out.append(re.sub(r"\\(.)", r"\1", m.group(2)))
+        else:
+            out.append(int(m.group(3)))
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------
+# Locating a path in TOML source
+
+
+def locate(source: str, path: str, key: bool = False) -> Optional[Span]:
+    """The span of the value (or the key) at ``path``, or of its nearest located parent."""
+    table = _scan(source)
+    segs = split(path)
+    while segs:
+        hit = table.get(segs)
+        if hit is not None:
+            k, v = hit
+            return k if key or v is None else v
+        segs = segs[:-1]
+    return None
+
+
+_SCAN_CACHE: dict[int, dict] = {}
+
+
+def _scan(source: str) -> dict:
+    cached = _SCAN_CACHE.get(id(source))
+    if cached is not None and cached[0] is source:
+        return cached[1]
+    table = _Scanner(source).run()
+    _SCAN_CACHE[id(source)] = (source, table)  # type: ignore[assignment]
+    return table
+
+
+class _Scanner:
+    """Records where each key and value is. tomli has already accepted (or rejected) the
+    text; this only needs to be right on valid TOML and must not crash on invalid."""
+
+    def __init__(self, src: str) -> None:
+        self.s = src
+        self.i = 0
+        self.line = 1
+        self.line_start = 0
+        self.out: dict[tuple, tuple[Span, Optional[Span]]] = {}
+        self.aot: dict[tuple, int] = {}
+
+    def pos(self) -> tuple[int, int]:
+        return self.line, self.i - self.line_start + 1
+
+    def adv(self, n: int = 1) -> None:
+        for _ in range(n):
+            if self.i < len(self.s):
+                if self.s[self.i] == "\n":
+                    self.line += 1
+                    self.line_start = self.i + 1
+                self.i += 1
+
+    def peek(self, k: int = 0) -> str:
+        j = self.i + k
+        return self.s[j] if j < len(self.s) else ""
+
+    def skip_ws(self, newlines: bool = False) -> None:
+        while self.i < len(self.s):
+            c = self.s[self.i]
+            if c in " \t\r" or (newlines and c == "\n"):
+                self.adv()
+            elif c == "#":
+                while self.i < len(self.s) and self.s[self.i] != "\n":
+                    self.adv()
+            else:
+                break
+
+    def run(self) -> dict:
+        try:
+            self._document()
+        except (IndexError, ValueError):
+            pass
+        return self.out
+
+    def _document(self) -> None:
+        prefix: tuple = ()
+        guard = 0
+        while self.i < len(self.s):
+            guard += 1
+            if guard > 1_000_000:
+                return
+            self.skip_ws(newlines=True)
+            if self.i >= len(self.s):
+                return
+            c = self.peek()
+            start = self.pos()
+            if c == "[":
+                aot = self.peek(1) == "["
+                self.adv(2 if aot else 1)
+                self.skip_ws()
+                keys = self._keys()
+                self.skip_ws()
+                self.adv(2 if aot else 1)
+                full: list = []
+                for n, k in enumerate(keys):
+                    full.append(k)
+                    t = tuple(full)
+                    if n < len(keys) - 1 and t in self.aot:
+                        full.append(self.aot[t])
+                if aot:
+                    t = tuple(full)
+                    idx = self.aot.get(t, -1) + 1
+                    self.aot[t] = idx
+                    span = Span(start[0], start[1], *self.pos())
+                    self.out.setdefault(t, (span, None))
+                    full.append(idx)
+                    self.out[tuple(full)] = (span, None)
+                else:
+                    span = Span(start[0], start[1], *self.pos())
+                    self.out.setdefault(tuple(full), (span, None))
+                prefix = tuple(full)
+                self._rest_of_line()
+            else:
+                self._keyval(prefix)
+                self._rest_of_line()
+
+    def _rest_of_line(self) -> None:
+        while self.i < len(self.s) and self.s[self.i] != "\n":
+            self.adv()
+
+    def _keys(self) -> list[str]:
+        keys = [self._key()]
+        self.skip_ws()
+        while self.peek() == ".":
+            self.adv()
+            self.skip_ws()
+            keys.append(self._key())
+            self.skip_ws()
+        return keys
+
+    def _key(self) -> str:
+        c = self.peek()
+        if c in "\"'":
+            return self._string()
+        j = self.i
+        while self.i < len(self.s) and (self.s[self.i].isalnum() or self.s[self.i] in "_-"):
+            self.adv()
+        if self.i == j:
+            raise ValueError("no key")
+        return self.s[j : self.i]
+
+    def _keyval(self, prefix: tuple) -> None:
+        kstart = self.pos()
+        keys = self._keys()
+        kend = self.pos()
+        self.skip_ws()
+        if self.peek() != "=":
+            raise ValueError("no =")
+        self.adv()
+        self.skip_ws()
+        path = prefix + tuple(keys)
+        vstart = self.pos()
+        self._value(path)
+        vend = self.pos()
+        self.out[path] = (Span(*kstart, *kend), Span(*vstart, *vend))
+
+    def _value(self, path: tuple) -> None:
+        c = self.peek()
+        if c in "\"'":
+            self._string()
+        elif c == "[":
+            self.adv()
+            n = 0
+            while True:
+                self.skip_ws(newlines=True)
+                if self.peek() in ("]", ""):
+                    self.adv()
+                    return
+                vstart = self.pos()
+                self._value(path + (n,))
+                self.out[path + (n,)] = (Span(*vstart, *self.pos()), Span(*vstart, *self.pos()))
+                n += 1
+                self.skip_ws(newlines=True)
+                if self.peek() == ",":
+                    self.adv()
+        elif c == "{":
+            self.adv()
+            while True:
+                self.skip_ws()
+                if self.peek() in ("}", "", "\n"):
+                    self.adv()
+                    return
+                self._keyval(path)
+                self.skip_ws()
+                if self.peek() == ",":
+                    self.adv()
+        else:
+            while self.i < len(self.s) and self.s[self.i] not in ",]}\n#":
+                self.adv()
+            # trim trailing blanks from the scalar
+            while self.i > 0 and self.s[self.i - 1] in " \t\r" and self.peek() != "\n":
+                self.i -= 1
+                break
+
+    def _string(self) -> str:
+        q = self.peek()
+        if self.s.startswith(q * 3, self.i):
+            self.adv(3)
+            j = self.i
+            end = self.s.find(q * 3, self.i)
+            if end < 0:
+                raise ValueError("unterminated")
+            while self.s.startswith(q, end + 3):
+                end += 1
+            self.adv(end - self.i + 3)
+            return self.s[j:end]
+        self.adv()
+        j = self.i
+        while self.i < len(self.s):
+            c = self.s[self.i]
+            if c == "\\" and q == '"':
+                self.adv(2)
+                continue
+            if c == q or c == "\n":
+                break
+            self.adv()
+        raw = self.s[j : self.i]
+        self.adv()
+        return raw
+
+
+# ---------------------------------------------------------------------------
+# Rendering
+
+
+def resolve_span(d: Diagnostic, sources: dict[str, str]) -> Optional[Span]:
+    if d.span is not None:
+        return d.span
+    src = sources.get(d.file)
+    if src is None or not d.path:
+        return None
+    span = locate(src, d.path, key=d.key)
+    if span is not None and d.offset is not None and span.line == span.end_line:
+        a, b = d.offset
+        # offsets count characters of the raw token after its opening quote
+        col = span.col + 1 + a
+        span = Span(span.line, col, span.line, max(col + 1, span.col + 1 + b))
+    return span
+
+
+def render_text(d: Diagnostic, sources: dict[str, str], color: bool = False) -> str:
+    span = resolve_span(d, sources)
+    head = f"{d.severity.value}[{d.code}]: {d.message}"
+    lines = [head]
+    if d.file:
+        where = d.file if span is None else f"{d.file}:{span.line}:{span.col}"
+        src = sources.get(d.file)
+        if span is not None and src is not None:
+            text_lines = src.splitlines()
+            if 0 < span.line <= len(text_lines):
+                line = text_lines[span.line - 1].replace("\t", " ")
+                num = str(span.line)
+                pad = " " * len(num)
+                end = span.end_col if span.end_line == span.line else len(line) + 1
+                width = max(1, min(end, len(line) + 1) - span.col)
+                lines.append(f"{pad}--> {where}")
+                lines.append(f"{pad} |")
+                lines.append(f"{num} | {line}")
+                lines.append(f"{pad} | {' ' * (span.col - 1)}{'^' * width}")
+            else:
+                lines.append(f" --> {where}")
+        else:
+            lines.append(f" --> {where}")
+    for note in d.notes:
+        lines.append(f"note: {note}")
+    if d.help:
+        lines.append(f"help: {d.help}")
+    return "\n".join(lines)
+
+
+def to_json(d: Diagnostic, sources: dict[str, str]) -> dict:
+    span = resolve_span(d, sources)
+    return {
+        "severity": d.severity.value,
+        "code": d.code,
+        "message": d.message,
+        "file": d.file or None,
+        "line": span.line if span else None,
+        "column": span.col if span else None,
+        "end": {"line": span.end_line, "column": span.end_col} if span else None,
+        "path": d.path or None,
+        "help": d.help or None,
+    }
+
+
+def render_github(d: Diagnostic, sources: dict[str, str]) -> str:
+    span = resolve_span(d, sources)
+    kind = "error" if d.is_error else "warning"
+    parts = []
+    if d.file:
+        parts.append(f"file={d.file}")
+    if span:
+        parts += [f"line={span.line}", f"col={span.col}", f"endColumn={span.end_col}"]
+    msg = d.message + (f" (help: {d.help})" if d.help else "")
+    msg = msg.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return f"::{kind} {','.join(parts)},title={d.code}::{msg}"
+
+
+def did_you_mean(word: str, choices) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return close[0] if close else ""

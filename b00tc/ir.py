@@ -1,0 +1,261 @@
+"""The intermediate representation: frozen msgspec Structs, free of any target's types.
+
+The front end builds these from either datum shape; passes rewrite them with
+``msgspec.structs.replace``; backends only read them. Source positions are not stored
+here: every node that can be blamed carries its ``$.path`` in the datum (``path`` fields),
+and the diagnostics layer turns a path into a ``file:line:col`` only when it reports.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Optional, Union
+
+from msgspec import Struct
+
+
+class Node(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+# ---------------------------------------------------------------------------
+# Values: a string of the datum parsed into typed parts (grammar/ref.lark).
+
+
+class Lit(Node, tag="lit"):
+    """Literal text that must reach the process byte for byte."""
+
+    text: str
+
+
+class Ref(Node, tag="ref"):
+    """``${STACK:<stack>:<service>:<field>}``.
+
+    ``field`` is endpoint, host, port or protocol. The legacy form with a port number last
+    is parsed as ``field="endpoint"`` with ``port`` set. ``resolve_references`` fills
+    ``protocol`` (the service's), ``port`` (the service port in the container network) and
+    ``host_port`` (where it is published on the host, for the direct targets), and sets
+    ``member`` to the member that serves it ("" when none is deployable).
+    """
+
+    stack: str
+    service: str
+    field: Literal["endpoint", "host", "port", "protocol"]
+    port: int = 0
+    protocol: str = ""
+    host_port: int = 0
+    member: str = ""
+
+
+class HostVar(Node, tag="var"):
+    """A shell-style host variable, kept or resolved per target.
+
+    op is "" (``${VAR}``), ":-" / "-" (default), ":?" / "?" (error message).
+    """
+
+    name: str
+    op: Literal["", ":-", "-", ":?", "?"] = ""
+    arg: str = ""
+
+
+Part = Union[Lit, Ref, HostVar]
+
+
+class Value(Node):
+    """A datum string: literal text, stack references and host variables in order."""
+
+    parts: tuple[Part, ...] = ()
+    path: str = ""
+
+    @property
+    def literal(self) -> Optional[str]:
+        """The text if the value is all literal, else None."""
+        if all(type(p) is Lit for p in self.parts):
+            return "".join(p.text for p in self.parts)  # type: ignore[union-attr]
+        return None
+
+    @property
+    def refs(self) -> tuple[Ref, ...]:
+        return tuple(p for p in self.parts if type(p) is Ref)
+
+    @property
+    def host_vars(self) -> tuple[HostVar, ...]:
+        return tuple(p for p in self.parts if type(p) is HostVar)
+
+
+def lit(text: str, path: str = "") -> Value:
+    return Value(parts=(Lit(text=text),) if text else (), path=path)
+
+
+class EnvVar(Node):
+    name: str
+    value: Value
+    path: str = ""
+
+
+# ---------------------------------------------------------------------------
+# Requirements
+
+
+class Gpu(Node):
+    count: int
+    vendor: str = "nvidia"  # from gpu_type "nvidia-a100" -> vendor nvidia, model a100
+    model: str = ""
+    type: str = ""  # as written, for labels
+    shared: bool = False
+    memory_bytes: int = 0
+    path: str = ""
+
+
+class Resources(Node):
+    cpu_millis: int = 0  # 0: not set
+    memory_bytes: int = 0
+    gpu: Optional[Gpu] = None
+    path: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return not (self.cpu_millis or self.memory_bytes or self.gpu)
+
+
+class Budget(Node):
+    daily_limit: Optional[float] = None
+    cost_per_job: Optional[float] = None
+    on_exceeded: str = ""
+    path: str = ""
+
+
+class Orchestration(Node):
+    schedule_type: str = ""  # queue_based, gpu_affinity, budget_aware, ...
+    queue_name: str = ""  # Kueue LocalQueue name; set when queue_based
+    batch_group: str = ""
+    gpu_affinity: str = ""
+    budget: Optional[Budget] = None
+    path: str = ""
+
+
+# ---------------------------------------------------------------------------
+# Containers and services
+
+
+class Container(Node):
+    image: Value
+    command: tuple[Value, ...] = ()
+    args: tuple[Value, ...] = ()
+    path: str = ""
+
+
+class PortMap(Node):
+    """A published port: ``-p [ip:][host:]container[/proto]``."""
+
+    container: int
+    host: int = 0  # 0: not published on a fixed host port
+    host_ip: str = ""
+    protocol: Literal["tcp", "udp"] = "tcp"
+    path: str = ""
+
+
+class Mount(Node):
+    """``-v source:target[:ro]``: a named volume or a host path."""
+
+    source: str
+    target: str
+    kind: Literal["volume", "bind"] = "volume"
+    read_only: bool = False
+    path: str = ""
+
+
+class Member(Node):
+    """A deployable stack member (a ``<name>.docker`` datum)."""
+
+    name: str  # the member's datum name, a DNS-1123 label
+    datum: str  # "<name>.docker"
+    file: str  # the datum file it came from
+    container: Container
+    env: tuple[EnvVar, ...] = ()  # the stack's env merged under the member's own
+    ports: tuple[PortMap, ...] = ()
+    mounts: tuple[Mount, ...] = ()
+    restart: str = ""  # docker restart policy as written ("", no, always, unless-stopped, on-failure[:N])
+    container_name: str = ""
+    resources: Resources = Resources()
+    orchestration: Orchestration = Orchestration()
+    hint: str = ""
+
+
+class ServiceDecl(Node):
+    """A service of a stack: a name others reference and wait for."""
+
+    name: str
+    port: int  # the port inside the container network
+    protocol: str = "http"
+    member: str = ""  # the member that serves it; "" when none is deployable
+    host_port: int = 0  # where the direct targets reach it (published port, else port)
+    path: str = ""
+
+
+class SkippedMember(Node):
+    datum: str  # "python.cli"
+    kind: str  # "cli"
+    path: str = ""
+
+
+class WaitFor(Node):
+    """``wait_for_services`` entry, resolved to the stack service it names."""
+
+    stack: str
+    service: str
+    port: int
+    host_port: int = 0
+    member: str = ""
+    path: str = ""
+
+
+# ---------------------------------------------------------------------------
+# Datums
+
+
+class Stack(Node, tag="stack"):
+    name: str
+    file: str
+    hint: str = ""
+    members: tuple[Member, ...] = ()
+    skipped: tuple[SkippedMember, ...] = ()
+    services: tuple[ServiceDecl, ...] = ()
+    env: tuple[EnvVar, ...] = ()
+    resources: Resources = Resources()
+    orchestration: Orchestration = Orchestration()
+
+    def service(self, name: str) -> Optional[ServiceDecl]:
+        for s in self.services:
+            if s.name == name:
+                return s
+        return None
+
+
+class Job(Node, tag="job"):
+    name: str
+    file: str
+    hint: str = ""
+    container: Container
+    env: tuple[EnvVar, ...] = ()
+    requires: tuple[Stack, ...] = ()  # the required stacks, compiled
+    wait_for: tuple[WaitFor, ...] = ()
+    resources: Resources = Resources()
+    orchestration: Orchestration = Orchestration()
+
+
+Datum = Union[Job, Stack]
+
+
+class Annotation(Node):
+    """A key/value that b00tc records on the output where the target has metadata
+    (k8s annotations, compose labels, Nomad meta, comments elsewhere)."""
+
+    key: str  # without prefix, e.g. "budget-daily-limit"
+    value: str
+
+
+class Unit(Node):
+    """What one backend renders: a root datum after every pass."""
+
+    datum: Datum
+    annotations: tuple[Annotation, ...] = ()
