@@ -37,6 +37,8 @@ class Diagnostic:
     span: Optional[Span] = None  # set directly when known (TOML syntax errors), else located
     #: a column offset inside the located value (reference errors point into the string)
     offset: Optional[tuple[int, int]] = None
+    value: Optional[str] = None  # the decoded string the offset counts in
+    needle: str = ""  # narrow the caret to this text inside the located value
     key: bool = False  # point at the key rather than the value
     notes: list[str] = field(default_factory=list)
 
@@ -48,7 +50,8 @@ class Diagnostic:
 # Every code b00tc emits. Stable: tools match on them. README links this table.
 CODES: dict[str, str] = {
     "E0001": "the file is not valid TOML",
-    "E0002": "the file cannot be read",
+    "E0002": "a file or folder cannot be read",
+    "E0003": "an --env-file line cannot be read",
     "E0101": "unknown key",
     "E0102": "wrong type for a key",
     "E0103": "a required key is missing",
@@ -59,7 +62,9 @@ CODES: dict[str, str] = {
     "E0108": "a value is not one of the allowed ones",
     "E0109": "an env name is not a valid identifier",
     "E0110": "a docker argument cannot be read",
-    "E0111": "the file name is not <name>.<type>.toml",
+    "E0112": "a key is given twice (both shapes, or [env] and [b00t.env])",
+    "E0113": "a stack lists a member twice",
+    "E0114": "two datums of one build write the same output file",
     "E0201": "a cpu quantity cannot be read",
     "E0202": "a memory quantity cannot be read",
     "E0203": "a GPU requirement cannot be read",
@@ -76,6 +81,7 @@ CODES: dict[str, str] = {
     "W0101": "a stack member is not deployable to container targets and is skipped",
     "W0102": "a docker argument is not carried to the target",
     "W0103": "a service has no deployable member on this target",
+    "W0104": "a stack has no deployable member",
     "W0301": "the target cannot express an intent",
     "W0501": "budget_cost_per_job exceeds budget_daily_limit",
 }
@@ -344,12 +350,32 @@ def resolve_span(d: Diagnostic, sources: dict[str, str]) -> Optional[Span]:
     if src is None or not d.path:
         return None
     span = locate(src, d.path, key=d.key)
-    if span is not None and d.offset is not None and span.line == span.end_line:
+    if (
+        span is not None
+        and d.offset is not None
+        and span.line == span.end_line
+        and _raw_token_is(src, span, d.value)
+    ):
         a, b = d.offset
         # offsets count characters of the raw token after its opening quote
         col = span.col + 1 + a
         span = Span(span.line, col, span.line, max(col + 1, span.col + 1 + b))
+    elif span is not None and d.needle and span.line == span.end_line:
+        line = src.splitlines()[span.line - 1]
+        at = line.find(d.needle, span.col - 1, span.end_col - 1)
+        if at >= 0:
+            span = Span(span.line, at + 1, span.line, at + 1 + len(d.needle))
     return span
+
+
+def _raw_token_is(src: str, span: Span, value: Optional[str]) -> bool:
+    """True when the source token spells ``value`` without escapes, so that offsets in the
+    decoded string are columns in the source line."""
+    if value is None:
+        return False
+    line = src.splitlines()[span.line - 1]
+    token = line[span.col - 1 : span.end_col - 1]
+    return len(token) >= 2 and token[1:-1] == value and (token[0] == "'" or "\\" not in value)
 
 
 def render_text(d: Diagnostic, sources: dict[str, str], color: bool = False) -> str:

@@ -86,6 +86,13 @@ def lit(text: str, path: str = "") -> Value:
     return Value(parts=(Lit(text=text),) if text else (), path=path)
 
 
+class Name(Node):
+    """A name as written in the datum (a member, a required stack, a wait target)."""
+
+    value: str
+    path: str = ""
+
+
 class EnvVar(Node):
     name: str
     value: Value
@@ -103,12 +110,19 @@ class Gpu(Node):
     type: str = ""  # as written, for labels
     shared: bool = False
     memory_bytes: int = 0
-    path: str = ""
+    memory: str = ""  # as written
+    path: str = ""  # of gpu_count
+    type_path: str = ""
+    memory_path: str = ""
 
 
 class Resources(Node):
-    cpu_millis: int = 0  # 0: not set
-    memory_bytes: int = 0
+    cpu_millis: int = 0  # 0: not set; filled by normalize_resources from ``cpu``
+    memory_bytes: int = 0  # filled by normalize_resources from ``memory``
+    cpu: str = ""  # as written: "2", "0.5", "500m"
+    memory: str = ""  # as written: "8Gi", "512M", "1073741824"
+    cpu_path: str = ""
+    memory_path: str = ""
     gpu: Optional[Gpu] = None
     path: str = ""
 
@@ -223,6 +237,9 @@ class Stack(Node, tag="stack"):
     env: tuple[EnvVar, ...] = ()
     resources: Resources = Resources()
     orchestration: Orchestration = Orchestration()
+    member_names: tuple[Name, ...] = ()  # as written, "<name>.<type>"
+    requires_stacks: tuple[Name, ...] = ()  # as written
+    requires: tuple["Stack", ...] = ()  # compiled by resolve_references
 
     def service(self, name: str) -> Optional[ServiceDecl]:
         for s in self.services:
@@ -234,11 +251,13 @@ class Stack(Node, tag="stack"):
 class Job(Node, tag="job"):
     name: str
     file: str
-    hint: str = ""
     container: Container
+    hint: str = ""
     env: tuple[EnvVar, ...] = ()
-    requires: tuple[Stack, ...] = ()  # the required stacks, compiled
-    wait_for: tuple[WaitFor, ...] = ()
+    requires: tuple[Stack, ...] = ()  # the required stacks, compiled by resolve_references
+    wait_for: tuple[WaitFor, ...] = ()  # resolved from wait_for_services
+    requires_stacks: tuple[Name, ...] = ()  # as written
+    wait_for_services: tuple[Name, ...] = ()  # as written, "service:port"
     resources: Resources = Resources()
     orchestration: Orchestration = Orchestration()
 

@@ -1,0 +1,3 @@
+from b00tc.cli import main
+
+main()

@@ -1,0 +1,626 @@
+"""The direct target: a bash script that runs the datum on this host.
+
+A Job becomes ``<job>.sh``: it waits for the services it names (a bounded ``/dev/tcp``
+retry loop to ``localhost:<host port>``), checks the GPUs it needs, exports its
+environment and ``exec``s ``command + args`` on the host (the image is not used), so the
+job's exit code is the script's. A Stack becomes ``<stack>.sh`` with ``up`` (default),
+``down`` and ``status``: each deployable member runs as a container through
+``${B00T_CONTAINER_RUNTIME:-docker}``, publishing its ports so that ``localhost:<host
+port>`` reaches it.
+
+bash keeps host variables for run time with their shell meaning (``set -u`` makes a bare
+``${VAR}`` of an unset variable fail with the variable's name, like ``${VAR:?}``); every
+literal is quoted so that it reaches the process byte for byte.
+
+The helpers that decide what a member's ``docker run`` publishes, mounts and labels are
+shared with the systemd backend, which runs stack members the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+from typing import Iterable, Optional
+
+from b00tc.backends import Backend, OutputFile
+from b00tc.backends._context import Context
+from b00tc.backends._values import ref_text
+from b00tc.ir import (
+    Container,
+    EnvVar,
+    Gpu,
+    HostVar,
+    Job,
+    Lit,
+    Member,
+    Mount,
+    Ref,
+    Resources,
+    Stack,
+    Unit,
+    Value,
+    WaitFor,
+)
+
+# Where a docker datum writes --name and --restart: Member has no path of its own for them.
+DOCKER_ARGS_PATH = "$.b00t.docker_args"
+
+#: variables bash itself owns: exporting them from the script does not hand the value to
+#: the exec'd process unchanged (readonly, dynamic or reset on exec; found by running
+#: ``export NAME='zz q'; exec env`` under bash 5.2 for every variable in bash(1)). The
+#: job gets them through ``/usr/bin/env NAME=value`` on the exec line instead.
+BASH_OWNED = frozenset(
+    """BASHOPTS BASHPID BASH_ALIASES BASH_ARGC BASH_ARGV BASH_ARGV0 BASH_CMDS BASH_COMMAND
+    BASH_COMPAT BASH_ENV BASH_LINENO BASH_REMATCH BASH_SOURCE BASH_SUBSHELL BASH_VERSINFO
+    BASH_VERSION BASH_XTRACEFD DIRSTACK EPOCHREALTIME EPOCHSECONDS EUID FUNCNAME GLOBIGNORE
+    GROUPS HISTCMD IFS LINENO OPTIND PIPESTATUS POSIXLY_CORRECT PPID RANDOM SECONDS
+    SHELLOPTS SHLVL SRANDOM UID _""".split()
+)
+
+
+class BashBackend(Backend):
+    name = "bash"
+    aliases = ("direct",)
+    KEEPS_HOST_VARS = True
+
+    def render(self, unit: Unit, ctx: Context) -> list[OutputFile]:
+        datum = unit.datum
+        if isinstance(datum, Job):
+            text = _JobScript(unit, datum, ctx).render()
+        else:
+            text = _StackScript(unit, datum, ctx).render()
+        if text is None:
+            return []
+        return [OutputFile(f"{datum.name}.sh", text, 0o755)]
+
+
+# ---------------------------------------------------------------------------
+# bash words
+
+_SAFE = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
+
+
+def quote(text: str) -> str:
+    """One bash word that is ``text`` exactly: bare when every character is inert, else in
+    single quotes (nothing is special inside them; a ``'`` is written ``'\\''``)."""
+    if _SAFE.fullmatch(text):
+        return text
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def _dq(text: str) -> str:
+    """Literal text inside double quotes: only ``\\ " $ ` `` are special there."""
+    return re.sub(r'([\\"$`])', r"\\\1", text)
+
+
+def _var_arg(text: str) -> str:
+    """The word of ``${VAR:-word}`` inside double quotes: as ``_dq`` plus ``}``, which
+    would end the expansion (bash removes the backslash before it)."""
+    return re.sub(r'([\\"$`}])', r"\\\1", text)
+
+
+def _host_var(var: HostVar) -> str:
+    return "${" + var.name + var.op + _var_arg(var.arg) + "}"
+
+
+def ref_local(ref: Ref) -> str:
+    """A reference on the direct targets: the service as published on this host."""
+    return ref_text(ref, "localhost", ref.host_port or ref.port)
+
+
+def word(value: Value, prefix: str = "") -> str:
+    """One bash word for ``prefix + value``: single-quoted when it is all literal,
+    otherwise double-quoted with the host variables left for bash to expand."""
+    parts: list = [Lit(text=prefix)] if prefix else []
+    for p in value.parts:
+        parts.append(Lit(text=ref_local(p)) if type(p) is Ref else p)
+    if all(type(p) is Lit for p in parts):
+        return quote("".join(p.text for p in parts))
+    return '"' + "".join(_dq(p.text) if type(p) is Lit else _host_var(p) for p in parts) + '"'
+
+
+def comment(text: str) -> str:
+    """Text that stays on one comment line: control characters (newlines above all, which
+    would end the comment and start code) are written as C escapes, ``\\`` doubled."""
+    out = []
+    for ch in text:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 or ch in "\u2028\u2029":
+            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def value_texts(value: Value) -> Iterable[str]:
+    """The literal texts of a value, references included: what must not hold a NUL."""
+    for p in value.parts:
+        if type(p) is Lit:
+            yield p.text
+        elif type(p) is HostVar:
+            yield p.arg
+
+
+def check_nul(value: Value, what: str, ctx: Context, file: str) -> bool:
+    """A NUL cannot be in an argument or an environment value on any Unix: report it."""
+    if any("\0" in t for t in value_texts(value)):
+        ctx.error(
+            "E0601",
+            f"{what} contains a NUL character, which no process argument or environment "
+            "value can hold",
+            file,
+            value.path,
+        )
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------
+# What a member's container publishes, mounts and carries (bash and systemd)
+
+
+def cpus(millis: int) -> str:
+    """docker's ``--cpus``: cores as a decimal, no trailing zeros (1500 -> 1.5)."""
+    whole, frac = divmod(millis, 1000)
+    return f"{whole}.{frac:03d}".rstrip("0").rstrip(".") if frac else str(whole)
+
+
+def publish_specs(stack: Stack, member: Member) -> list[str]:
+    """``-p`` values for a member: its own ports, a port without a fixed host port on the
+    same host port (that is where ``resolve_references`` tells the direct targets to look:
+    ``ServiceDecl.host_port`` is the published port, else the container port), and the
+    declared services it serves that no ``-p`` of its own publishes."""
+    out: list[str] = []
+    seen: set[tuple[int, str]] = set()
+    for p in member.ports:
+        host = p.host or p.container
+        ip = f"[{p.host_ip}]" if ":" in p.host_ip else p.host_ip
+        spec = f"{ip}:{host}:{p.container}" if ip else f"{host}:{p.container}"
+        if p.protocol != "tcp":
+            spec += f"/{p.protocol}"
+        out.append(spec)
+        seen.add((p.container, p.protocol))
+    for s in stack.services:
+        if s.member == member.name and (s.port, "tcp") not in seen:
+            out.append(f"{s.host_port or s.port}:{s.port}")
+            seen.add((s.port, "tcp"))
+    return out
+
+
+def mount_suffix(mount: Mount) -> str:
+    return f":{mount.target}" + (":ro" if mount.read_only else "")
+
+
+def labels(stack: Stack, member: Member) -> list[str]:
+    return [
+        f"app.kubernetes.io/name={member.name}",
+        f"app.kubernetes.io/part-of={stack.name}",
+        "app.kubernetes.io/managed-by=b00tc",
+        f"b00t.io/datum={member.datum}",
+    ]
+
+
+def container_name(stack: Stack, member: Member) -> str:
+    return f"{stack.name}-{member.name}"
+
+
+def entrypoint(container: Container) -> tuple[Optional[Value], tuple[Value, ...]]:
+    """docker's ``--entrypoint`` takes one string: the first command element. The other
+    command elements go before the args, after the image."""
+    if not container.command:
+        return None, container.args
+    return container.command[0], container.command[1:] + container.args
+
+
+def warn_container_name(stack: Stack, member: Member, ctx: Context) -> None:
+    if member.container_name and member.container_name != container_name(stack, member):
+        ctx.warn(
+            "W0102",
+            f"docker argument --name {member.container_name} of member {member.name} is not "
+            f"carried to target {ctx.target}: the container is named "
+            f"{container_name(stack, member)}",
+            member.file,
+            DOCKER_ARGS_PATH,
+            help="container names are global on a host; b00tc prefixes them with the stack",
+        )
+
+
+def gpu_selection(gpu: Gpu) -> str:
+    """What a GPU requirement asks beyond a count, as words, or ""."""
+    parts = []
+    if gpu.model:
+        parts.append(f"model {gpu.model}")
+    if gpu.memory_bytes:
+        parts.append(f"memory {gpu.memory or gpu.memory_bytes}")
+    return " and ".join(parts)
+
+
+def gpu_path(gpu: Gpu) -> str:
+    return (gpu.type_path if gpu.model else gpu.memory_path) or gpu.path
+
+
+def stack_resources(stack: Stack, ctx: Context) -> list[str]:
+    """Stack-level resources bind no member: a comment and the warning."""
+    res = stack.resources
+    if res.empty:
+        return []
+    parts = []
+    if res.cpu_millis:
+        parts.append(f"cpu {res.cpu or cpus(res.cpu_millis)}")
+    if res.memory_bytes:
+        parts.append(f"memory {res.memory or res.memory_bytes}")
+    if res.gpu and res.gpu.count:
+        parts.append(f"{res.gpu.count} GPU {res.gpu.type}".rstrip())
+    what = ", ".join(parts)
+    ctx.cannot_express(
+        f"stack-level resource limits ({what})",
+        stack.file,
+        res.path,
+        help="declare resources on the members",
+    )
+    return [f"stack-level resources (not applied to any member): {what}"]
+
+
+def warn_unserved(stack: Stack, ctx: Context) -> list[str]:
+    out = []
+    for s in stack.services:
+        if not s.member:
+            ctx.warn(
+                "W0103",
+                f"service {s.name} has no deployable member on target {ctx.target}: nothing "
+                f"is started for localhost:{s.host_port or s.port}",
+                stack.file,
+                s.path,
+            )
+            out.append(f"service {s.name}: no deployable member, not started")
+    return out
+
+
+def warn_unserved_wait(wait: WaitFor, file: str, ctx: Context) -> None:
+    if not wait.member:
+        ctx.warn(
+            "W0103",
+            f"service {wait.service} of stack {wait.stack} has no deployable member: the job "
+            f"waits for localhost:{wait.host_port or wait.port}, which the stack does not start",
+            file,
+            wait.path,
+            help=f"start {wait.service} some other way, or remove the wait",
+        )
+
+
+def header(unit: Unit, lines: Iterable[str]) -> list[str]:
+    datum = unit.datum
+    out = [f"Generated by b00tc from {PurePosixPath(datum.file).name}. Do not edit."]
+    if datum.hint:
+        out.append(datum.hint)
+    out.extend(f"b00t.io/{a.key}: {a.value}" for a in unit.annotations)
+    out.extend(lines)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Job
+
+
+_WAIT_FUNCTION = r"""b00t_wait_for() {
+  local service=$1 port=$2 timeout=${B00T_WAIT_TIMEOUT:-%(timeout)d}
+  case $timeout in
+    '' | *[!0-9]*)
+      echo "b00tc: B00T_WAIT_TIMEOUT must be a whole number of seconds, not '$timeout'" >&2
+      exit 2
+      ;;
+  esac
+  local deadline=$((SECONDS + 10#$timeout))
+  echo "b00tc: waiting for $service (localhost:$port)" >&2
+  until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+    if ((SECONDS >= deadline)); then
+      echo "b00tc: timed out after $timeout s waiting for $service at localhost:$port" >&2
+      exit 1
+    fi
+    sleep 1
+  done
+}
+"""
+
+
+class _JobScript:
+    def __init__(self, unit: Unit, job: Job, ctx: Context) -> None:
+        self.unit, self.job, self.ctx = unit, job, ctx
+        self.file = job.file
+
+    def render(self) -> Optional[str]:
+        job, ctx = self.job, self.ctx
+        argv = job.container.command + job.container.args
+        if not job.container.command:
+            ctx.error(
+                "E0107",
+                f"job {job.name} has no command: target {ctx.target} runs the job on this host "
+                "(not in its image), so it needs [b00t.container] command",
+                self.file,
+                job.container.path,
+                help='write command = ["program", ...]; the image\'s ENTRYPOINT is not known here',
+            )
+            return None
+        ok = all(check_nul(v, "an argument", ctx, self.file) for v in argv)
+        ok = all([ok] + [check_nul(e.value, f"env {e.name}", ctx, self.file) for e in job.env])
+        if not ok:
+            return None
+
+        notes = self.notes()
+        body: list[str] = []
+        if job.wait_for:
+            body.append(_WAIT_FUNCTION % {"timeout": ctx.wait_timeout})
+            for w in job.wait_for:
+                warn_unserved_wait(w, self.file, ctx)
+                body.append(f"b00t_wait_for {quote(w.service)} {w.host_port or w.port}")
+            body.append("")
+        gpu = job.resources.gpu
+        env = list(job.env)
+        if gpu and gpu.count:
+            body.extend(self.gpu_check(gpu))
+            if not any(e.name == "CUDA_VISIBLE_DEVICES" for e in env):
+                devices = ",".join(str(i) for i in range(gpu.count))
+                body.append(f'export CUDA_VISIBLE_DEVICES="${{CUDA_VISIBLE_DEVICES-{devices}}}"')
+            body.append("")
+
+        exported = [e for e in env if e.name not in BASH_OWNED]
+        passed = [e for e in env if e.name in BASH_OWNED]
+        for e in exported:
+            body.append(f"export {e.name}={word(e.value)}")
+        if exported:
+            body.append("")
+        exec_words = ["exec"]
+        if passed:
+            first = job.container.command[0].literal
+            if first is None or "=" in first or first.startswith("-"):
+                ctx.error(
+                    "E0601",
+                    f"env {passed[0].name} is a variable bash owns, so the script passes it "
+                    "through /usr/bin/env, which cannot run a command whose name contains '=' "
+                    "or starts with '-' or a host variable",
+                    self.file,
+                    passed[0].path or passed[0].value.path,
+                )
+                return None
+            exec_words.append("/usr/bin/env")
+            exec_words.extend(word(e.value, prefix=f"{e.name}=") for e in passed)
+        elif (job.container.command[0].literal or "").startswith("-"):
+            exec_words.append("--")
+        exec_words.extend(word(v) for v in argv)
+        body.append(" ".join(exec_words))
+        return _script(header(self.unit, notes), body, _needs_sc2016(body))
+
+    def notes(self) -> list[str]:
+        job, ctx = self.job, self.ctx
+        out = [
+            f"Runs {job.name} on this host: the image {_image_text(job.container.image)} is not "
+            "used; the exit code is the job's.",
+        ]
+        for s in job.requires:
+            out.append(f"requires stack {s.name}: start it first ({s.name}.sh up)")
+        orch = job.orchestration
+        if orch.queue_name or orch.schedule_type == "queue_based":
+            out.append(
+                f"queue {orch.queue_name or '(default)'}: bash has no queue, the job runs at once"
+            )
+        res = job.resources
+        limits = []
+        if res.cpu_millis:
+            limits.append(f"cpu {res.cpu or cpus(res.cpu_millis)}")
+        if res.memory_bytes:
+            limits.append(f"memory {res.memory or res.memory_bytes}")
+        if limits:
+            what = " and ".join(limits)
+            ctx.cannot_express(
+                f"{what} limits (a script cannot bound a process's cpu or memory without "
+                "breaking runtimes that reserve address space)",
+                self.file,
+                res.cpu_path or res.memory_path or res.path,
+                help="run the job under systemd (CPUQuota=, MemoryMax=) or a container target",
+            )
+            out.append(f"requested {what}: not enforced")
+        return out
+
+    def gpu_check(self, gpu: Gpu) -> list[str]:
+        job, ctx = self.job, self.ctx
+        if gpu.vendor != "nvidia":
+            ctx.cannot_express(
+                f"a check for {gpu.vendor} GPUs (only NVIDIA GPUs are counted, with nvidia-smi)",
+                self.file,
+                gpu.type_path or gpu.path,
+            )
+        selection = gpu_selection(gpu)
+        if selection:
+            ctx.cannot_express(
+                f"GPU selection by {selection} (the script checks the GPU count only)",
+                self.file,
+                gpu_path(gpu),
+                help="set CUDA_VISIBLE_DEVICES to the GPUs to use before running the script",
+            )
+        lines = [f"# needs {gpu.count} GPU(s)" + (f" of type {gpu.type}" if gpu.type else "")]
+        if gpu.shared:
+            lines[0] += ", shared"
+        need = f"b00tc: {job.name} needs {gpu.count} NVIDIA GPU(s)"
+        lines += [
+            "if ! command -v nvidia-smi >/dev/null 2>&1; then",
+            f'  echo "{need}, but nvidia-smi is not installed" >&2',
+            "  exit 1",
+            "fi",
+            "gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ' || true)",
+            f"if ((gpus < {gpu.count})); then",
+            f'  echo "{need}; nvidia-smi -L lists $gpus" >&2',
+            "  exit 1",
+            "fi",
+        ]
+        return lines
+
+
+# ---------------------------------------------------------------------------
+# Stack
+
+
+class _StackScript:
+    def __init__(self, unit: Unit, stack: Stack, ctx: Context) -> None:
+        self.unit, self.stack, self.ctx = unit, stack, ctx
+
+    def render(self) -> Optional[str]:
+        stack, ctx = self.stack, self.ctx
+        notes = [f"Usage: {stack.name}.sh [up|down|status]   (up is the default)"]
+        notes += [f"{s.datum}: not a container datum, skipped" for s in stack.skipped]
+        notes += warn_unserved(stack, ctx)
+        notes += stack_resources(stack, ctx)
+
+        runs: list[str] = []
+        ok = True
+        for member in stack.members:
+            lines = self.member(member)
+            if lines is None:
+                ok = False
+            else:
+                runs.extend(lines)
+        if not ok:
+            return None
+        names = [container_name(stack, m) for m in stack.members]
+        body = ['runtime=${B00T_CONTAINER_RUNTIME:-docker}', ""]
+        body.append("up() {")
+        body.extend(runs or ["  :"])
+        body.append("}")
+        body.append("")
+        body.append("down() {")
+        body.append(f'  "$runtime" rm -f {" ".join(names)}' if names else "  :")
+        body.append("}")
+        body.append("")
+        body.append("status() {")
+        body.append(
+            '  "$runtime" ps --all --filter label=app.kubernetes.io/managed-by=b00tc '
+            f"--filter label=app.kubernetes.io/part-of={stack.name}"
+        )
+        body.append("}")
+        body.append("")
+        body.append('case "${1:-up}" in')
+        body.append("  up) up ;;")
+        body.append("  down) down ;;")
+        body.append("  status) status ;;")
+        body.append("  *)")
+        body.append(f'    echo "usage: {stack.name}.sh [up|down|status]" >&2')
+        body.append("    exit 2")
+        body.append("    ;;")
+        body.append("esac")
+        return _script(header(self.unit, notes), body, _needs_sc2016(runs))
+
+    def member(self, member: Member) -> Optional[list[str]]:
+        stack, ctx = self.stack, self.ctx
+        file = member.file
+        c = member.container
+        values = [c.image, *c.command, *c.args] + [e.value for e in member.env]
+        if not all([check_nul(v, f"a value of member {member.name}", ctx, file) for v in values]):
+            return None
+        warn_container_name(stack, member, ctx)
+
+        comments = [f"  # {comment(member.name)} ({comment(member.datum)})"]
+        if member.hint:
+            comments.append(f"  # {comment(member.hint)}")
+        opts: list[str] = ["--name", container_name(stack, member)]
+        for label in labels(stack, member):
+            opts += ["--label", quote(label)]
+        for spec in publish_specs(stack, member):
+            opts += ["-p", quote(spec)]
+        for mount in member.mounts:
+            opts += ["-v", self.volume(mount)]
+        for e in member.env:
+            opts += ["-e", word(e.value, prefix=f"{e.name}=")]
+        if member.restart:
+            opts += ["--restart", quote(member.restart)]
+        opts += self.resources(member.resources, member)
+        entry, rest = entrypoint(c)
+        if entry is not None:
+            opts += ["--entrypoint", word(entry)]
+
+        args = [word(c.image)] + [word(v) for v in rest]
+        pairs = _pairs(opts) + [" ".join(args)]
+        lines = comments + ['  "$runtime" run -d \\']
+        lines += [f"    {p} \\" for p in pairs[:-1]] + [f"    {pairs[-1]}"]
+        return lines
+
+    def volume(self, mount: Mount) -> str:
+        """``-v source:target[:ro]``; a bind source starting with ``~`` keeps its tilde
+        prefix unquoted so that bash expands it (docker does not)."""
+        suffix = mount_suffix(mount)
+        m = re.fullmatch(r"(~[A-Za-z0-9._-]*)(/.*)?", mount.source, re.S)
+        if mount.kind == "bind" and m:
+            rest = (m.group(2) or "/")[1:]
+            # the tilde prefix ends at the first unquoted '/': keep that slash bare
+            return m.group(1) + "/" + quote(rest + suffix)
+        return quote(mount.source + suffix)
+
+    def resources(self, res: Resources, member: Member) -> list[str]:
+        out: list[str] = []
+        if res.cpu_millis:
+            out += ["--cpus", cpus(res.cpu_millis)]
+        if res.memory_bytes:
+            out += ["--memory", str(res.memory_bytes)]
+        gpu = res.gpu
+        if gpu and gpu.count:
+            out += ["--gpus", str(gpu.count)]
+            selection = gpu_selection(gpu)
+            if selection:
+                self.ctx.cannot_express(
+                    f"GPU selection by {selection} for member {member.name} (docker --gpus "
+                    "takes a count or device ids)",
+                    member.file,
+                    gpu_path(gpu),
+                )
+        return out
+
+
+def _pairs(opts: list[str]) -> list[str]:
+    """Flags with their values, one per line: ``--name x``."""
+    return [f"{opts[i]} {opts[i + 1]}" for i in range(0, len(opts), 2)]
+
+
+def _image_text(image: Value) -> str:
+    return comment("".join(p.text if type(p) is Lit else "${...}" for p in image.parts))
+
+
+def _needs_sc2016(lines: list[str]) -> bool:
+    """shellcheck's SC2016 flags ``$`` or a backtick in single quotes as a likely mistake;
+    b00tc single-quotes literals on purpose, so the file says so when it has one. This
+    reads the generated code as bash does to see which characters are in single quotes
+    (a quoted literal may span lines)."""
+    text = "\n".join(lines)
+    state = ""  # "", "'" or '"'
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if state == "'":
+            if ch == "'":
+                state = ""
+            elif ch in "$`":
+                return True
+        elif ch == "\\":
+            i += 1
+        elif state == '"':
+            if ch == '"':
+                state = ""
+        elif ch in "'\"":
+            state = ch
+        elif ch == "#" and (i == 0 or text[i - 1] in " \t\n"):
+            i = text.find("\n", i)
+            if i < 0:
+                break
+        i += 1
+    return False
+
+
+def _script(head: list[str], body: list[str], literal_dollars: bool) -> str:
+    lines = ["#!/usr/bin/env bash"] + [f"# {comment(h)}".rstrip() for h in head]
+    if literal_dollars:
+        lines.append("# shellcheck disable=SC2016 # literals are single-quoted on purpose")
+    lines += ["set -euo pipefail", ""]
+    lines += body
+    return "\n".join(lines).rstrip("\n") + "\n"

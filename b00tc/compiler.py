@@ -1,0 +1,217 @@
+"""The driver: find the root datums, run the front end and the passes, render each target.
+
+Nothing here is target-specific and nothing here writes files: ``build`` returns the
+outputs in memory with every diagnostic, and the CLI decides what to write.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Optional
+
+from b00tc.backends import OutputFile, get_backend
+from b00tc.diagnostics import Span
+from b00tc.frontend.loader import Diagnostics, build_job, build_member, build_stack, read_datum
+from b00tc.ir import Name, Stack, Unit
+
+STDIN = "<stdin>"
+
+
+@dataclass
+class BuildRequest:
+    paths: list[str]
+    targets: list[str] = field(default_factory=list)  # canonical names
+    includes: list[str] = field(default_factory=list)
+    host_env: dict[str, str] = field(default_factory=dict)
+    strict: bool = False
+    stdin_text: Optional[str] = None  # the text of "-"
+    helper_image: str = "busybox:1.36"
+    #: a datum given as text (MCP, tests): (display name, text)
+    texts: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class BuildResult:
+    diags: Diagnostics
+    units: list[Unit] = field(default_factory=list)
+    #: (target, file) in a deterministic order
+    outputs: list[tuple[str, OutputFile]] = field(default_factory=list)
+    #: every datum file read (roots, members, required stacks), for --depfile
+    read: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.diags.errors == 0
+
+
+def discover(paths: list[str], diags: Diagnostics) -> list[str]:
+    roots: list[str] = []
+    for p in paths:
+        if p == "-":
+            roots.append(STDIN)
+        elif os.path.isdir(p):
+            found = sorted(
+                (f if p in (".", "./") else os.path.join(p, f))
+                for f in os.listdir(p)
+                if f.endswith((".job.toml", ".stack.toml"))
+            )
+            if not found:
+                diags.error("E0002", f"no *.job.toml or *.stack.toml datum in folder {p}", p)
+            roots.extend(found)
+        elif os.path.exists(p):
+            roots.append(p)
+        else:
+            diags.error("E0002", f"no such file or folder: {p}", help="give a datum file or a folder of datums")
+    seen: set[str] = set()
+    unique = []
+    for r in roots:
+        key = os.path.normpath(r)
+        if key not in seen:
+            seen.add(key)
+            unique.append(r)
+    return unique
+
+
+def compile_roots(req: BuildRequest, diags: Diagnostics) -> list[Unit]:
+    from b00tc.frontend.search import SearchPath
+    from b00tc.passes import PassContext, run
+
+    roots: list[tuple[str, Optional[str]]] = [
+        (r, req.stdin_text if r == STDIN else None) for r in discover(req.paths, diags)
+    ]
+    roots += [(name, text) for name, text in req.texts]
+    env_path = os.environ.get("B00T_DATUM_PATH", "")
+    contexts: dict[str, PassContext] = {}
+    units: list[Unit] = []
+    for file, text in roots:
+        folder = "." if file == STDIN or file in dict(req.texts) else (os.path.dirname(file) or ".")
+        ctx = contexts.get(folder)
+        if ctx is None:
+            ctx = contexts[folder] = PassContext(
+                diags=diags,
+                search=SearchPath.for_root(folder, req.includes, env_path),
+                targets=tuple(req.targets),
+            )
+        raw = read_datum(file, text, diags)
+        if raw is None:
+            continue
+        before = diags.errors
+        if raw.kind == "job":
+            datum = build_job(raw, diags)
+        elif raw.kind == "stack":
+            datum = build_stack(raw, diags)
+        else:  # a docker datum on its own: a stack of one member
+            from b00tc.passes.normalize_resources import normalize_member
+
+            member = build_member(raw, diags)
+            if member is None:
+                continue
+            ctx.members[member.datum] = normalize_member(member, ctx)
+            datum = Stack(
+                name=raw.name,
+                file=raw.file,
+                hint=member.hint,
+                member_names=(Name(value=member.datum, path="$.b00t.name"),),
+            )
+        if datum is None or diags.errors > before:
+            continue
+        unit = run(Unit(datum=datum), ctx)
+        if diags.errors == before:
+            units.append(unit)
+    return units
+
+
+def output_name(target: str, file: OutputFile, multi: bool) -> str:
+    return f"{target}/{file.path}" if multi else file.path
+
+
+def build(req: BuildRequest, diags: Optional[Diagnostics] = None) -> BuildResult:
+    from b00tc.backends._context import Context
+
+    diags = diags if diags is not None else Diagnostics()
+    units = compile_roots(req, diags)
+    result = BuildResult(diags=diags, units=units)
+    if diags.errors:
+        return result
+    multi = len(req.targets) > 1
+    produced: dict[str, str] = {}
+    for target in req.targets:
+        backend = get_backend(target)
+        for unit in units:
+            ctx = Context(target=target, env=req.host_env, helper_image=req.helper_image)
+            files = backend.render(unit, ctx)
+            diags.extend(ctx.diagnostics)
+            for f in files:
+                name = output_name(target, f, multi)
+                if name in produced and produced[name] != unit.datum.file:
+                    diags.error(
+                        "E0114",
+                        f"{unit.datum.file} and {produced[name]} both write {name}",
+                        unit.datum.file,
+                        "$.b00t.name",
+                        help="datum names must be unique within one build",
+                    )
+                produced[name] = unit.datum.file
+                result.outputs.append((target, f))
+    if req.strict:
+        for d in diags:
+            if not d.is_error:
+                from b00tc.diagnostics import Severity
+
+                d.severity = Severity.ERROR
+                d.notes.append("--strict makes this warning an error")
+    result.read = sorted(diags.sources)
+    return result
+
+
+def read_env_file(path: str, diags: Diagnostics) -> dict[str, str]:
+    """KEY=VALUE lines; blank lines and # comments skipped; one pair of matching quotes
+    around the value is removed. The file's bytes are otherwise taken literally."""
+    out: dict[str, str] = {}
+    try:
+        text = open(path, encoding="utf-8").read()
+    except (OSError, UnicodeDecodeError) as e:
+        diags.error("E0002", f"cannot read env file {path}: {e}", path)
+        return out
+    diags.sources[path] = text
+    import re
+
+    for n, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        body = stripped[7:].lstrip() if stripped.startswith("export ") else stripped
+        key, eq, val = body.partition("=")
+        if not eq or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key.strip()):
+            col = line.find(stripped) + 1
+            diags.error(
+                "E0003",
+                "cannot read this env file line",
+                path,
+                span=Span(n, col, n, len(line) + 1),
+                help="write NAME=VALUE",
+            )
+            continue
+        if len(val) >= 2 and val[0] == val[-1] and val[0] in "\"'":
+            val = val[1:-1]
+        out[key.strip()] = val
+    return out
+
+
+def host_env(env_files: list[str], sets: list[str], diags: Diagnostics) -> dict[str, str]:
+    env = dict(os.environ)
+    for f in env_files:
+        env.update(read_env_file(f, diags))
+    for s in sets:
+        key, eq, val = s.partition("=")
+        if not eq or not key:
+            diags.error("E0901", f"--set takes NAME=VALUE, got {s!r}")
+            continue
+        env[key] = val
+    return env
+
+
+def read_stdin() -> str:
+    return sys.stdin.read()

@@ -1,0 +1,155 @@
+"""Normalise resources: cpu to millicores, memory to bytes, GPU vendor and model from
+``gpu_type``; every unit validated.
+
+Stacks and members are normalised where they are loaded (``resolve_references`` calls
+``normalize_stack`` / ``normalize_member``), so each is checked once per run however many
+datums use it; the pass itself normalises the root job.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from msgspec.structs import replace
+
+from b00tc.ir import Gpu, Job, Member, Resources, Stack, Unit
+from b00tc.passes import PassContext
+
+_CPU = re.compile(r"(\d+(?:\.\d+)?|\.\d+)(m?)$")
+_MEM = re.compile(r"(\d+(?:\.\d+)?|\.\d+)\s*(Ki|Mi|Gi|Ti|Pi|Ei|k|K|M|G|T|P|E)?(B)?$")
+_MULT = {
+    None: 1,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
+    "k": 10**3,
+    "K": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "P": 10**15,
+    "E": 10**18,
+}
+VENDORS = ("nvidia", "amd", "intel")
+
+
+def normalize_resources(unit: Unit, ctx: PassContext) -> Unit:
+    d = unit.datum
+    if isinstance(d, Job):
+        return replace(unit, datum=replace(d, resources=_resources(d.resources, d.file, ctx)))
+    return unit
+
+
+def normalize_stack(stack: Stack, ctx: PassContext) -> Stack:
+    return replace(stack, resources=_resources(stack.resources, stack.file, ctx))
+
+
+def normalize_member(member: Member, ctx: PassContext) -> Member:
+    return replace(member, resources=_resources(member.resources, member.file, ctx))
+
+
+def cpu_millis(text: str) -> int | None:
+    m = _CPU.match(text.strip())
+    if not m:
+        return None
+    try:
+        n = Decimal(m.group(1))
+    except InvalidOperation:  # pragma: no cover
+        return None
+    millis = n if m.group(2) else n * 1000
+    if millis != millis.to_integral_value() or millis <= 0:
+        return None
+    return int(millis)
+
+
+def memory_bytes(text: str) -> int | None:
+    m = _MEM.match(text.strip())
+    if not m:
+        return None
+    n = Decimal(m.group(1)) * _MULT[m.group(2)]
+    if n != n.to_integral_value() or n <= 0:
+        return None
+    return int(n)
+
+
+def _resources(r: Resources, file: str, ctx: PassContext) -> Resources:
+    cpu = 0
+    if r.cpu:
+        got = cpu_millis(r.cpu)
+        if got is None:
+            ctx.diags.error(
+                "E0201",
+                f"expected a core count, got {r.cpu!r}",
+                file,
+                r.cpu_path,
+                help='write cpu = 4, cpu = "500m" or cpu = 0.5 (at least 1m, whole millicores)',
+            )
+        else:
+            cpu = got
+    mem = 0
+    if r.memory:
+        got = memory_bytes(r.memory)
+        if got is None:
+            ctx.diags.error(
+                "E0202",
+                f"expected a memory size, got {r.memory!r}",
+                file,
+                r.memory_path,
+                help='write memory = "8Gi", "512Mi", "1G" or a byte count '
+                "(units Ki Mi Gi Ti, K M G T; a whole number of bytes)",
+            )
+        else:
+            mem = got
+    return replace(r, cpu_millis=cpu, memory_bytes=mem, gpu=_gpu(r.gpu, file, ctx))
+
+
+def _gpu(g: Gpu | None, file: str, ctx: PassContext) -> Gpu | None:
+    if g is None:
+        return None
+    if g.count < 0:
+        ctx.diags.error("E0203", f"gpu_count must be 0 or more, got {g.count}", file, g.path)
+        return None
+    if g.count == 0:
+        if g.type:
+            ctx.diags.error(
+                "E0203",
+                f"gpu_type {g.type!r} is set but gpu_count is 0",
+                file,
+                g.path,
+                help="set gpu_count = 1 (or more), or remove gpu_type",
+            )
+        return None
+    vendor, model = "nvidia", ""
+    if g.type:
+        if not re.fullmatch(r"[a-z0-9]([-a-z0-9_.]*[a-z0-9])?", g.type):
+            ctx.diags.error(
+                "E0203",
+                f"cannot read gpu_type {g.type!r}",
+                file,
+                g.type_path,
+                help='write "<vendor>-<model>", e.g. "nvidia-a100", "nvidia-h100", "amd-mi300x"',
+            )
+            return None
+        head, _, rest = g.type.partition("-")
+        if head in VENDORS:
+            vendor, model = head, rest
+        else:
+            model = g.type
+    mem = 0
+    if g.memory:
+        got = memory_bytes(g.memory)
+        if got is None:
+            ctx.diags.error(
+                "E0202",
+                f"expected a GPU memory size, got {g.memory!r}",
+                file,
+                g.memory_path,
+                help='write memory = "48Gi"',
+            )
+        else:
+            mem = got
+    return replace(g, vendor=vendor, model=model, memory_bytes=mem)
