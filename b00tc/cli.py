@@ -109,6 +109,8 @@ def build(paths, targets, out, env_files, sets, helper_image, includes, strict, 
     if code:
         sys.exit(code)
     if out == "-":
+        if not result.outputs:
+            return  # every datum was a stack with nothing to deploy (W0104 says so)
         if len(result.outputs) != 1:
             names = ", ".join(f.path for _, f in result.outputs[:5])
             raise click.UsageError(

@@ -137,12 +137,19 @@ def build(req: BuildRequest, diags: Optional[Diagnostics] = None) -> BuildResult
         return result
     multi = len(req.targets) > 1
     produced: dict[str, str] = {}
+    seen: set = set()
     for target in req.targets:
         backend = get_backend(target)
         for unit in units:
+            if isinstance(unit.datum, Stack) and not unit.datum.members:
+                continue  # W0104 said so: there is nothing to deploy
             ctx = Context(target=target, env=req.host_env, helper_image=req.helper_image)
             files = backend.render(unit, ctx)
-            diags.extend(ctx.diagnostics)
+            for d in ctx.diagnostics:
+                key = (d.severity, d.code, d.message, d.file, d.path)
+                if key not in seen:  # a stack rendered inside a job's file warns once
+                    seen.add(key)
+                    diags.append(d)
             for f in files:
                 name = output_name(target, f, multi)
                 if name in produced and produced[name] != unit.datum.file:

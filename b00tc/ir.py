@@ -190,6 +190,8 @@ class Member(Node):
     mounts: tuple[Mount, ...] = ()
     restart: str = ""  # docker restart policy as written ("", no, always, unless-stopped, on-failure[:N])
     container_name: str = ""
+    restart_path: str = ""  # where --restart / --name were written, for diagnostics
+    container_name_path: str = ""
     resources: Resources = Resources()
     orchestration: Orchestration = Orchestration()
     hint: str = ""

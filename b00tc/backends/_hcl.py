@@ -42,7 +42,9 @@ class Raw:
 
     def __post_init__(self) -> None:
         if any(c in self.text for c in '"\\\n\r'):
-            raise ValueError(f"Raw template cannot hold quotes, backslashes or newlines: {self.text!r}")
+            raise ValueError(
+                f"Raw template cannot hold quotes, backslashes or newlines: {self.text!r}"
+            )
 
 
 Value = Union[str, int, float, bool, Raw, Sequence["Value"], Mapping[str, "Value"]]
@@ -233,7 +235,8 @@ def _object(items: Mapping[str, Value], depth: int) -> str:
     keys = [quote(str(k)) for k in items]
     width = max(len(k) for k in keys)
     body = "".join(
-        f"{pad}{k.ljust(width)} = {_value(v, depth + 1)}\n" for k, v in zip(keys, items.values())
+        f"{pad}{k.ljust(width)} = {_value(v, depth + 1)}\n"
+        for k, v in zip(keys, items.values(), strict=True)
     )
     return "{\n" + body + _INDENT * depth + "}"
 

@@ -27,7 +27,6 @@ from b00tc.backends._context import Context
 from b00tc.backends._values import ref_text
 from b00tc.ir import (
     Container,
-    EnvVar,
     Gpu,
     HostVar,
     Job,
@@ -35,7 +34,6 @@ from b00tc.ir import (
     Member,
     Mount,
     Ref,
-    Resources,
     Stack,
     Unit,
     Value,
@@ -78,14 +76,30 @@ class BashBackend(Backend):
 # bash words
 
 _SAFE = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
+#: bash's reserved words: harmless as arguments, but shellcheck (SC1010) asks for quotes
+_RESERVED = frozenset(
+    "case coproc do done elif else esac fi for function if in select then time until while".split()
+)
 
 
 def quote(text: str) -> str:
     """One bash word that is ``text`` exactly: bare when every character is inert, else in
-    single quotes (nothing is special inside them; a ``'`` is written ``'\\''``)."""
-    if _SAFE.fullmatch(text):
+    single quotes (nothing is special inside them) with each ``'`` written ``\\'`` between
+    them (``'it'\\''s'``). Backslashes that would end a single-quoted run go outside it
+    as ``\\\\``: the same bytes, and shellcheck (SC1003) then need not wonder whether
+    ``\\'`` was meant to escape the quote."""
+    if _SAFE.fullmatch(text) and text not in _RESERVED:
         return text
-    return "'" + text.replace("'", "'\\''") + "'"
+    if text.startswith("~"):
+        # a literal leading tilde: escaped rather than quoted (shellcheck SC2088 reads a
+        # quoted one as a failed attempt at tilde expansion)
+        return "\\~" + (quote(text[1:]) if text[1:] else "")
+    out = []
+    for chunk in text.split("'"):
+        core = chunk.rstrip("\\")
+        tail = len(chunk) - len(core)
+        out.append((f"'{core}'" if core else "") + "\\\\" * tail)
+    return "\\'".join(out) or "''"
 
 
 def _dq(text: str) -> str:
@@ -93,30 +107,74 @@ def _dq(text: str) -> str:
     return re.sub(r'([\\"$`])', r"\\\1", text)
 
 
-def _var_arg(text: str) -> str:
-    """The word of ``${VAR:-word}`` inside double quotes: as ``_dq`` plus ``}``, which
-    would end the expansion (bash removes the backslash before it)."""
-    return re.sub(r'([\\"$`}])', r"\\\1", text)
-
-
-def _host_var(var: HostVar) -> str:
-    return "${" + var.name + var.op + _var_arg(var.arg) + "}"
-
-
 def ref_local(ref: Ref) -> str:
     """A reference on the direct targets: the service as published on this host."""
     return ref_text(ref, "localhost", ref.host_port or ref.port)
 
 
-def word(value: Value, prefix: str = "") -> str:
-    """One bash word for ``prefix + value``: single-quoted when it is all literal,
-    otherwise double-quoted with the host variables left for bash to expand."""
-    parts: list = [Lit(text=prefix)] if prefix else []
-    for p in value.parts:
-        parts.append(Lit(text=ref_local(p)) if type(p) is Ref else p)
-    if all(type(p) is Lit for p in parts):
-        return quote("".join(p.text for p in parts))
-    return '"' + "".join(_dq(p.text) if type(p) is Lit else _host_var(p) for p in parts) + '"'
+def network(stack: Stack) -> str:
+    """The docker network the direct targets create for a stack's members."""
+    return f"b00t-{stack.name}"
+
+
+def ref_for_member(stack: Stack):
+    """References inside a stack's own members: the members share the stack's docker
+    network, where each answers to its member name on its container port (as in compose);
+    ``localhost`` inside a container would be the container itself. A reference to another
+    stack goes through the host (its published port on the docker host gateway is not
+    portable, so it stays localhost, and the README says so)."""
+
+    def render(ref: Ref) -> str:
+        if ref.stack == stack.name and ref.member:
+            return ref_text(ref, ref.member, ref.port)
+        return ref_local(ref)
+
+    return render
+
+
+_PLAIN_ARG = re.compile(r"[^'\"\\$`}]*")
+
+
+class Words:
+    """Builds bash words for values; collects the assignments some of them need.
+
+    The word of ``${VAR:-word}`` is parsed by bash with rules of its own: inside double
+    quotes a lone ``'`` still opens a quote, and ``\\'`` is kept or dropped depending on
+    the operator. So a default or message with any quoting character is put in a
+    variable first (``b00t_arg_1='...'``) and used as ``${VAR:-$b00t_arg_1}``: the result
+    of a parameter expansion is not scanned again.
+    """
+
+    def __init__(self, refs=ref_local) -> None:
+        self.count = 0
+        self.pending: list[str] = []
+        self.refs = refs
+
+    def word(self, value: Value, prefix: str = "") -> str:
+        """One bash word for ``prefix + value``: quoted as a literal when it is all
+        literal, otherwise double-quoted with the host variables left for bash."""
+        parts: list = [Lit(text=prefix)] if prefix else []
+        for p in value.parts:
+            parts.append(Lit(text=self.refs(p)) if type(p) is Ref else p)
+        if all(type(p) is Lit for p in parts):
+            return quote("".join(p.text for p in parts))
+        return '"' + "".join(_dq(p.text) if type(p) is Lit else self.host_var(p) for p in parts) + '"'
+
+    def host_var(self, var: HostVar) -> str:
+        if not var.op:
+            return "${" + var.name + "}"
+        arg = var.arg
+        if not _PLAIN_ARG.fullmatch(arg) or arg.startswith("~"):
+            self.count += 1
+            name = f"b00t_arg_{self.count}"
+            self.pending.append(f"{name}={quote(arg)}")
+            arg = "$" + name
+        return "${" + var.name + var.op + arg + "}"
+
+    def flush(self, indent: str = "") -> list[str]:
+        out = [indent + line for line in self.pending]
+        self.pending = []
+        return out
 
 
 def comment(text: str) -> str:
@@ -138,7 +196,8 @@ def comment(text: str) -> str:
 
 
 def value_texts(value: Value) -> Iterable[str]:
-    """The literal texts of a value, references included: what must not hold a NUL."""
+    """The texts a value carries as written (literals, host variable defaults and
+    messages): what must not hold a NUL. Reference texts are b00tc's own."""
     for p in value.parts:
         if type(p) is Lit:
             yield p.text
@@ -230,6 +289,28 @@ def warn_container_name(stack: Stack, member: Member, ctx: Context) -> None:
         )
 
 
+def docker_resources(member: Member, ctx: Context) -> list[str]:
+    """``docker run`` flags for a member's resources: they bind the container."""
+    res = member.resources
+    out: list[str] = []
+    if res.cpu_millis:
+        out += ["--cpus", cpus(res.cpu_millis)]
+    if res.memory_bytes:
+        out += ["--memory", str(res.memory_bytes)]
+    gpu = res.gpu
+    if gpu and gpu.count:
+        out += ["--gpus", str(gpu.count)]
+        selection = gpu_selection(gpu)
+        if selection:
+            ctx.cannot_express(
+                f"GPU selection by {selection} for member {member.name} (docker --gpus "
+                "takes a count or device ids)",
+                member.file,
+                gpu_path(gpu),
+            )
+    return out
+
+
 def gpu_selection(gpu: Gpu) -> str:
     """What a GPU requirement asks beyond a count, as words, or ""."""
     parts = []
@@ -315,14 +396,15 @@ _WAIT_FUNCTION = r"""b00t_wait_for() {
       exit 2
       ;;
   esac
-  local deadline=$((SECONDS + 10#$timeout))
+  local waited=0
   echo "b00tc: waiting for $service (localhost:$port)" >&2
   until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-    if ((SECONDS >= deadline)); then
+    if ((waited >= 10#$timeout)); then
       echo "b00tc: timed out after $timeout s waiting for $service at localhost:$port" >&2
       exit 1
     fi
     sleep 1
+    waited=$((waited + 1))
   done
 }
 """
@@ -368,10 +450,13 @@ class _JobScript:
                 body.append(f'export CUDA_VISIBLE_DEVICES="${{CUDA_VISIBLE_DEVICES-{devices}}}"')
             body.append("")
 
+        words = Words()
         exported = [e for e in env if e.name not in BASH_OWNED]
         passed = [e for e in env if e.name in BASH_OWNED]
         for e in exported:
-            body.append(f"export {e.name}={word(e.value)}")
+            line = f"export {e.name}={words.word(e.value)}"
+            body.extend(words.flush())
+            body.append(line)
         if exported:
             body.append("")
         exec_words = ["exec"]
@@ -388,10 +473,11 @@ class _JobScript:
                 )
                 return None
             exec_words.append("/usr/bin/env")
-            exec_words.extend(word(e.value, prefix=f"{e.name}=") for e in passed)
+            exec_words.extend(words.word(e.value, prefix=f"{e.name}=") for e in passed)
         elif (job.container.command[0].literal or "").startswith("-"):
             exec_words.append("--")
-        exec_words.extend(word(v) for v in argv)
+        exec_words.extend(words.word(v) for v in argv)
+        body.extend(words.flush())
         body.append(" ".join(exec_words))
         return _script(header(self.unit, notes), body, _needs_sc2016(body))
 
@@ -467,6 +553,7 @@ class _JobScript:
 class _StackScript:
     def __init__(self, unit: Unit, stack: Stack, ctx: Context) -> None:
         self.unit, self.stack, self.ctx = unit, stack, ctx
+        self.words = Words(ref_for_member(stack))
 
     def render(self) -> Optional[str]:
         stack, ctx = self.stack, self.ctx
@@ -487,12 +574,17 @@ class _StackScript:
             return None
         names = [container_name(stack, m) for m in stack.members]
         body = ['runtime=${B00T_CONTAINER_RUNTIME:-docker}', ""]
+        net = network(stack)
         body.append("up() {")
+        if runs:
+            body.append(f'  "$runtime" network inspect {net} >/dev/null 2>&1 || "$runtime" network create {net} >/dev/null')
         body.extend(runs or ["  :"])
         body.append("}")
         body.append("")
         body.append("down() {")
         body.append(f'  "$runtime" rm -f {" ".join(names)}' if names else "  :")
+        if names:
+            body.append(f'  "$runtime" network rm {net} >/dev/null 2>&1 || true')
         body.append("}")
         body.append("")
         body.append("status() {")
@@ -526,6 +618,7 @@ class _StackScript:
         if member.hint:
             comments.append(f"  # {comment(member.hint)}")
         opts: list[str] = ["--name", container_name(stack, member)]
+        opts += ["--network", network(stack), "--network-alias", member.name]
         for label in labels(stack, member):
             opts += ["--label", quote(label)]
         for spec in publish_specs(stack, member):
@@ -533,17 +626,17 @@ class _StackScript:
         for mount in member.mounts:
             opts += ["-v", self.volume(mount)]
         for e in member.env:
-            opts += ["-e", word(e.value, prefix=f"{e.name}=")]
+            opts += ["-e", self.words.word(e.value, prefix=f"{e.name}=")]
         if member.restart:
             opts += ["--restart", quote(member.restart)]
-        opts += self.resources(member.resources, member)
+        opts += docker_resources(member, ctx)
         entry, rest = entrypoint(c)
         if entry is not None:
-            opts += ["--entrypoint", word(entry)]
+            opts += ["--entrypoint", self.words.word(entry)]
 
-        args = [word(c.image)] + [word(v) for v in rest]
+        args = [self.words.word(c.image)] + [self.words.word(v) for v in rest]
         pairs = _pairs(opts) + [" ".join(args)]
-        lines = comments + ['  "$runtime" run -d \\']
+        lines = comments + self.words.flush("  ") + ['  "$runtime" run -d \\']
         lines += [f"    {p} \\" for p in pairs[:-1]] + [f"    {pairs[-1]}"]
         return lines
 
@@ -557,25 +650,6 @@ class _StackScript:
             # the tilde prefix ends at the first unquoted '/': keep that slash bare
             return m.group(1) + "/" + quote(rest + suffix)
         return quote(mount.source + suffix)
-
-    def resources(self, res: Resources, member: Member) -> list[str]:
-        out: list[str] = []
-        if res.cpu_millis:
-            out += ["--cpus", cpus(res.cpu_millis)]
-        if res.memory_bytes:
-            out += ["--memory", str(res.memory_bytes)]
-        gpu = res.gpu
-        if gpu and gpu.count:
-            out += ["--gpus", str(gpu.count)]
-            selection = gpu_selection(gpu)
-            if selection:
-                self.ctx.cannot_express(
-                    f"GPU selection by {selection} for member {member.name} (docker --gpus "
-                    "takes a count or device ids)",
-                    member.file,
-                    gpu_path(gpu),
-                )
-        return out
 
 
 def _pairs(opts: list[str]) -> list[str]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import PurePosixPath
-from typing import Optional
 
 from b00tc.backends import Backend, OutputFile, _yaml
 from b00tc.backends._context import Context
@@ -70,6 +69,21 @@ def memory(n: int) -> str:
         if n % size == 0:
             return f"{n // size}{suffix}"
     return f"{n}b"
+
+
+def required_stacks(stacks: tuple[Stack, ...]) -> list[Stack]:
+    """``stacks`` and the stacks they require, each once, a required stack first."""
+    out: dict[str, Stack] = {}
+
+    def visit(stack: Stack) -> None:
+        if stack.name not in out:
+            for required in stack.requires:
+                visit(required)
+            out.setdefault(stack.name, stack)
+
+    for stack in stacks:
+        visit(stack)
+    return list(out.values())
 
 
 def wait_script(host: str, port: int, timeout: int) -> str:
@@ -182,12 +196,14 @@ class _Generator:
                 self.ctx.cannot_express(
                     f"the GPU model {gpu.model} (compose reserves GPUs by count only)",
                     file,
-                    gpu.path,
+                    gpu.type_path or gpu.path,
                     help="run it on a host that has that GPU",
                 )
             if gpu.memory_bytes:
                 self.ctx.cannot_express(
-                    f"a GPU memory requirement ({memory(gpu.memory_bytes)})", file, gpu.path
+                    f"a GPU memory requirement ({gpu.memory or memory(gpu.memory_bytes)})",
+                    file,
+                    gpu.memory_path or gpu.path,
                 )
         return {"resources": out} if out else {}
 
@@ -229,10 +245,16 @@ class _Generator:
     # -- Stack ----------------------------------------------------------------
 
     def stack(self, stack: Stack) -> dict:
+        """The stack's members, after the members of the stacks it requires: a compose
+        project is its own network, so what the members reference must be in the file."""
         services: dict = {}
+        for required in required_stacks(stack.requires):
+            extra = self.stack_labels(required)
+            for member in required.members:
+                self.add(services, member.name, self.member(member, required, extra), stack.file)
         extra = {**self.stack_labels(stack), **self.annotations()}
         for member in stack.members:
-            services[member.name] = self.member(member, stack, extra)
+            self.add(services, member.name, self.member(member, stack, extra), stack.file)
         for decl in stack.services:
             if not decl.member:
                 self.ctx.warn(
@@ -310,25 +332,25 @@ class _Generator:
         depends on all of them: ``docker-compose up <job>`` brings up what it needs."""
         services: dict = {}
         depends_on: dict = {}
-        for stack in job.requires:
+        for stack in required_stacks(job.requires):
             extra = self.stack_labels(stack)
             for member in stack.members:
-                if self.add(services, member.name, self.member(member, stack, extra), job):
+                if self.add(services, member.name, self.member(member, stack, extra), job.file):
                     depends_on[member.name] = {"condition": "service_started"}
         for wait in job.wait_for:
             name = f"wait-for-{wait.service}"
-            if self.add(services, name, self.wait_for(wait, job), job):
+            if self.add(services, name, self.wait_for(wait, job), job.file):
                 depends_on[name] = {"condition": "service_completed_successfully"}
-        self.add(services, job.name, self.job_service(job, depends_on), job)
+        self.add(services, job.name, self.job_service(job, depends_on), job.file)
         return self.document(services)
 
-    def add(self, services: dict, name: str, service: dict, job: Job) -> bool:
+    def add(self, services: dict, name: str, service: dict, file: str) -> bool:
         if name in services:
             self.ctx.cannot_express(
                 f"two services named {name} in one compose file (the second is dropped)",
-                job.file,
-                "$.b00t",
-                help="rename the job or one of the required stacks' members",
+                file,
+                "$.b00t.name",
+                help="rename the datum or one of the required stacks' members",
             )
             return False
         services[name] = service
@@ -393,7 +415,14 @@ class _Generator:
     def document(self, services: dict) -> dict:
         # no top-level name: docker-compose v1 rejects it; the project is named after
         # the folder or -p
-        doc: dict = {"services": services}
+        doc: dict = {}
+        if not services and not self.volumes:
+            # Nothing to deploy (every member skipped). docker-compose v1 reads a file
+            # without version, services, volumes or networks as its v1 format and fails
+            # confusingly; a version makes it read the (empty) compose-spec file. Compose v2
+            # accepts it too (it notes that version is obsolete).
+            doc["version"] = "3.9"
+        doc["services"] = services
         if self.volumes:
             doc["volumes"] = self.volumes
         return doc

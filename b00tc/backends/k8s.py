@@ -45,7 +45,9 @@ _DNS_1035 = re.compile(r"^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$")  # Service names
 #: ``<vendor>.com/gpu`` pattern (AMD's plugin uses it too)
 _GPU_RESOURCE = {"nvidia": "nvidia.com/gpu", "amd": "amd.com/gpu", "intel": "gpu.intel.com/i915"}
 
-_BINARY_SUFFIXES = (("Ei", 2**60), ("Pi", 2**50), ("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10))
+_BINARY_SUFFIXES = (
+    ("Ei", 2**60), ("Pi", 2**50), ("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)
+)
 
 
 class K8sBackend(Backend):
@@ -228,7 +230,7 @@ class _Generator:
         selector: dict = {}
         annotations: dict = {}
         if gpu.type:
-            if self.label_value("GPU type", gpu.type, file, gpu.path):
+            if self.label_value("GPU type", gpu.type, file, gpu.type_path or gpu.path):
                 selector["b00t.io/gpu-type"] = gpu.type
             else:
                 annotations["b00t.io/gpu-type"] = gpu.type
@@ -237,9 +239,9 @@ class _Generator:
             annotations["b00t.io/gpu-shared"] = "true"
         if gpu.memory_bytes:
             self.ctx.cannot_express(
-                f"a GPU memory requirement ({memory_quantity(gpu.memory_bytes)})",
+                f"a GPU memory requirement ({gpu.memory or memory_quantity(gpu.memory_bytes)})",
                 file,
-                gpu.path,
+                gpu.memory_path or gpu.path,
                 help="Kubernetes schedules whole GPUs; select a GPU model with gpu_type",
             )
         return selector, annotations
@@ -388,7 +390,9 @@ class _Generator:
         for member in stack.members:
             # published ports make a member a service even where [b00t.services] is silent
             if member.ports and member.name not in served and member.name not in names:
-                services.append(self.service(member.name, member, stack, [], annotations))
+                svc = self.service(member.name, member, stack, [], annotations, stack.file, "")
+                if svc is not None:
+                    services.append(svc)
         return [*claims.values(), *services, *deployments]
 
     def stack_resources(self, stack: Stack) -> dict:
@@ -435,14 +439,14 @@ class _Generator:
                 f"restart policy {member.restart!r} of member {member.name} "
                 "(a Deployment always restarts its pods)",
                 file,
-                _DOCKER_ARGS_PATH,
+                member.restart_path or _DOCKER_ARGS_PATH,
             )
         if member.container_name:
             self.ctx.cannot_express(
                 f"container name {member.container_name!r} of member {member.name} "
                 f"(a Deployment names its pods {member.name}-<hash>-<id>)",
                 file,
-                _DOCKER_ARGS_PATH,
+                member.container_name_path or _DOCKER_ARGS_PATH,
                 help=f"reach it as the Deployment {member.name} or through its Service",
             )
 
@@ -465,10 +469,10 @@ class _Generator:
         node_selector, gpu_annotations = self.gpu_scheduling(member.resources.gpu, file)
         annotations.update(gpu_annotations)
         spec: dict = {}
-        if member.orchestration.gpu_affinity:
-            group, where, path = member.orchestration.gpu_affinity, file, member.orchestration.path
-        else:
-            group, where, path = stack.orchestration.gpu_affinity, stack.file, stack.orchestration.path
+        orch, where = member.orchestration, file
+        if not orch.gpu_affinity:
+            orch, where = stack.orchestration, stack.file
+        group, path = orch.gpu_affinity, orch.path
         if group:
             if self.label_value("GPU affinity", group, where, path):
                 pod_labels["b00t.io/gpu-affinity"] = group
@@ -489,7 +493,12 @@ class _Generator:
         metadata: dict = {"name": member.name, "labels": labels}
         if annotations:
             metadata["annotations"] = annotations
-        return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata, "spec": deployment_spec}
+        return {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": metadata,
+            "spec": deployment_spec,
+        }
 
     def port_map(self, port: PortMap) -> dict:
         # host and host_ip publish on the docker host; in a cluster the Service does that
@@ -516,7 +525,8 @@ class _Generator:
             volume: dict = {"name": name, "persistentVolumeClaim": {"claimName": name}}
             used.add(name)
         else:
-            name = _unique(f"host-{_dns_label(PurePosixPath(mount.source).name or 'root')}"[:63], used)
+            base = _dns_label(PurePosixPath(mount.source).name or "root")
+            name = _unique(f"host-{base}"[:63].rstrip("-"), used)
             if mount.source.startswith("/"):
                 volume = {"name": name, "hostPath": {"path": mount.source}}
             else:
@@ -557,16 +567,6 @@ class _Generator:
                 help="add a docker member that serves it, or remove the service",
             )
             return None
-        if not _DNS_1035.match(decl.name):
-            self.ctx.error(
-                "E0601",
-                f"service name {decl.name!r} cannot name a Kubernetes Service (a DNS-1035 "
-                "label: lower-case letters, digits and '-', starting with a letter)",
-                stack.file,
-                decl.path,
-                help="rename the service in [b00t.services]",
-            )
-            return None
         protocol = "UDP" if decl.protocol == "udp" else "TCP"
         first = {
             "name": decl.protocol if decl.protocol in ("http", "https") else f"p{decl.port}",
@@ -574,13 +574,30 @@ class _Generator:
             "port": decl.port,
             "targetPort": decl.port,
         }
-        return self.service(decl.name, member, stack, [first], annotations)
+        return self.service(decl.name, member, stack, [first], annotations, stack.file, decl.path)
 
     def service(
-        self, name: str, member: Member, stack: Stack, ports: list[dict], annotations: dict
-    ) -> dict:
+        self,
+        name: str,
+        member: Member,
+        stack: Stack,
+        ports: list[dict],
+        annotations: dict,
+        file: str,
+        path: str,
+    ) -> Optional[dict]:
         """A ClusterIP Service selecting the member's pods: the given ports, then the
         member's other container ports."""
+        if not _DNS_1035.match(name):
+            self.ctx.error(
+                "E0601",
+                f"{name!r} cannot name a Kubernetes Service (a DNS-1035 label: lower-case "
+                "letters, digits and '-', starting with a letter)",
+                file,
+                path,
+                help="rename the service in [b00t.services] (or the member)",
+            )
+            return None
         ports = list(ports)
         seen = {(p["port"], p["protocol"]) for p in ports}
         for p in member.ports:

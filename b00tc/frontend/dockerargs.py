@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from b00tc.frontend.loader import Diagnostics, Raw
 
 _PORT = re.compile(
-    r"(?:(?P<ip>\[[0-9a-fA-F:.]+\]|[0-9.]+):)?(?:(?P<host>\d+)?:)?(?P<container>\d+)(?:/(?P<proto>tcp|udp))?$"
+    r"(?:(?P<ip>\[[0-9a-fA-F:.]+\]|\d{1,3}(?:\.\d{1,3}){3}):)?(?:(?P<host>\d+)?:)?(?P<container>\d+)(?:/(?P<proto>tcp|udp))?$"
 )
 _RESTART = re.compile(r"(no|always|unless-stopped|on-failure(:\d+)?)$")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
@@ -41,6 +41,8 @@ class DockerArgs:
     env: list = field(default_factory=list)  # (name, value text, path)
     name: str = ""
     restart: str = ""
+    name_path: str = ""
+    restart_path: str = ""
     gpus: int = 0
     gpus_path: str = ""
 
@@ -151,7 +153,7 @@ def parse_docker_args(raw: "Raw", args: list, base: str, diags: "Diagnostics") -
             # -e NAME (no value) passes the host's NAME through: a host variable
             out.env.append((name, text if eq else "${" + name + "}", vpath))
         elif what == "name":
-            out.name = val
+            out.name, out.name_path = val, vpath
         elif what == "restart":
             if not _RESTART.match(val):
                 diags.error(
@@ -162,7 +164,7 @@ def parse_docker_args(raw: "Raw", args: list, base: str, diags: "Diagnostics") -
                     help="one of no, always, unless-stopped, on-failure[:N]",
                 )
                 continue
-            out.restart = val
+            out.restart, out.restart_path = val, vpath
         elif what == "gpus":
             if val == "all":
                 out.gpus = 1

@@ -96,6 +96,7 @@ def read_datum(
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as e:
+            diags.sources[file] = data.decode("utf-8", "replace")
             line = data[: e.start].count(b"\n") + 1
             col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
             diags.error(
@@ -149,7 +150,7 @@ def read_datum(
             f"{base!r} (which says {which} {m[which]!r})",
             file,
             f"$.b00t.{which}",
-            help=f"rename the file to {name}.{kind}.toml or set {which} = {m[which]!r}",
+            help=f'rename the file to {name}.{kind}.toml or set {which} = "{m[which]}"',
         )
         return None
     if not DNS1123.match(name) or len(name) > 63:
@@ -642,6 +643,8 @@ def build_member(raw: Raw, diags: Diagnostics) -> Optional[Member]:
         mounts=args.mounts,
         restart=args.restart,
         container_name=args.name,
+        restart_path=args.restart_path,
+        container_name_path=args.name_path,
         resources=res,
         orchestration=orchestration(raw),
     )

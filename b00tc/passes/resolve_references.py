@@ -24,7 +24,7 @@ def resolve_references(unit: Unit, ctx: PassContext) -> Unit:
     if isinstance(d, Stack):
         return replace(unit, datum=_root_stack(d, ctx))
     assert isinstance(d, Job)
-    scope = _required(d.requires_stacks, d.name, d.file, ctx, chain=())
+    scope = _required(d.requires_stacks, d.name, d.file, ctx, chain=(d.name,))
     resolve = lambda v: _value(v, scope, d.name, d.file, ctx)  # noqa: E731
     job = replace(
         d,
@@ -83,7 +83,7 @@ def compile_stack(stack: Stack, ctx: PassContext, chain: tuple[str, ...]) -> Sta
     if not members:
         ctx.diags.warn(
             "W0104",
-            f"stack {stack.name} has no deployable member: its output deploys nothing",
+            f"stack {stack.name} has no deployable member: nothing is written for it",
             stack.file,
             stack.member_names[0].path if stack.member_names else "$.b00t.name",
             help="add docker members (members = [\"<name>.docker\", ...])",
@@ -243,7 +243,7 @@ def _stack(n: Name, owner: str, file: str, ctx: PassContext, chain: tuple[str, .
     raw = read_datum(path, None, ctx.diags, expect_kind="stack")
     stack = None
     if raw is not None:
-        stack = compile_stack(build_stack(raw, ctx.diags), ctx, chain + (owner,))
+        stack = compile_stack(build_stack(raw, ctx.diags), ctx, chain)
         from b00tc.passes.normalize_resources import normalize_stack
 
         stack = normalize_stack(stack, ctx)

@@ -1,0 +1,403 @@
+"""systemd units: a Job is a ``Type=oneshot`` service that runs ``command + args`` on the
+host; a Stack is one service per member, each running its container with ``docker run``,
+and a ``<stack>.target`` that groups them.
+
+systemd resolves nothing at run time that b00tc could leave to it, so host variables are
+baked at build time (``_values.bake``) and references become ``localhost:<host port>``.
+Every string is written so that systemd hands it to the process byte for byte:
+
+- systemd.syntax(7), "Quoting": an item wrapped in double (or single) quotes is one item,
+  "C-style escapes are supported" (``\\\\``, ``\\"``, ``\\n``, ``\\t``, ``\\xNN``, ...);
+  b00tc writes ``\\``, ``"`` and every control character as such an escape.
+- systemd.unit(5), "Specifiers": ``%`` starts a specifier in Environment=, Exec*= and
+  Description=; ``%%`` is a literal ``%``.
+- systemd.service(5), "Command lines": ``${FOO}`` and ``$FOO`` are expanded from the
+  unit's environment; "To pass a literal dollar sign, use ``$$``". A lone ``;`` separates
+  commands, so it is quoted. systemd.exec(5), Environment=: "Variable expansion is not
+  performed inside the strings and the ``$`` character has no special meaning".
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+from typing import Optional
+
+from b00tc.backends import Backend, OutputFile
+from b00tc.backends._context import Context
+from b00tc.backends._values import text_of
+from b00tc.backends.bash import (
+    check_nul,
+    comment,
+    container_name,
+    docker_resources,
+    entrypoint,
+    gpu_path,
+    gpu_selection,
+    labels,
+    mount_suffix,
+    publish_specs,
+    network,
+    ref_for_member,
+    ref_local,
+    stack_resources,
+    warn_container_name,
+    warn_unserved,
+    warn_unserved_wait,
+)
+from b00tc.ir import Gpu, Job, Member, Mount, Resources, Stack, Unit, Value
+
+#: variables the docker CLI itself reads (where it finds docker, its config, its daemon,
+#: its proxies, its loader): a member's value for one of these is passed as
+#: ``-e NAME=value`` rather than through the unit's Environment=, which would reach the
+#: docker CLI as well as the container
+_DOCKER_CLI_VARS = frozenset(
+    "PATH HOME TMPDIR HTTP_PROXY HTTPS_PROXY NO_PROXY ALL_PROXY "
+    "http_proxy https_proxy no_proxy all_proxy".split()
+)
+
+_RESTART = {"always": "always", "unless-stopped": "always", "on-failure": "on-failure", "no": "no"}
+
+
+class SystemdBackend(Backend):
+    name = "systemd"
+    aliases = ()
+    KEEPS_HOST_VARS = False
+
+    def render(self, unit: Unit, ctx: Context) -> list[OutputFile]:
+        datum = unit.datum
+        if isinstance(datum, Job):
+            text = _JobUnit(unit, datum, ctx).render()
+            return [] if text is None else [OutputFile(f"{datum.name}.service", text)]
+        return _StackUnits(unit, datum, ctx).render()
+
+
+# ---------------------------------------------------------------------------
+# systemd syntax
+
+_BARE = re.compile(r"[A-Za-z0-9_@%$+=:,./-]+")
+_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def quote(text: str, exec_line: bool = True, raw_prefix: str = "", force: bool = False) -> str:
+    """One systemd item that unquotes, expands specifiers (and, on Exec lines, ``$$``) to
+    exactly ``text``. ``raw_prefix`` goes in front unescaped (a specifier such as ``%h``).
+    Text holding ``"`` but no ``'`` goes in single quotes, which read the same C escapes
+    (systemd.syntax(7)), so that it needs fewer of them."""
+    text = text.replace("%", "%%")
+    if exec_line:
+        text = text.replace("$", "$$")
+    if not force and text != ";" and _BARE.fullmatch(text):
+        return raw_prefix + text
+    q = "'" if '"' in text and "'" not in text else '"'
+    out = []
+    for ch in text:
+        if ch == q or ch == "\\":
+            out.append("\\" + ch)
+        elif ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\x{ord(ch):02x}")
+        elif 0x80 <= ord(ch) < 0xA0:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return q + raw_prefix + "".join(out) + q
+
+
+def plain(text: str) -> str:
+    """A value systemd takes as it is, apart from specifiers (Description=): one line, no
+    line-continuing backslash at the end."""
+    text = re.sub(r"[\x00-\x1f\x7f\x80-\x9f\u2028\u2029]+", " ", text).strip()
+    return text.rstrip("\\ ").replace("%", "%%")
+
+
+def command_line(words: list[str], per_line: int = 0) -> str:
+    """An Exec line's value; with ``per_line``, the first ``per_line`` words on the first
+    line and the rest two by two on continuation lines (systemd.syntax(7): a line ending in
+    a backslash is joined to the next; no item starts with ``#`` or ``;``, which would make
+    a continuation line a comment)."""
+    if not per_line or len(words) <= per_line + 2:
+        return " ".join(words)
+    lines = [" ".join(words[:per_line])]
+    rest = words[per_line:]
+    lines += ["  " + " ".join(rest[i : i + 2]) for i in range(0, len(rest), 2)]
+    return " \\\n".join(lines)
+
+
+def _unit_text(head: list[str], sections: list[tuple[str, list[str]]]) -> str:
+    lines = [f"# {comment(h)}".rstrip() for h in head]
+    for name, body in sections:
+        lines += ["", f"[{name}]"] + body
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def _head(unit: Unit, notes: list[str]) -> list[str]:
+    datum = unit.datum
+    head = [f"Generated by b00tc from {PurePosixPath(datum.file).name}. Do not edit."]
+    head += [f"b00t.io/{a.key}: {a.value}" for a in unit.annotations]
+    return head + notes
+
+
+def bash_check(script: str) -> str:
+    """An ExecStartPre= running a bash snippet in a clean environment (the job's own
+    variables, PATH or BASH_ENV among them, must not change the check)."""
+    return "ExecStartPre=/usr/bin/env -i /bin/bash -c " + quote(script)
+
+
+def wait_script(service: str, port: int, timeout: int) -> str:
+    """The bounded retry loop: one connection attempt a second (localhost answers at once,
+    so the attempts take no time of their own), at most ``timeout`` seconds of waiting."""
+    return (
+        f'waited=0; echo "b00tc: waiting for {service} (localhost:{port})" >&2; '
+        f"until (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null; do "
+        f"if ((waited >= {timeout})); then "
+        f'echo "b00tc: timed out after {timeout} s waiting for {service} at localhost:{port}" >&2; '
+        "exit 1; fi; sleep 1; waited=$((waited + 1)); done"
+    )
+
+
+def gpu_script(job: str, count: int) -> str:
+    need = f"b00tc: {job} needs {count} NVIDIA GPU(s)"
+    return (
+        "if ! command -v nvidia-smi >/dev/null 2>&1; then "
+        f'echo "{need}, but nvidia-smi is not installed" >&2; exit 1; fi; '
+        "gpus=$(nvidia-smi -L 2>/dev/null | grep -c \"^GPU \" || true); "
+        f'if ((gpus < {count})); then echo "{need}; nvidia-smi -L lists $gpus" >&2; exit 1; fi'
+    )
+
+
+def _text(value: Value, ctx: Context, file: str, refs=ref_local) -> str:
+    return text_of(value, ctx, file, refs)
+
+
+# ---------------------------------------------------------------------------
+# Job
+
+
+class _JobUnit:
+    def __init__(self, unit: Unit, job: Job, ctx: Context) -> None:
+        self.unit, self.job, self.ctx, self.file = unit, job, ctx, job.file
+
+    def render(self) -> Optional[str]:
+        job, ctx, file = self.job, self.ctx, self.file
+        c = job.container
+        if not c.command:
+            ctx.error(
+                "E0107",
+                f"job {job.name} has no command: target {ctx.target} runs the job on this host "
+                "(not in its image), so it needs [b00t.container] command",
+                file,
+                c.path,
+                help='write command = ["program", ...]; the image\'s ENTRYPOINT is not known here',
+            )
+            return None
+        values = [*c.command, *c.args] + [e.value for e in job.env]
+        if not all([check_nul(v, "a value", ctx, file) for v in values]):
+            return None
+        argv = [_text(v, ctx, file) for v in (*c.command, *c.args)]
+        exec_start = self.exec_start(argv)
+        if exec_start is None:
+            return None
+
+        notes = [
+            f"Runs {job.name} on this host: the image "
+            f"{_text(c.image, ctx, file)} is not used."
+        ]
+        orch = job.orchestration
+        if orch.queue_name or orch.schedule_type == "queue_based":
+            notes.append(
+                f"queue {orch.queue_name or '(default)'}: systemd has no queue, "
+                "the job runs when started"
+            )
+        units = [f"{container_name(s, m)}.service" for s in job.requires for m in s.members]
+        unit_sec = [f"Description={plain(job.hint or job.name)}"]
+        unit_sec.append("After=" + " ".join(["network-online.target"] + units))
+        unit_sec.append("Wants=network-online.target")
+        if units:
+            unit_sec.append("Requires=" + " ".join(units))
+
+        service = ["Type=oneshot"]
+        env_names = {e.name for e in job.env}
+        for e in job.env:
+            service.append("Environment=" + quote(f"{e.name}={_text(e.value, ctx, file)}", False, force=True))
+        gpu = job.resources.gpu
+        if gpu and gpu.count:
+            notes += self.gpu_notes(gpu)
+            if "CUDA_VISIBLE_DEVICES" not in env_names:
+                devices = ",".join(str(i) for i in range(gpu.count))
+                service.append(f'Environment="CUDA_VISIBLE_DEVICES={devices}"')
+            service.append(bash_check(gpu_script(job.name, gpu.count)))
+        for w in job.wait_for:
+            warn_unserved_wait(w, file, ctx)
+            service.append(bash_check(wait_script(w.service, w.host_port or w.port, ctx.wait_timeout)))
+        service.append("ExecStart=" + exec_start)
+        service += limits(job.resources)
+        return _unit_text(
+            _head(self.unit, notes),
+            [("Unit", unit_sec), ("Service", service), ("Install", ["WantedBy=multi-user.target"])],
+        )
+
+    def exec_start(self, argv: list[str]) -> Optional[str]:
+        """The first item of an Exec line must be an executable path without specifiers,
+        quotes, backslashes or control characters (systemd.service(5)); anything else runs
+        through ``/usr/bin/env``, which looks it up on PATH."""
+        first = argv[0]
+        if re.fullmatch(r"/[A-Za-z0-9_@+=:,./-]*[^/]", first):
+            return " ".join([first] + [quote(a) for a in argv[1:]])
+        if "=" in first:
+            self.ctx.error(
+                "E0601",
+                f"the command {first!r} cannot be run by target systemd: it is not an absolute "
+                "path, and /usr/bin/env would read a word with '=' as an assignment",
+                self.file,
+                self.job.container.command[0].path,
+                help="write the command as an absolute path",
+            )
+            return None
+        words = ["/usr/bin/env"] + (["--"] if first.startswith("-") else [])
+        return " ".join(words + [quote(a) for a in argv])
+
+    def gpu_notes(self, gpu: Gpu) -> list[str]:
+        ctx = self.ctx
+        if gpu.vendor != "nvidia":
+            ctx.cannot_express(
+                f"a check for {gpu.vendor} GPUs (only NVIDIA GPUs are counted, with nvidia-smi)",
+                self.file,
+                gpu.type_path or gpu.path,
+            )
+        selection = gpu_selection(gpu)
+        if selection:
+            ctx.cannot_express(
+                f"GPU selection by {selection} (the unit checks the GPU count only)",
+                self.file,
+                gpu_path(gpu),
+                help="set CUDA_VISIBLE_DEVICES in a drop-in to the GPUs to use",
+            )
+        note = f"needs {gpu.count} GPU(s)" + (f" of type {gpu.type}" if gpu.type else "")
+        return [note + (", shared" if gpu.shared else "")]
+
+
+def limits(res: Resources) -> list[str]:
+    """systemd.resource-control(5): CPUQuota= is a percentage of one CPU (1000m = 100%);
+    MemoryMax= takes bytes."""
+    out = []
+    if res.cpu_millis:
+        whole, frac = divmod(res.cpu_millis, 10)
+        out.append(f"CPUQuota={whole}%" if not frac else f"CPUQuota={whole}.{frac}%")
+    if res.memory_bytes:
+        out.append(f"MemoryMax={res.memory_bytes}")
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Stack
+
+
+class _StackUnits:
+    def __init__(self, unit: Unit, stack: Stack, ctx: Context) -> None:
+        self.unit, self.stack, self.ctx = unit, stack, ctx
+
+    def render(self) -> list[OutputFile]:
+        stack, ctx = self.stack, self.ctx
+        notes = [f"{s.datum}: not a container datum, skipped" for s in stack.skipped]
+        notes += warn_unserved(stack, ctx)
+        notes += stack_resources(stack, ctx)
+        files: list[OutputFile] = []
+        ok = True
+        for member in stack.members:
+            text = self.member(member)
+            if text is None:
+                ok = False
+            else:
+                files.append(OutputFile(f"{container_name(stack, member)}.service", text))
+        if not ok:
+            return []
+        members = [f.path for f in files]
+        unit_sec = [f"Description={plain(stack.hint or f'stack {stack.name}')}"]
+        if members:
+            unit_sec.append("Wants=" + " ".join(members))
+        target = _unit_text(
+            _head(self.unit, notes),
+            [("Unit", unit_sec), ("Install", ["WantedBy=multi-user.target"])],
+        )
+        return files + [OutputFile(f"{stack.name}.target", target)]
+
+    def member(self, member: Member) -> Optional[str]:
+        stack, ctx, file = self.stack, self.ctx, member.file
+        c = member.container
+        values = [c.image, *c.command, *c.args] + [e.value for e in member.env]
+        if not all([check_nul(v, f"a value of member {member.name}", ctx, file) for v in values]):
+            return None
+        warn_container_name(stack, member, ctx)
+        name = container_name(stack, member)
+
+        refs = ref_for_member(stack)
+        net = network(stack)
+        opts = ["--name", name, "--network", net, "--network-alias", member.name]
+        for label in labels(stack, member):
+            opts += ["--label", quote(label)]
+        for spec in publish_specs(stack, member):
+            opts += ["-p", quote(spec)]
+        for mount in member.mounts:
+            opts += ["-v", self.volume(mount, member)]
+        environment = []
+        for e in member.env:
+            text = _text(e.value, ctx, file, refs)
+            if e.name in _DOCKER_CLI_VARS or e.name.startswith(("DOCKER_", "LD_")):
+                opts += ["-e", quote(f"{e.name}={text}")]
+            else:
+                environment.append("Environment=" + quote(f"{e.name}={text}", False, force=True))
+                opts += ["-e", e.name]
+        opts += docker_resources(member, ctx)
+        entry, rest = entrypoint(c)
+        if entry is not None:
+            opts += ["--entrypoint", quote(_text(entry, ctx, file, refs))]
+        tail = [quote(_text(v, ctx, file, refs)) for v in (c.image, *rest)]
+        run = ["/usr/bin/env", "docker", "run", "--rm"] + opts
+        # options two by two on continuation lines, the image and its arguments last
+        exec_start = command_line(run, per_line=4)
+        exec_start += (" \\\n  " if len(run) > 6 else " ") + " ".join(tail)
+
+        restart = _RESTART.get(member.restart.split(":")[0], "no") if member.restart else "no"
+        notes = [f"member {member.datum} of stack {stack.name}"]
+        if member.restart:
+            notes.append(f"docker --restart {member.restart} -> Restart={restart}")
+        description = member.hint or f"{member.name} (stack {stack.name})"
+        unit_sec = [
+            f"Description={plain(description)}",
+            "After=network-online.target docker.service",
+            "Wants=network-online.target",
+            f"PartOf={stack.name}.target",
+        ]
+        service = environment + [
+            f"ExecStartPre=-/usr/bin/env docker network create {net}",
+            f"ExecStartPre=-/usr/bin/env docker rm -f {name}",
+            "ExecStart=" + exec_start,
+            f"ExecStop=/usr/bin/env docker stop {name}",
+            f"Restart={restart}",
+        ]
+        return _unit_text(
+            _head(self.unit, notes),
+            [
+                ("Unit", unit_sec),
+                ("Service", service),
+                ("Install", [f"WantedBy={stack.name}.target"]),
+            ],
+        )
+
+    def volume(self, mount: Mount, member: Member) -> str:
+        """``-v source:target[:ro]``. docker does not expand ``~``; systemd's ``%h`` is the
+        home directory of the service manager's user (systemd.unit(5), Specifiers)."""
+        suffix = mount_suffix(mount)
+        if mount.kind == "bind" and (mount.source == "~" or mount.source.startswith("~/")):
+            return quote(mount.source[1:] + suffix, raw_prefix="%h")
+        if mount.kind == "bind" and mount.source.startswith("~"):
+            self.ctx.cannot_express(
+                f"the bind source {mount.source!r} of member {member.name} (another user's "
+                "home directory; only ~ is known, as %h)",
+                member.file,
+                mount.path,
+                help="write the absolute path",
+            )
+        return quote(mount.source + suffix)
