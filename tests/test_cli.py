@@ -1,0 +1,214 @@
+"""The command line as users run it: by hand, in pre-commit hooks and in Makefiles."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = ROOT / "golden"
+
+
+def b00tc(*args, input=None, env=None, cwd=ROOT):
+    full_env = {k: v for k, v in os.environ.items() if k != "B00T_DATUM_PATH"}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "b00tc", *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=60,
+    )
+
+
+def test_help_and_targets():
+    r = b00tc("--help")
+    assert r.returncode == 0 and "build" in r.stdout and "check" in r.stdout
+    r = b00tc("targets")
+    assert r.returncode == 0
+    names = [line.split()[0] for line in r.stdout.splitlines()]
+    assert names == ["k8s", "compose", "nomad", "bash", "systemd"]
+    assert "kubernetes" in r.stdout and "docker-compose" in r.stdout and "direct" in r.stdout
+
+
+def test_console_script_is_installed():
+    exe = shutil.which("b00tc")
+    assert exe, "pip install . puts b00tc on PATH"
+    r = subprocess.run([exe, "targets"], capture_output=True, text=True)
+    assert r.returncode == 0 and "nomad" in r.stdout
+
+
+def test_single_file_goes_to_stdout_exactly():
+    """One output file and no -o: the file's bytes on stdout, diagnostics on stderr. The
+    golden file is the same build, validated by tests/test_validate.py."""
+    r = b00tc("build", "tests/cases/small.job.toml", "--target", "kubernetes")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == (GOLDEN / "k8s" / "small.yaml").read_text()
+
+
+def test_several_files_without_output_folder_is_a_usage_error():
+    r = b00tc("build", "tests/cases/small.job.toml", "-t", "k8s", "-t", "nomad")
+    assert r.returncode == 2
+    assert "give -o DIR" in r.stderr and r.stdout == ""
+
+
+def test_unknown_target_is_a_usage_error_with_a_suggestion():
+    r = b00tc("build", "tests/cases/small.job.toml", "--target", "nomda")
+    assert r.returncode == 2 and "did you mean 'nomad'" in r.stderr
+
+
+def test_missing_path_is_exit_1():
+    r = b00tc("check", "no/such/file.job.toml")
+    assert r.returncode == 1 and "E0002" in r.stderr
+
+
+def test_examples_build_to_every_target(tmp_path):
+    """The README's quick start, for every target: one folder per target, each datum's
+    files in it, bash scripts executable; a second build gives the same bytes and does not
+    rewrite unchanged files (make compares timestamps)."""
+    out = tmp_path / "out"
+    r = b00tc("build", "examples/", "--target", "all", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == ""
+    got = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert got == [
+        "bash/llm-batch-job.sh",
+        "bash/llm-inference-pipeline.sh",
+        "compose/llm-batch-job.compose.yaml",
+        "compose/llm-inference-pipeline.compose.yaml",
+        "k8s/llm-batch-job.yaml",
+        "k8s/llm-inference-pipeline.yaml",
+        "nomad/llm-batch-job.nomad.hcl",
+        "nomad/llm-inference-pipeline.nomad.hcl",
+        "systemd/llm-batch-job.service",
+        "systemd/llm-inference-pipeline-n8n.service",
+        "systemd/llm-inference-pipeline.target",
+    ]
+    assert os.stat(out / "bash" / "llm-batch-job.sh").st_mode & 0o777 == 0o755
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.rglob("*") if p.is_file()}
+    r = b00tc("build", "examples/", "--target", "all", "-o", str(out))
+    assert r.returncode == 0
+    after = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.rglob("*") if p.is_file()}
+    assert before == after
+    assert not [p for p in out.rglob(".b00tc-*")], "no temporary file is left behind"
+
+
+def test_readme_quick_start_command_works(tmp_path):
+    """The README says `b00tc build examples/ --target nomad -o out/`: it must work as
+    written, from the repository root."""
+    readme = (ROOT / "README.md").read_text()
+    assert "b00tc build examples/ --target nomad -o out/" in readme
+    r = b00tc("build", "examples/", "--target", "nomad", "-o", str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "llm-batch-job.nomad.hcl",
+        "llm-inference-pipeline.nomad.hcl",
+    ]
+
+
+def test_one_bad_datum_in_a_folder_writes_nothing(tmp_path):
+    """Errors anywhere: exit 1, every error reported, and the output folder as it was."""
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "examples", src)
+    (src / "broken.job.toml").write_text(
+        '[b00t]\nname = "broken"\ntype = "job"\n[b00t.container]\nimage = "x"\n'
+        '[b00t.resources]\ncpu = "four"\nmemory = "lots"\n'
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old.txt").write_text("keep")
+    r = b00tc("build", str(src), "-t", "all", "-o", str(out))
+    assert r.returncode == 1
+    assert "E0201" in r.stderr and "E0202" in r.stderr, "all errors are collected"
+    assert "2 errors" in r.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["old.txt"]
+
+
+def test_strict_turns_warnings_into_errors(tmp_path):
+    out = tmp_path / "out"
+    r = b00tc("build", "examples/llm-batch-job.job.toml", "-t", "compose", "--strict", "-o", str(out))
+    assert r.returncode == 1
+    assert "--strict makes this warning an error" in r.stderr
+    assert not out.exists()
+
+
+def test_host_variables_resolved_at_build_time(tmp_path):
+    """k8s resolves ${VAR} at build time: unset with no default is E0401 naming it; --set
+    wins over --env-file, which wins over the environment."""
+    job = tmp_path / "hv.job.toml"
+    job.write_text(
+        '[b00t]\nname = "hv"\ntype = "job"\n[b00t.container]\nimage = "x"\n'
+        '[b00t.env]\nTOKEN = "${TOKEN}"\nOTHER = "${OTHER:-fallback}"\n'
+    )
+    r = b00tc("build", str(job), "-t", "k8s", env={"TOKEN": ""} | {})
+    assert r.returncode == 0  # set (even empty) is set
+    env = {k: v for k, v in os.environ.items() if k != "TOKEN"}
+    r = subprocess.run([sys.executable, "-m", "b00tc", "build", str(job), "-t", "k8s"],
+                       capture_output=True, text=True, env=env, cwd=ROOT)
+    assert r.returncode == 1 and "E0401" in r.stderr and "TOKEN" in r.stderr
+    envfile = tmp_path / "vars.env"
+    envfile.write_text("# comment\nTOKEN=from-file\nexport OTHER='quoted value'\n")
+    r = b00tc("build", str(job), "-t", "k8s", "--env-file", str(envfile), env={"TOKEN": "from-env"})
+    assert "value: from-file" in r.stdout and "value: quoted value" in r.stdout
+    r = b00tc("build", str(job), "-t", "k8s", "--env-file", str(envfile), "--set", "TOKEN=from-set")
+    assert "value: from-set" in r.stdout
+    # compose keeps it for run time
+    r = b00tc("build", str(job), "-t", "compose")
+    assert r.returncode == 0 and "TOKEN: ${TOKEN}" in r.stdout
+
+
+def test_stdin(tmp_path):
+    text = (ROOT / "tests/cases/small.job.toml").read_text()
+    r = b00tc("build", "-", "-t", "k8s", input=text)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == (GOLDEN / "k8s" / "small.yaml").read_text().replace(
+        "from small.job.toml", "from <stdin>"
+    )
+    r = b00tc("check", "-", input="[b00t]\nname = 1\n")
+    assert r.returncode == 1 and "<stdin>:2:8" in r.stderr
+
+
+def test_search_path_order_and_environment(tmp_path):
+    """Members and required stacks are found in the input's folder, then -I folders, then
+    B00T_DATUM_PATH; a miss lists what was searched."""
+    older = "tests/data/older/llm-batch-job.job.toml"
+    r = b00tc("check", older)
+    assert r.returncode == 1 and "E0302" in r.stderr and "tests/data/older" in r.stderr
+    assert b00tc("check", older, "-I", "tests/data/b00t-datums").returncode == 0
+    r = b00tc("check", older, env={"B00T_DATUM_PATH": f"/nonexistent{os.pathsep}tests/data/b00t-datums"})
+    assert r.returncode == 0, r.stderr
+    # the input's own folder wins: a stack beside the job shadows the one on -I
+    shutil.copy(ROOT / older, tmp_path / "llm-batch-job.job.toml")
+    (tmp_path / "llm-inference-pipeline.stack.toml").write_text(
+        '[b00t]\nname = "llm-inference-pipeline"\ntype = "stack"\nmembers = []\n'
+    )
+    r = b00tc("check", str(tmp_path / "llm-batch-job.job.toml"), "-I", "tests/data/b00t-datums")
+    assert r.returncode == 0
+    assert "W0104]: stack llm-inference-pipeline has no deployable member" in r.stderr
+    assert f"--> {tmp_path}/llm-inference-pipeline.stack.toml:2:8" in r.stderr
+
+
+def test_json_and_github_formats():
+    import json
+
+    r = b00tc("check", "examples/", "--format", "json")
+    assert r.returncode == 0
+    diags = json.loads(r.stderr)
+    assert diags and all(d["severity"] == "warning" for d in diags)
+    assert diags[0]["code"] == "W0101" and diags[0]["line"] == 7
+    r = b00tc("check", "examples/", "--format", "github")
+    assert r.stderr.startswith("::warning file=examples/llm-inference-pipeline.stack.toml,line=7,col=12")
+
+
+def test_bad_input_never_shows_a_traceback():
+    for text in ["\x00\x01\x02", "[b00t]\nname = [1, {]", "[[b00t]]\n", "b00t = 3\n", "[b00t]\nname='x'\ntype='job'\n[b00t.container]\nimage=[]\n"]:
+        r = b00tc("build", "-", "-t", "all", "-o", "/nonexistent-out", input=text)
+        assert r.returncode == 1, (text, r.stderr)
+        assert "Traceback" not in r.stderr and "error[" in r.stderr
