@@ -75,3 +75,25 @@ def test_legacy_and_canonical_shapes_compile_identically(name):
     for (t1, f1), (t2, f2) in zip(legacy.outputs, canonical.outputs):
         assert (t1, f1.path) == (t2, f2.path)
         assert f1.content == f2.content, f"{t1}/{f1.path} differs between the shapes"
+
+
+def test_real_datums_that_cannot_compile_say_why(snapshot):
+    """Of b00t's real files: postgres-dev-stack names two members that were never authored
+    (PROVENANCE.md says so), the workflow job is a different schema, and the .mcp/.k8s
+    datums are not buildable types. Each gives its own error, golden-tested."""
+    expected = {
+        "postgres-dev-stack.stack.toml": ["E0302", "E0302"],
+        "mesh3d-cloud.job.toml": ["E0106"],
+        "kubernetes.mcp.toml": ["E0107"],
+        "nvidia-gpu-operator.k8s.toml": ["E0107"],
+    }
+    for name, codes in expected.items():
+        result = compile_([f"{D}/{name}"])
+        assert not result.ok and not result.outputs
+        assert [d.code for d in result.diags if d.is_error] == codes, name
+        assert rendered(result) == snapshot(name=name)
+    missing = compile_([f"{D}/postgres-dev-stack.stack.toml"])
+    assert {d.message for d in missing.diags} == {
+        "member postgres-enhanced.docker not found on the datum search path",
+        "member pgadmin.docker not found on the datum search path",
+    }

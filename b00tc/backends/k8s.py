@@ -490,6 +490,14 @@ class _Generator:
             # a ReadWriteOnce claim cannot be mounted by the old and the new pod at once
             deployment_spec["strategy"] = {"type": "Recreate"}
         deployment_spec["template"] = {"metadata": {"labels": pod_labels}, "spec": spec}
+        labels = dict(labels)
+        orch = stack.orchestration
+        if orch.schedule_type == "queue_based":
+            queue = orch.queue_name or "default"
+            # Kueue admits Deployments through its pod integration: the queue label on the
+            # Deployment, propagated to its pods by Kueue's webhook
+            if self.label_value("queue name", queue, stack.file, orch.path):
+                labels["kueue.x-k8s.io/queue-name"] = queue
         metadata: dict = {"name": member.name, "labels": labels}
         if annotations:
             metadata["annotations"] = annotations

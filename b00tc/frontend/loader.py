@@ -180,7 +180,7 @@ def read_datum(
         what = expect_kind or "job, stack or docker"
         diags.error(
             "E0107",
-            f"{name} is a {kind!r} datum; b00tc builds {what} datums",
+            f"{name} is a datum of type {kind!r}; b00tc builds {what} datums",
             file,
             "$.b00t.type",
             help="container targets take job and stack datums (docker datums as stack members)",
