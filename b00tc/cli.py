@@ -120,7 +120,12 @@ def build(paths, targets, out, env_files, sets, helper_image, includes, strict, 
         sys.stdout.write(result.outputs[0][1].content)
         sys.stdout.flush()
         return
-    output.write_tree(out, result.outputs, multi=len(chosen) > 1)
+    try:
+        output.write_tree(out, result.outputs, multi=len(chosen) > 1)
+    except OSError as e:
+        click.echo(f"error: cannot write {e.filename or out}: {e.strerror or e}\n"
+                   f"b00tc: nothing written to {out}", err=True)
+        sys.exit(1)
 
 
 @cli.command()

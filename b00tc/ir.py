@@ -144,7 +144,9 @@ class Orchestration(Node):
     batch_group: str = ""
     gpu_affinity: str = ""
     budget: Optional[Budget] = None
-    path: str = ""
+    path: str = ""  # of schedule_type (or [b00t])
+    queue_path: str = ""
+    gpu_affinity_path: str = ""
 
 
 # ---------------------------------------------------------------------------

@@ -45,6 +45,7 @@ def write_tree(root: str, outputs: list[tuple[str, "OutputFile"]], multi: bool) 
     Returns the paths that changed."""
     staged: list[tuple[str, str]] = []
     changed: list[str] = []
+    created: list[str] = []
     try:
         for target, f in outputs:
             rel = f"{target}/{f.path}" if multi else f.path
@@ -56,7 +57,7 @@ def write_tree(root: str, outputs: list[tuple[str, "OutputFile"]], multi: bool) 
                         continue
             except OSError:
                 pass
-            os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
+            _makedirs(os.path.dirname(dest) or ".", created)
             fd, tmp = tempfile.mkstemp(prefix=".b00tc-", dir=os.path.dirname(dest) or ".")
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
@@ -68,8 +69,24 @@ def write_tree(root: str, outputs: list[tuple[str, "OutputFile"]], multi: bool) 
                 os.unlink(tmp)
             except OSError:
                 pass
+        for d in reversed(created):
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
         raise
     for tmp, dest in staged:
         os.replace(tmp, dest)
         changed.append(dest)
     return changed
+
+
+def _makedirs(path: str, created: list[str]) -> None:
+    """os.makedirs that remembers which folders it made, so a failed write can undo them."""
+    if os.path.isdir(path):
+        return
+    parent = os.path.dirname(path)
+    if parent and parent != path:
+        _makedirs(parent, created)
+    os.mkdir(path)
+    created.append(path)

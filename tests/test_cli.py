@@ -212,3 +212,21 @@ def test_bad_input_never_shows_a_traceback():
         r = b00tc("build", "-", "-t", "all", "-o", "/nonexistent-out", input=text)
         assert r.returncode == 1, (text, r.stderr)
         assert "Traceback" not in r.stderr and "error[" in r.stderr
+
+
+def test_a_failed_write_leaves_the_output_folder_as_it_was(tmp_path):
+    """Output is staged as temporary files and renamed only once every file is written:
+    here `nomad` is a file where b00tc needs a folder, so staging fails after the k8s and
+    compose files were staged; none of them may appear and the old files stay."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "nomad").write_text("not a folder")
+    (out / "k8s").mkdir()
+    (out / "k8s" / "llm-batch-job.yaml").write_text("old")
+    r = b00tc("build", "examples/", "-t", "k8s", "-t", "compose", "-t", "nomad", "-o", str(out))
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr and "error: cannot write" in r.stderr
+    # the compose folder made for the staged files is removed again
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == ["k8s", "k8s/llm-batch-job.yaml", "nomad"]
+    assert (out / "k8s" / "llm-batch-job.yaml").read_text() == "old"
+    assert not list(out.rglob(".b00tc-*"))

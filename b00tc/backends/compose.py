@@ -277,7 +277,7 @@ class _Generator:
                 f"GPU affinity {stack.orchestration.gpu_affinity!r} (compose places every "
                 "service on its one docker host and cannot pin them to one GPU)",
                 stack.file,
-                stack.orchestration.path,
+                (stack.orchestration.gpu_affinity_path or stack.orchestration.path),
             )
         res = stack.resources
         if not res.empty:
@@ -402,7 +402,7 @@ class _Generator:
             self.ctx.cannot_express(
                 f"GPU affinity {orch.gpu_affinity!r} (compose cannot pin services to one GPU)",
                 file,
-                orch.path,
+                (orch.gpu_affinity_path or orch.path),
             )
         deploy = self.resources(job.resources, file, labels)
         svc["labels"] = labels

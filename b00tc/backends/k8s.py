@@ -308,7 +308,7 @@ class _Generator:
 
         if orch.schedule_type == "queue_based":
             queue = orch.queue_name or "default"
-            if self.label_value("queue name", queue, file, orch.path):
+            if self.label_value("queue name", queue, file, (orch.queue_path or orch.path)):
                 # Kueue reads the queue from the Job and suspends it itself (its webhook)
                 job_labels["kueue.x-k8s.io/queue-name"] = queue
             else:
@@ -338,7 +338,7 @@ class _Generator:
 
         spec: dict = {"restartPolicy": "Never"}
         if orch.gpu_affinity:
-            if self.label_value("GPU affinity", orch.gpu_affinity, file, orch.path):
+            if self.label_value("GPU affinity", orch.gpu_affinity, file, (orch.gpu_affinity_path or orch.path)):
                 pod_labels["b00t.io/gpu-affinity"] = orch.gpu_affinity
                 spec["affinity"] = self.affinity(orch.gpu_affinity)
             else:
@@ -472,7 +472,7 @@ class _Generator:
         orch, where = member.orchestration, file
         if not orch.gpu_affinity:
             orch, where = stack.orchestration, stack.file
-        group, path = orch.gpu_affinity, orch.path
+        group, path = orch.gpu_affinity, (orch.gpu_affinity_path or orch.path)
         if group:
             if self.label_value("GPU affinity", group, where, path):
                 pod_labels["b00t.io/gpu-affinity"] = group
@@ -496,7 +496,7 @@ class _Generator:
             queue = orch.queue_name or "default"
             # Kueue admits Deployments through its pod integration: the queue label on the
             # Deployment, propagated to its pods by Kueue's webhook
-            if self.label_value("queue name", queue, stack.file, orch.path):
+            if self.label_value("queue name", queue, stack.file, (orch.queue_path or orch.path)):
                 labels["kueue.x-k8s.io/queue-name"] = queue
         metadata: dict = {"name": member.name, "labels": labels}
         if annotations:

@@ -566,7 +566,7 @@ class _Renderer:
             self.ctx.cannot_express(
                 f"co-locating {whom} on one GPU node (gpu_affinity = {orch.gpu_affinity})",
                 file,
-                orch.path,
+                (orch.gpu_affinity_path or orch.path),
                 help="Nomad co-locates only the tasks of one group; recorded as meta "
                 "b00t_gpu_affinity",
             )

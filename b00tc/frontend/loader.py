@@ -526,6 +526,10 @@ def orchestration(raw: Raw) -> Orchestration:
         gpu_affinity=affinity,
         budget=budget,
         path=raw.path("orchestration", "schedule_type"),
+        queue_path=raw.path("orchestration", "queue_name")
+        if ("orchestration", "queue_name") in raw.origin
+        else raw.path("orchestration", "schedule_type"),
+        gpu_affinity_path=raw.path("orchestration", "gpu_affinity"),
     )
 
 
