@@ -453,12 +453,21 @@ class _JobScript:
         words = Words()
         exported = [e for e in env if e.name not in BASH_OWNED]
         passed = [e for e in env if e.name in BASH_OWNED]
-        for e in exported:
-            line = f"export {e.name}={words.word(e.value)}"
-            body.extend(words.flush())
-            body.append(line)
-        if exported:
-            body.append("")
+        # Every value that reads a host variable is expanded before the first export, so
+        # that it reads the host's environment, as on every other target, and not a value
+        # this script exported a line earlier.
+        snapshots: list[str] = []
+
+        def word(value: Value, prefix: str = "") -> str:
+            if not value.host_vars:
+                return words.word(value, prefix)
+            name = f"__b00t_v{len(snapshots) + 1}"
+            rhs = words.word(value)
+            snapshots.extend(words.flush())
+            snapshots.append(f"{name}={rhs}")
+            return f'{quote(prefix)}"${name}"' if prefix else f'"${name}"'
+
+        export_lines = [f"export {e.name}={word(e.value)}" for e in exported]
         exec_words = ["exec"]
         if passed:
             first = job.container.command[0].literal
@@ -473,10 +482,15 @@ class _JobScript:
                 )
                 return None
             exec_words.append("/usr/bin/env")
-            exec_words.extend(words.word(e.value, prefix=f"{e.name}=") for e in passed)
+            exec_words.extend(word(e.value, prefix=f"{e.name}=") for e in passed)
         elif (job.container.command[0].literal or "").startswith("-"):
             exec_words.append("--")
-        exec_words.extend(words.word(v) for v in argv)
+        exec_words.extend(word(v) for v in argv)
+        body.extend(snapshots)
+        body.extend(words.flush())
+        body.extend(export_lines)
+        if exported or snapshots:
+            body.append("")
         body.extend(words.flush())
         body.append(" ".join(exec_words))
         return _script(header(self.unit, notes), body, _needs_sc2016(body))

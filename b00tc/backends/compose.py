@@ -16,6 +16,7 @@ from pathlib import PurePosixPath
 
 from b00tc.backends import Backend, OutputFile, _yaml
 from b00tc.backends._context import Context
+from b00tc.backends._wait import wait_script
 from b00tc.backends._values import ref_text
 from b00tc.ir import (
     Container,
@@ -86,20 +87,6 @@ def required_stacks(stacks: tuple[Stack, ...]) -> list[Stack]:
     return list(out.values())
 
 
-def wait_script(host: str, port: int, timeout: int) -> str:
-    """A bounded ``nc -z`` loop (the k8s backend's wait, for the compose network)."""
-    return (
-        "deadline=`date +%s`\n"
-        f"deadline=`expr $deadline + {timeout}`\n"
-        f"until nc -z -w 2 {host} {port}; do\n"
-        '  if [ "`date +%s`" -ge "$deadline" ]; then\n'
-        f'    echo "b00tc: {host}:{port} did not accept connections within {timeout}s" >&2\n'
-        "    exit 1\n"
-        "  fi\n"
-        "  sleep 2\n"
-        "done\n"
-        f'echo "b00tc: {host}:{port} is up"'
-    )
 
 
 # ---------------------------------------------------------------------------

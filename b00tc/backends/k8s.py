@@ -16,6 +16,7 @@ from typing import Optional
 
 from b00tc.backends import Backend, OutputFile, _yaml
 from b00tc.backends._context import Context
+from b00tc.backends._wait import wait_script
 from b00tc.backends._values import ref_text, text_of
 from b00tc.ir import (
     Container,
@@ -120,22 +121,6 @@ def _endpoint(ref: Ref) -> str:
     return ref_text(ref, ref.service, ref.port)
 
 
-def wait_script(host: str, port: int, timeout: int) -> str:
-    """A bounded ``nc -z`` loop. Backticks rather than ``$(...)`` so that Kubernetes'
-    ``$(VAR)`` expansion has nothing to act on and the manifest reads as written; no
-    trailing newline, so that it is emitted as a readable YAML literal block."""
-    return (
-        "deadline=`date +%s`\n"
-        f"deadline=`expr $deadline + {timeout}`\n"
-        f"until nc -z -w 2 {host} {port}; do\n"
-        '  if [ "`date +%s`" -ge "$deadline" ]; then\n'
-        f'    echo "b00tc: {host}:{port} did not accept connections within {timeout}s" >&2\n'
-        "    exit 1\n"
-        "  fi\n"
-        "  sleep 2\n"
-        "done\n"
-        f'echo "b00tc: {host}:{port} is up"'
-    )
 
 
 # ---------------------------------------------------------------------------
@@ -289,7 +274,7 @@ class _Generator:
                 wait.path,
                 help=f"create the Service {wait.service} some other way, or remove the wait",
             )
-        script = wait_script(wait.service, wait.port, self.ctx.wait_timeout)
+        script = wait_script(wait.service, wait.port, self.ctx.wait_timeout, backticks=True)
         return {
             "name": f"wait-for-{wait.service}",
             "image": self.ctx.helper_image,

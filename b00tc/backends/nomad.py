@@ -40,6 +40,7 @@ from typing import Iterable, Optional, Sequence, Union
 from b00tc.backends import Backend, OutputFile, _hcl
 from b00tc.backends._context import Context
 from b00tc.backends._hcl import Attribute, Block, Comment, Raw
+from b00tc.backends._wait import wait_script
 from b00tc.backends._values import bake, ref_text
 from b00tc.ir import (
     Container,
@@ -429,14 +430,11 @@ class _Renderer:
         task.attr("driver", "docker")
         timeout = self.ctx.wait_timeout
         what = f"service {wait.service} of stack {wait.stack}"
-        script = (
-            "i=0; "
-            'until nc -z -w 2 "$B00T_WAIT_HOST" "$B00T_WAIT_PORT"; do '
-            "i=$((i+2)); "
-            f'if [ "$i" -ge {timeout} ]; then '
-            f'echo "{name}: {what} not reachable at $B00T_WAIT_HOST:$B00T_WAIT_PORT '
-            f'after {timeout}s" >&2; exit 1; fi; '
-            "sleep 2; done"
+        script = wait_script(
+            '"$B00T_WAIT_HOST"',
+            '"$B00T_WAIT_PORT"',
+            timeout,
+            name=f"{what} at $B00T_WAIT_HOST:$B00T_WAIT_PORT",
         )
         config = task.block("config")
         config.attr("image", runtime_literal(self.ctx.helper_image))

@@ -4,10 +4,15 @@
 # shellcheck disable=SC2016 # literals are single-quoted on purpose
 set -euo pipefail
 
-export GREETING="${GREETING:-hello world}"
-export TOKEN="${REQUIRED_TOKEN}"
-export MAYBE="${MAYBE-unset default}"
-export CHECKED="${CHECKED:?set CHECKED to the deploy stage}"
-export MIXED="prefix-${GREETING:-x}-suffix and \$ literal"
+__b00t_v1="${GREETING:-hello world}"
+__b00t_v2="${REQUIRED_TOKEN}"
+__b00t_v3="${MAYBE-unset default}"
+__b00t_v4="${CHECKED:?set CHECKED to the deploy stage}"
+__b00t_v5="prefix-${GREETING:-x}-suffix and \$ literal"
+export GREETING="$__b00t_v1"
+export TOKEN="$__b00t_v2"
+export MAYBE="$__b00t_v3"
+export CHECKED="$__b00t_v4"
+export MIXED="$__b00t_v5"
 
 exec sh -c 'echo "$GREETING"'

@@ -30,7 +30,7 @@ job "hostile-literals" {
         command = "sh"
         args = [
           "-c",
-          "i=0; until nc -z -w 2 \"$B00T_WAIT_HOST\" \"$B00T_WAIT_PORT\"; do i=$((i+2)); if [ \"$i\" -ge 300 ]; then echo \"wait-for-echo: service echo of stack hostile not reachable at $B00T_WAIT_HOST:$B00T_WAIT_PORT after 300s\" >&2; exit 1; fi; sleep 2; done",
+          "deadline=$(date +%s)\ndeadline=$((deadline + 300))\nuntil nc -z -w 2 \"$B00T_WAIT_HOST\" \"$B00T_WAIT_PORT\" 2>/dev/null || nc -w 2 \"$B00T_WAIT_HOST\" \"$B00T_WAIT_PORT\" </dev/null >/dev/null 2>&1; do\n  if [ \"$(date +%s)\" -ge \"$deadline\" ]; then\n    echo \"b00tc: service echo of stack hostile at $B00T_WAIT_HOST:$B00T_WAIT_PORT did not accept connections within 300s\" >&2\n    exit 1\n  fi\n  sleep 2\ndone\necho \"b00tc: service echo of stack hostile at $B00T_WAIT_HOST:$B00T_WAIT_PORT is up\"",
         ]
       }
       template {

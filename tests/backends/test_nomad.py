@@ -914,11 +914,16 @@ def _stub(path: Path, body: str) -> None:
 
 
 def test_wait_script_gives_up_after_the_timeout(tmp_path):
-    """Run the decoded script in a real sh with ``nc`` always failing and ``sleep`` a
-    no-op: it must stop after timeout/2 polls with a clear message and exit 1."""
+    """Run the decoded script in a real sh with ``nc`` always failing and a fake clock
+    (``date`` reads it, ``sleep N`` advances it by N): with a 10 s timeout and 2 s sleeps
+    it probes at t=0,2,4,6,8,10 and gives up at t=10, so 6 probes (each tries ``nc -z``
+    first, then a plain connect), a clear message and exit 1."""
     argv, env = _wait_script(tmp_path, wait_timeout=10)
+    clock = tmp_path / "clock"
+    clock.write_text("1000\n")
     _stub(tmp_path / "nc", f'echo "$@" >> {tmp_path}/calls; exit 1')
-    _stub(tmp_path / "sleep", "exit 0")
+    _stub(tmp_path / "date", f"cat {clock}")
+    _stub(tmp_path / "sleep", f'echo $(( $(cat {clock}) + $1 )) > {clock}')
     proc = subprocess.run(
         ["sh", *argv],
         env={**env, "PATH": f"{tmp_path}:/usr/bin:/bin"},
@@ -927,16 +932,15 @@ def test_wait_script_gives_up_after_the_timeout(tmp_path):
         timeout=30,
     )
     assert proc.returncode == 1
-    assert (
-        "wait-for-n8n" in proc.stderr and "10.0.0.7:25678" in proc.stderr and "10s" in proc.stderr
-    )
+    assert "service n8n" in proc.stderr and "10.0.0.7:25678" in proc.stderr and "10s" in proc.stderr
     calls = (tmp_path / "calls").read_text().splitlines()
-    assert len(calls) == 5 and calls[0] == "-z -w 2 10.0.0.7 25678"
+    assert calls[0] == "-z -w 2 10.0.0.7 25678" and calls[1] == "-w 2 10.0.0.7 25678"
+    assert len(calls) == 12 and clock.read_text().strip() == "1010"
 
 
 def test_wait_script_succeeds_when_the_service_answers(tmp_path):
     argv, env = _wait_script(tmp_path, wait_timeout=10)
-    counter = tmp_path / "n"  # nc fails twice, then the service answers
+    counter = tmp_path / "n"  # nc fails three times (one probe and a half), then answers
     _stub(
         tmp_path / "nc",
         f'n=$(cat {counter} 2>/dev/null || echo 0); echo $((n+1)) > {counter}; [ "$n" -ge 2 ]',
@@ -951,6 +955,7 @@ def test_wait_script_succeeds_when_the_service_answers(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "n").read_text().strip() == "3"
+    assert "is up" in proc.stdout
 
 
 def test_wait_script_passes_shellcheck(tmp_path):
