@@ -85,8 +85,12 @@ def _common(f):
 @click.option("--env-file", "env_files", multiple=True, type=click.Path(dir_okay=False), help="KEY=VALUE file for host variables resolved at build time.")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="A host variable resolved at build time (wins over --env-file and the environment).")
 @click.option("--helper-image", default="busybox:1.36", show_default=True, help="Image of the wait helpers b00tc adds (needs sh, nc, sleep).")
+@click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 and name the files that are missing or differ from what would be written.")
+@click.option("--diff", "show_diff", is_flag=True, help="Write nothing; show a unified diff of what would change (exit 1 when something would).")
+@click.option("--depfile", type=click.Path(dir_okay=False), help="Write a make dependency file listing every datum each output was compiled from.")
+@click.option("--fail-if-changed", is_flag=True, help="Write the outputs, then exit 1 if any file was new or changed (for pre-commit).")
 @_common
-def build(paths, targets, out, env_files, sets, helper_image, includes, strict, fmt):
+def build(paths, targets, out, env_files, sets, helper_image, check_only, show_diff, depfile, fail_if_changed, includes, strict, fmt):
     """Compile datums (files, folders, or - for stdin) for one or more targets."""
     from b00tc import output
     from b00tc.compiler import BuildRequest, build as do_build, host_env, read_stdin
@@ -103,11 +107,25 @@ def build(paths, targets, out, env_files, sets, helper_image, includes, strict, 
         strict=strict,
         stdin_text=read_stdin() if "-" in paths else None,
         helper_image=helper_image,
+        env_files=list(env_files),
     )
+    if (check_only or show_diff or depfile) and out == "-":
+        raise click.UsageError("--check, --diff and --depfile need -o DIR")
     result = do_build(req, diags)
     code = output.report(result.diags, fmt)
     if code:
         sys.exit(code)
+    multi = len(chosen) > 1
+    if check_only or show_diff:
+        changed = output.stale(out, result.outputs, multi)
+        for path, old, new in changed:
+            if show_diff:
+                click.echo(output.unified_diff(path, old, new), nl=False)
+            else:
+                click.echo(f"{'missing' if old is None else 'stale'}: {path}", err=True)
+        if changed:
+            click.echo(f"b00tc: {len(changed)} of {len(result.outputs)} files would change", err=True)
+        sys.exit(1 if changed else 0)
     if out == "-":
         if not result.outputs:
             return  # every datum was a stack with nothing to deploy (W0104 says so)
@@ -121,10 +139,21 @@ def build(paths, targets, out, env_files, sets, helper_image, includes, strict, 
         sys.stdout.flush()
         return
     try:
-        output.write_tree(out, result.outputs, multi=len(chosen) > 1)
+        written = output.write_tree(out, result.outputs, multi=multi, touch=bool(depfile))
+        if depfile:
+            rules = [
+                (output.dest_path(out, t, f, multi), result.deps[(t, f.path)])
+                for t, f in result.outputs
+            ]
+            output.write_if_changed(depfile, output.depfile_text(rules))
     except OSError as e:
         click.echo(f"error: cannot write {e.filename or out}: {e.strerror or e}\n"
                    f"b00tc: nothing written to {out}", err=True)
+        sys.exit(1)
+    if fail_if_changed and written:
+        for path in written:
+            click.echo(f"rewritten: {path}", err=True)
+        click.echo(f"b00tc: {len(written)} output files were stale and have been rewritten", err=True)
         sys.exit(1)
 
 

@@ -30,6 +30,8 @@ class BuildRequest:
     helper_image: str = "busybox:1.36"
     #: a datum given as text (MCP, tests): (display name, text)
     texts: list[tuple[str, str]] = field(default_factory=list)
+    #: --env-file files (their values are in host_env; listed as dependencies)
+    env_files: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -38,8 +40,10 @@ class BuildResult:
     units: list[Unit] = field(default_factory=list)
     #: (target, file) in a deterministic order
     outputs: list[tuple[str, OutputFile]] = field(default_factory=list)
-    #: every datum file read (roots, members, required stacks), for --depfile
+    #: every datum file read (roots, members, required stacks, env files)
     read: list[str] = field(default_factory=list)
+    #: (target, output path) -> the files that output was compiled from, for --depfile
+    deps: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -123,6 +127,30 @@ def compile_roots(req: BuildRequest, diags: Diagnostics) -> list[Unit]:
     return units
 
 
+def unit_files(unit: Unit) -> list[str]:
+    """Every datum file a unit was compiled from: the root, its members, the stacks it
+    requires (transitively) and their members; sorted, each once."""
+    files: set[str] = set()
+
+    def stack(s: Stack) -> None:
+        if s.file in files:
+            return
+        files.add(s.file)
+        for m in s.members:
+            files.add(m.file)
+        for r in s.requires:
+            stack(r)
+
+    d = unit.datum
+    if isinstance(d, Stack):
+        stack(d)
+    else:
+        files.add(d.file)
+        for r in d.requires:
+            stack(r)
+    return sorted(f for f in files if f != STDIN)
+
+
 def output_name(target: str, file: OutputFile, multi: bool) -> str:
     return f"{target}/{file.path}" if multi else file.path
 
@@ -162,6 +190,7 @@ def build(req: BuildRequest, diags: Optional[Diagnostics] = None) -> BuildResult
                     )
                 produced[name] = unit.datum.file
                 result.outputs.append((target, f))
+                result.deps[(target, f.path)] = unit_files(unit) + list(req.env_files)
     if req.strict:
         for d in diags:
             if not d.is_error:

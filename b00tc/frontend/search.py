@@ -32,7 +32,8 @@ class SearchPath:
                     continue
                 for entry in entries:
                     if entry.endswith(".toml") and entry.count(".") >= 2:
-                        index.setdefault(entry[: -len(".toml")], os.path.join(d, entry))
+                        path = entry if d in (".", "./") else os.path.join(d, entry)
+                        index.setdefault(entry[: -len(".toml")], path)
             self._index = index
         return self._index
 
