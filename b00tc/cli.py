@@ -183,6 +183,51 @@ def check(paths, targets, env_files, sets, includes, strict, fmt):
 
 
 @cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True))
+@click.option("--write", is_flag=True, help="Rewrite the files in place (default: print a unified diff).")
+def migrate(files, write):
+    """Rewrite legacy-shape datums into the canonical shape, keeping comments and key order.
+
+    Each rewrite is proved before it is shown or written: the old and the new text must
+    compile to byte-identical output on every target."""
+    from b00tc.migrate import MigrateError, migrate_text, verify
+    from b00tc.output import unified_diff, write_if_changed
+
+    failed = 0
+    for path in files:
+        old = open(path, encoding="utf-8").read()
+        try:
+            new, moved = migrate_text(old)
+        except (MigrateError, Exception) as e:  # tomlkit's parse errors, legacy conflicts
+            click.echo(f"error: {path}: cannot migrate: {e}", err=True)
+            failed += 1
+            continue
+        if not moved:
+            click.echo(f"{path}: already in the canonical shape", err=True)
+            continue
+        problems = verify(path, old, new)
+        if problems:
+            click.echo(f"error: {path}: the rewrite does not compile to the same output: " + "; ".join(problems), err=True)
+            failed += 1
+            continue
+        if write:
+            write_if_changed(path, new)
+            click.echo(f"{path}: migrated ({'; '.join(moved)}); every target's output is unchanged", err=True)
+        else:
+            click.echo(unified_diff(path, old, new), nl=False)
+    sys.exit(1 if failed else 0)
+
+
+@cli.command()
+def schema():
+    """Print the JSON Schema of job, stack and docker datums (both shapes), for editors:
+    put `#:schema path/to/datum.schema.json` on a datum's first line."""
+    from b00tc.schema import render
+
+    sys.stdout.write(render())
+
+
+@cli.command()
 def targets():
     """List the targets b00tc can compile to."""
     from b00tc.backends import ALIASES, DESCRIPTIONS, REGISTRY

@@ -90,7 +90,7 @@ def compile_roots(req: BuildRequest, diags: Diagnostics) -> list[Unit]:
     contexts: dict[str, PassContext] = {}
     units: list[Unit] = []
     for file, text in roots:
-        folder = "." if file == STDIN or file in dict(req.texts) else (os.path.dirname(file) or ".")
+        folder = "." if file == STDIN else (os.path.dirname(file) or ".")
         ctx = contexts.get(folder)
         if ctx is None:
             ctx = contexts[folder] = PassContext(

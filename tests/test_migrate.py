@@ -1,0 +1,87 @@
+"""b00tc migrate: b00t's real legacy datums rewritten into the canonical shape, proved by
+compiling both texts to identical output on every target."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import tomli
+
+from b00tc.migrate import migrate_text, verify
+
+ROOT = Path(__file__).resolve().parent.parent
+LEGACY = ["llm-batch-job.job.toml", "llm-inference-pipeline.stack.toml", "n8n.docker.toml"]
+LEGACY_KEYS = {
+    ("b00t", "image"),
+    ("b00t", "orchestration", "requires_stacks"),
+    ("b00t", "orchestration", "resource_requirements"),
+    ("b00t", "orchestration", "gpu_requirements"),
+    ("b00t", "orchestration", "budget_constraint"),
+    ("b00t", "orchestration", "gpu_batch_group"),
+    ("env",),
+}
+
+
+def has(doc: dict, path: tuple) -> bool:
+    for key in path:
+        if not isinstance(doc, dict) or key not in doc:
+            return False
+        doc = doc[key]
+    return True
+
+
+@pytest.fixture
+def folder(tmp_path):
+    dst = tmp_path / "datums"
+    shutil.copytree(ROOT / "tests/data/b00t-datums", dst)
+    for p in dst.iterdir():
+        p.chmod(0o644)
+    return dst
+
+
+@pytest.mark.parametrize("name", LEGACY)
+def test_migrated_text_is_canonical_and_compiles_identically(name, folder):
+    path = folder / name
+    old = path.read_text()
+    new, moved = migrate_text(old)
+    assert moved
+    doc = tomli.loads(new)
+    assert not [k for k in LEGACY_KEYS if has(doc, k) and not (k == ("b00t", "image") and doc["b00t"]["type"] == "docker")]
+    # comments and untouched keys survive
+    for line in old.splitlines():
+        if line.startswith("# ") and ("Environment" in line or "Docker configuration" in line):
+            assert line in new
+    assert verify(str(path), old, new) == []
+    # a wrong rewrite would be caught: the proof compares every target's bytes
+    broken = new.replace('"32"', '"33"').replace('"4Gi"', '"5Gi"').replace('"defer"', '"drop"')
+    assert broken != new and verify(str(path), old, broken)
+    # migrating the canonical text again changes nothing
+    assert migrate_text(new)[1] == []
+
+
+def test_cli_migrate_write_and_diff(folder):
+    files = [str(folder / n) for n in LEGACY]
+    before = {f: Path(f).read_text() for f in files}
+    r = subprocess.run([sys.executable, "-m", "b00tc", "migrate", *files], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("+++ ") == 3 and "+[b00t.container]" in r.stdout
+    assert {f: Path(f).read_text() for f in files} == before, "without --write nothing changes"
+    r = subprocess.run([sys.executable, "-m", "b00tc", "migrate", "--write", *files], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.count("every target's output is unchanged") == 3
+    r = subprocess.run([sys.executable, "-m", "b00tc", "check", str(folder / "llm-batch-job.job.toml")], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0
+
+
+def test_cli_migrate_refuses_what_it_cannot_prove(folder):
+    """postgres-dev-stack names members that do not exist: neither text compiles, so the
+    rewrite cannot be proved and is refused (exit 1, the file untouched)."""
+    path = folder / "postgres-dev-stack.stack.toml"
+    before = path.read_text()
+    r = subprocess.run([sys.executable, "-m", "b00tc", "migrate", "--write", str(path)], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 1 and "the original does not compile" in r.stderr
+    assert path.read_text() == before
