@@ -146,3 +146,30 @@ def test_pre_commit_hooks(hook_repo, tmp_path):
     r = run()
     assert r.returncode == 1
     assert 'value: "64"' in (user / "deploy" / "llm-batch-job.yaml").read_text()
+
+
+def test_shell_completion_through_click():
+    """The README's completion line: click's completion protocol, run for real."""
+    env = {**os.environ, "_B00TC_COMPLETE": "bash_complete", "COMP_WORDS": "b00tc bu", "COMP_CWORD": "1"}
+    r = subprocess.run([sys.executable, "-m", "b00tc"], env=env, capture_output=True, text=True)
+    assert r.returncode == 0
+    assert "plain,build" in r.stdout.splitlines()
+    env.update(COMP_WORDS="b00tc build x.job.toml --tar", COMP_CWORD="3")
+    r = subprocess.run([sys.executable, "-m", "b00tc"], env=env, capture_output=True, text=True)
+    assert "plain,--target" in r.stdout.splitlines()
+
+
+def test_every_emitted_code_is_documented():
+    """Codes are a stable contract: every code the source emits is in the CODES table and
+    in the README's table, and the two tables agree."""
+    import re
+
+    from b00tc.diagnostics import CODES
+
+    source = "\n".join(p.read_text() for p in (ROOT / "b00tc").rglob("*.py"))
+    emitted = set(re.findall(r'"([EW]\d{4})"', source))
+    missing = sorted(c for c in emitted if c not in CODES)
+    assert not missing, missing
+    readme = (ROOT / "README.md").read_text()
+    documented = set(re.findall(r"\b([EW]\d{4})\b", readme.split("## Diagnostic codes", 1)[1].split("\n## ", 1)[0]))
+    assert set(CODES) == documented, sorted(set(CODES) ^ documented)
