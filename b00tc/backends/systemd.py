@@ -146,11 +146,12 @@ def bash_check(script: str) -> str:
 
 
 def wait_script(service: str, port: int, timeout: int) -> str:
-    """The bounded retry loop: one connection attempt a second (localhost answers at once,
-    so the attempts take no time of their own), at most ``timeout`` seconds of waiting."""
+    """The bounded retry loop: one connection attempt a second, at most ``timeout`` seconds
+    of waiting. Ready means a connection that is not closed at once: docker-proxy accepts
+    on a published port before the container's service listens, then closes it."""
     return (
         f'waited=0; echo "b00tc: waiting for {service} (localhost:{port})" >&2; '
-        f"until (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null; do "
+        f"until (exec 3<>/dev/tcp/127.0.0.1/{port} && {{ read -r -t 1 -n 1 <&3; (($? != 1)); }}) 2>/dev/null; do "
         f"if ((waited >= {timeout})); then "
         f'echo "b00tc: timed out after {timeout} s waiting for {service} at localhost:{port}" >&2; '
         "exit 1; fi; sleep 1; waited=$((waited + 1)); done"

@@ -25,7 +25,10 @@ b00t_wait_for() {
   esac
   local waited=0
   echo "b00tc: waiting for $service (localhost:$port)" >&2
-  until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+  # ready = a connection that is not closed at once: a docker-proxy (or any port
+  # forwarder) accepts on a published port before the service behind it listens, then
+  # closes; a service keeps the connection open (or greets)
+  until (exec 3<>"/dev/tcp/127.0.0.1/$port" && { read -r -t 1 -n 1 <&3; (($? != 1)); }) 2>/dev/null; do
     if ((waited >= 10#$timeout)); then
       echo "b00tc: timed out after $timeout s waiting for $service at localhost:$port" >&2
       exit 1

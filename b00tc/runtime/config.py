@@ -1,0 +1,108 @@
+"""The user config file: the default orchestrator and the MCP servers deploy may use.
+
+Where: ``$B00TC_CONFIG`` when set, else ``$XDG_CONFIG_HOME/b00tc/config.toml``, else
+``~/.config/b00tc/config.toml``. A missing file is an empty config. Shape::
+
+    default_orchestrator = "kubernetes"
+
+    [mcp.kubernetes]                  # the server `deploy --via mcp` starts (stdio)
+    profile = "kubernetes-mcp-server" # which tool and arguments (b00tc plan --mcp-profile)
+    command = ["npx", "-y", "kubernetes-mcp-server"]
+    env = { KUBECONFIG = "/home/me/.kube/config" }
+    namespace = "default"
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def config_path() -> str:
+    explicit = os.environ.get("B00TC_CONFIG")
+    if explicit:
+        return explicit
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "b00tc", "config.toml")
+
+
+@dataclass
+class McpServerConfig:
+    command: list[str]
+    profile: Optional[str] = None
+    env: dict[str, str] = field(default_factory=dict)
+    namespace: Optional[str] = None
+
+
+@dataclass
+class Config:
+    path: str
+    default_orchestrator: Optional[str] = None
+    mcp: dict[str, McpServerConfig] = field(default_factory=dict)
+
+
+def load(path: Optional[str] = None) -> Config:
+    import tomli
+
+    path = path or config_path()
+    try:
+        with open(path, "rb") as f:
+            doc: dict[str, Any] = tomli.load(f)
+    except FileNotFoundError:
+        return Config(path=path)
+    except (OSError, tomli.TOMLDecodeError) as e:
+        raise ConfigError(f"cannot read the config file {path}: {e}") from e
+    cfg = Config(path=path)
+    default = doc.get("default_orchestrator")
+    if default is not None:
+        if not isinstance(default, str):
+            raise ConfigError(f"{path}: default_orchestrator must be a string")
+        cfg.default_orchestrator = default
+    servers = doc.get("mcp", {})
+    if not isinstance(servers, dict):
+        raise ConfigError(f"{path}: [mcp] must be a table of servers, e.g. [mcp.kubernetes]")
+    for orch, table in servers.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [mcp.{orch}] must be a table")
+        command = table.get("command")
+        if isinstance(command, str):
+            import shlex
+
+            command = shlex.split(command)
+        if not (isinstance(command, list) and command and all(isinstance(c, str) for c in command)):
+            raise ConfigError(f"{path}: [mcp.{orch}] command must be a non-empty list of strings")
+        env = table.get("env", {})
+        if not (isinstance(env, dict) and all(isinstance(v, str) for v in env.values())):
+            raise ConfigError(f"{path}: [mcp.{orch}] env must be a table of strings")
+        cfg.mcp[orch] = McpServerConfig(
+            command=command,
+            profile=table.get("profile"),
+            env=dict(env),
+            namespace=table.get("namespace"),
+        )
+    return cfg
+
+
+def set_default_orchestrator(name: str, path: Optional[str] = None) -> str:
+    """Write ``default_orchestrator = name`` into the config file, keeping whatever else
+    it holds (comments included). Returns the file's path."""
+    import tomlkit
+
+    from b00tc.output import write_if_changed
+
+    path = path or config_path()
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = tomlkit.parse(f.read())
+    except FileNotFoundError:
+        doc = tomlkit.document()
+    except Exception as e:  # tomlkit's parse errors
+        raise ConfigError(f"cannot read the config file {path}: {e}") from e
+    doc["default_orchestrator"] = name
+    write_if_changed(path, tomlkit.dumps(doc))
+    return path

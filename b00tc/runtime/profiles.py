@@ -1,0 +1,140 @@
+"""The MCP servers b00tc generates tool calls for, and the arguments each tool accepts.
+
+Each profile is checked against the ``input_schema`` the real server reports in
+``tools/list`` (tests/test_mcp.py installs the servers and validates with jsonschema), except
+the seed's ``kubernetes-mcp``, which is the design's name for a kubectl_apply server.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from b00tc.diagnostics import did_you_mean
+
+
+@dataclass(frozen=True)
+class CallOptions:
+    namespace: str = "default"
+    context: Optional[str] = None
+    dry_run: bool = False
+    #: where the manifest files are, for servers that read a file (compose)
+    file_path: str = ""
+    project: str = ""
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    orchestrator: str
+    server: str  # the server's name in mcp_commands
+    package: str  # where the server comes from
+    command: tuple[str, ...]  # a typical way to start it over stdio
+    tool: str
+    #: manifest text + options -> one arguments object per tool call
+    arguments: Callable[[str, CallOptions], list[dict]]
+
+
+def split_documents(text: str) -> list[str]:
+    """The YAML documents of a multi-document manifest, as text (byte for byte, without
+    the separators and the leading comment lines)."""
+    docs = []
+    for chunk in re.split(r"(?m)^---[ \t]*\n", text):
+        body = "\n".join(line for line in chunk.splitlines() if not line.startswith("#")).strip()
+        if body:
+            docs.append(body + "\n")
+    return docs
+
+
+def _kubectl_apply(text: str, o: CallOptions) -> list[dict]:
+    return [{"manifest": text, "namespace": o.namespace}]
+
+
+def _kubectl_apply_context(text: str, o: CallOptions) -> list[dict]:
+    args: dict = {"manifest": text, "namespace": o.namespace}
+    if o.context:
+        args["context"] = o.context
+    return [args]
+
+
+def _kubectl_apply_dry_run(text: str, o: CallOptions) -> list[dict]:
+    args: dict = {"manifest": text, "namespace": o.namespace}
+    if o.context:
+        args["context"] = o.context
+    if o.dry_run:
+        args["dryRun"] = True
+    return [args]
+
+
+def _create_or_update(text: str, o: CallOptions) -> list[dict]:
+    # this server takes one resource a call; the namespace is the manifest's (or the
+    # context's default): b00tc's manifests name none
+    return [{"resource": doc} for doc in split_documents(text)]
+
+
+def _compose_up(text: str, o: CallOptions) -> list[dict]:
+    return [{"command": "up -d", "filePath": o.file_path, "projectName": o.project}]
+
+
+PROFILES: dict[str, Profile] = {
+    p.name: p
+    for p in (
+        Profile(
+            "kubernetes-mcp", "kubernetes", "kubernetes-mcp",
+            "the design's kubernetes-mcp server (b00t's k8s subsystem)",
+            ("b00t-mcp", "kubernetes"), "kubectl_apply", _kubectl_apply,
+        ),
+        Profile(
+            "kubernetes-mcp-server", "kubernetes", "kubernetes-mcp-server",
+            "npm kubernetes-mcp-server",
+            ("npx", "-y", "kubernetes-mcp-server"), "resources_create_or_update", _create_or_update,
+        ),
+        Profile(
+            "kubectl-mcp-server", "kubernetes", "kubectl-mcp-server",
+            "PyPI kubectl-mcp-server (command kubectl-mcp)",
+            ("kubectl-mcp",), "kubectl_apply", _kubectl_apply_context,
+        ),
+        Profile(
+            "mcp-server-kubernetes", "kubernetes", "mcp-server-kubernetes",
+            "npm mcp-server-kubernetes",
+            ("npx", "-y", "mcp-server-kubernetes"), "kubectl_apply", _kubectl_apply_dry_run,
+        ),
+        Profile(
+            "docker-mcp-server", "docker-compose", "docker-mcp-server",
+            "npm @0xshariq/docker-mcp-server (runs docker-compose -f FILE -p PROJECT COMMAND)",
+            ("npx", "-y", "@0xshariq/docker-mcp-server"), "docker-compose", _compose_up,
+        ),
+    )
+}
+
+#: the profile used when neither --mcp-profile nor the config names one
+DEFAULTS: dict[str, str] = {
+    "kubernetes": "kubernetes-mcp",
+    "docker-compose": "docker-mcp-server",
+}
+
+
+class UnknownProfile(ValueError):
+    pass
+
+
+def for_orchestrator(orchestrator: str, name: Optional[str]) -> Optional[Profile]:
+    """The profile to use for ``orchestrator`` (None: no MCP server fits; use the shell
+    commands). ``name`` "none" turns MCP calls off."""
+    if name == "none":
+        return None
+    if name is None:
+        name = DEFAULTS.get(orchestrator)
+        return PROFILES[name] if name else None
+    p = PROFILES.get(name)
+    if p is None:
+        guess = did_you_mean(name, list(PROFILES))
+        raise UnknownProfile(
+            f"unknown MCP profile {name!r}" + (f" (did you mean {guess!r}?)" if guess else "")
+            + f"; choose from {', '.join(PROFILES)} or none"
+        )
+    if p.orchestrator != orchestrator:
+        # a kubernetes profile says nothing about compose: that one keeps its default
+        return for_orchestrator(orchestrator, None)
+    return p
