@@ -212,9 +212,13 @@ class _Scanner:
                 self.skip_ws()
                 self.adv(2 if aot else 1)
                 full: list = []
+                head = Span(start[0], start[1], start[0], start[1] + 1)
                 for n, k in enumerate(keys):
                     full.append(k)
                     t = tuple(full)
+                    # an implicit super-table ([b00t] made by [b00t.env]) is located at the
+                    # first header that made it
+                    self.out.setdefault(t, (head, None))
                     if n < len(keys) - 1 and t in self.aot:
                         full.append(self.aot[t])
                 if aot:
@@ -361,11 +365,17 @@ def resolve_span(d: Diagnostic, sources: dict[str, str]) -> Optional[Span]:
         col = span.col + 1 + a
         span = Span(span.line, col, span.line, max(col + 1, span.col + 1 + b))
     elif span is not None and d.needle and span.line == span.end_line:
-        line = src.splitlines()[span.line - 1]
+        line = source_line(src, span.line)
         at = line.find(d.needle, span.col - 1, span.end_col - 1)
         if at >= 0:
             span = Span(span.line, at + 1, span.line, at + 1 + len(d.needle))
     return span
+
+
+def source_line(src: str, n: int) -> str:
+    """Line ``n`` (1-based) as TOML counts lines: split at LF only."""
+    lines = src.split("\n")
+    return lines[n - 1].rstrip("\r") if 0 < n <= len(lines) else ""
 
 
 def _raw_token_is(src: str, span: Span, value: Optional[str]) -> bool:
@@ -373,7 +383,7 @@ def _raw_token_is(src: str, span: Span, value: Optional[str]) -> bool:
     decoded string are columns in the source line."""
     if value is None:
         return False
-    line = src.splitlines()[span.line - 1]
+    line = source_line(src, span.line)
     token = line[span.col - 1 : span.end_col - 1]
     return len(token) >= 2 and token[1:-1] == value and (token[0] == "'" or "\\" not in value)
 
@@ -386,13 +396,16 @@ def render_text(d: Diagnostic, sources: dict[str, str], color: bool = False) -> 
         where = d.file if span is None else f"{d.file}:{span.line}:{span.col}"
         src = sources.get(d.file)
         if span is not None and src is not None:
-            text_lines = src.splitlines()
+            text_lines = src.split("\n")  # TOML's lines: LF (CRLF) only, not U+2028 & co
             if 0 < span.line <= len(text_lines):
-                line = text_lines[span.line - 1].replace("\t", " ")
+                line = text_lines[span.line - 1].rstrip("\r").replace("\t", " ")
                 num = str(span.line)
                 pad = " " * len(num)
                 end = span.end_col if span.end_line == span.line else len(line) + 1
                 width = max(1, min(end, len(line) + 1) - span.col)
+                if len(line) > 200:  # keep a huge line readable: the caret's region only
+                    line = line[: max(span.col + 80, 120)] + " …"
+                    width = min(width, 80)
                 lines.append(f"{pad}--> {where}")
                 lines.append(f"{pad} |")
                 lines.append(f"{num} | {line}")

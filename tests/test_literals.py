@@ -397,7 +397,9 @@ def run_script(tmp_path: Path, name: str, text: str, env: dict, *args: str):
 def echo_listener():
     """A real listening socket on 127.0.0.1 at the echo member's published port, which the
     job's generated wait loop (``/dev/tcp/127.0.0.1/<port>``) must reach before it runs
-    the job. Connections are accepted and closed."""
+    the job. Connections are accepted and greeted, as a service would (a connection closed
+    at once without a byte is what a port forwarder does before its service listens, and
+    the wait does not count it as ready)."""
     port = published()[0]
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -414,7 +416,10 @@ def echo_listener():
         while not stop.is_set():
             try:
                 conn, _ = sock.accept()
-                conn.close()
+                try:
+                    conn.sendall(b"echo\n")
+                finally:
+                    conn.close()
             except OSError:
                 pass
 

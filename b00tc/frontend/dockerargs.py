@@ -18,9 +18,9 @@ if TYPE_CHECKING:
     from b00tc.frontend.loader import Diagnostics, Raw
 
 _PORT = re.compile(
-    r"(?:(?P<ip>\[[0-9a-fA-F:.]+\]|\d{1,3}(?:\.\d{1,3}){3}):)?(?:(?P<host>\d+)?:)?(?P<container>\d+)(?:/(?P<proto>tcp|udp))?$"
+    r"(?:(?P<ip>\[[0-9a-fA-F:.]+\]|[0-9]{1,3}(?:\.[0-9]{1,3}){3}):)?(?:(?P<host>[0-9]{1,5})?:)?(?P<container>[0-9]{1,5})(?:/(?P<proto>tcp|udp))?$"
 )
-_RESTART = re.compile(r"(no|always|unless-stopped|on-failure(:\d+)?)$")
+_RESTART = re.compile(r"(no|always|unless-stopped|on-failure(:[0-9]{1,4})?)$")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 
 _SHORT = {"-p": "publish", "-v": "volume", "-e": "env"}
@@ -175,7 +175,7 @@ def parse_docker_args(raw: "Raw", args: list, base: str, diags: "Diagnostics") -
                     vpath,
                     help="set gpu_count under [b00t.resources]",
                 )
-            elif val.isdigit() and int(val) > 0:
+            elif re.fullmatch(r"[0-9]{1,3}", val) and int(val) > 0:
                 out.gpus = int(val)
             else:
                 diags.error(

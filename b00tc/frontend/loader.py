@@ -8,6 +8,7 @@ members and required stacks are found on the datum search path by ``SearchPath``
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -98,7 +99,8 @@ def read_datum(
         except UnicodeDecodeError as e:
             diags.sources[file] = data.decode("utf-8", "replace")
             line = data[: e.start].count(b"\n") + 1
-            col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+            start = data.rfind(b"\n", 0, e.start) + 1
+            col = len(data[start : e.start].decode("utf-8", "replace")) + 1
             diags.error(
                 "E0001",
                 "the file is not UTF-8 text",
@@ -112,10 +114,26 @@ def read_datum(
 
     try:
         doc = tomli.loads(text)
-    except tomli.TOMLDecodeError as e:
+    except ValueError as e:  # TOMLDecodeError, and int() refusing a 4300+ digit number
+        if not isinstance(e, tomli.TOMLDecodeError):
+            run = re.search(r"[0-9][0-9_]{4000,}", text)
+            at = run.start() if run else 0
+            line = text.count("\n", 0, at) + 1
+            col = at - (text.rfind("\n", 0, at) + 1) + 1
+            diags.error(
+                "E0001",
+                "invalid TOML: a number with more digits than a TOML reader accepts",
+                file,
+                span=Span(line, col, line, col + 1),
+                help="no number in a datum needs that many digits",
+            )
+            return None
         msg = getattr(e, "msg", None) or str(e).split(" (at ")[0]
         line = getattr(e, "lineno", None) or 1
         col = getattr(e, "colno", None) or 1
+        lines = text.split("\n")
+        if 0 < line <= len(lines):
+            col = min(col, len(lines[line - 1].rstrip("\r")) + 1)
         diags.error("E0001", f"invalid TOML: {msg}", file, span=Span(line, col, line, col + 1))
         return None
     b00t = doc.get("b00t")
@@ -146,7 +164,7 @@ def read_datum(
         which = "name" if m["name"] != name else "type"
         diags.error(
             "E0104",
-            f"[b00t] {which} {name if which == 'name' else kind!r} does not match the file name "
+            f"[b00t] {which} {(name if which == 'name' else kind)!r} does not match the file name "
             f"{base!r} (which says {which} {m[which]!r})",
             file,
             f"$.b00t.{which}",
@@ -288,9 +306,14 @@ def _check_leaf(val: Any, leaf: S.Leaf, path: str, raw: Raw, diags: Diagnostics)
             return [val]
         return _check_leaf(val, S.Leaf(S.STRLIST), path, raw, diags)
     elif kind == S.INT:
-        ok = isinstance(val, int) and not isinstance(val, bool)
+        ok = isinstance(val, int) and not isinstance(val, bool) and abs(val) < 2**31
     elif kind == S.NUM:
-        ok = isinstance(val, (int, float)) and not isinstance(val, bool)
+        ok = (
+            isinstance(val, (int, float))
+            and not isinstance(val, bool)
+            and abs(val) < 1e15  # before isfinite: float() of a huge int overflows
+            and math.isfinite(val)
+        )
     elif kind == S.BOOL:
         ok = isinstance(val, bool)
     elif kind == S.QTY:
@@ -298,12 +321,11 @@ def _check_leaf(val: Any, leaf: S.Leaf, path: str, raw: Raw, diags: Diagnostics)
     else:  # pragma: no cover
         ok = False
     if not ok:
-        diags.error(
-            "E0102",
-            f"{path.rsplit('.', 1)[-1]} must be {kind}, got {_tname(val)}",
-            raw.file,
-            path,
-        )
+        if isinstance(val, (int, float)) and not isinstance(val, bool) and kind in (S.INT, S.NUM):
+            what = f"{kind} of reasonable size, got {val!r:.40}"
+        else:
+            what = f"{kind}, got {_tname(val)}"
+        diags.error("E0102", f"{path.rsplit('.', 1)[-1]} must be {what}", raw.file, path)
         return _BAD
     if leaf.choices and val not in leaf.choices:
         guess = did_you_mean(str(val), leaf.choices)

@@ -120,8 +120,8 @@ def _stack_ref(node, text: str) -> Ref:
                 help="names are lower-case letters, digits and '-', at most 63",
             )
     port = 0
-    if field.isdigit():
-        port = int(field)
+    if re.fullmatch(r"[0-9]+", field):
+        port = int(field) if len(field) <= 5 else 0
         if not 1 <= port <= 65535:
             raise RefError(
                 f"port {field} is out of range 1-65535", toks[2].start_pos, toks[2].end_pos

@@ -4,7 +4,7 @@ normalisation, so the canonical and the legacy shape cannot drift apart."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional, Union
 
 # leaf kinds

@@ -9,15 +9,19 @@ datums use it; the pass itself normalises the root job.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 
 from msgspec.structs import replace
 
 from b00tc.ir import Gpu, Job, Member, Resources, Stack, Unit
 from b00tc.passes import PassContext
 
-_CPU = re.compile(r"(\d+(?:\.\d+)?|\.\d+)(m?)$")
-_MEM = re.compile(r"(\d+(?:\.\d+)?|\.\d+)\s*(Ki|Mi|Gi|Ti|Pi|Ei|k|K|M|G|T|P|E)?(B)?$")
+_CPU = re.compile(r"([0-9]{1,12}(?:\.[0-9]{1,12})?|\.[0-9]{1,12})(m?)$")
+_MEM = re.compile(r"([0-9]{1,24}(?:\.[0-9]{1,24})?|\.[0-9]{1,24})\s*(Ki|Mi|Gi|Ti|Pi|Ei|k|K|M|G|T|P|E)?(B)?$")
+#: limits beyond any machine: a million cores, an exbibyte, 1024 GPUs
+MAX_MILLIS = 10**9
+MAX_BYTES = 2**60
+MAX_GPUS = 1024
 _MULT = {
     None: 1,
     "Ki": 2**10,
@@ -56,24 +60,28 @@ def cpu_millis(text: str) -> int | None:
     m = _CPU.match(text.strip())
     if not m:
         return None
-    try:
-        n = Decimal(m.group(1))
-    except InvalidOperation:  # pragma: no cover
-        return None
-    millis = n if m.group(2) else n * 1000
-    if millis != millis.to_integral_value() or millis <= 0:
-        return None
-    return int(millis)
+    with localcontext() as c:
+        c.prec = 60  # exact for every value the pattern admits
+        try:
+            n = Decimal(m.group(1))
+        except InvalidOperation:  # pragma: no cover
+            return None
+        millis = n if m.group(2) else n * 1000
+        if millis != millis.to_integral_value() or not 0 < millis <= MAX_MILLIS:
+            return None
+        return int(millis)
 
 
 def memory_bytes(text: str) -> int | None:
     m = _MEM.match(text.strip())
     if not m:
         return None
-    n = Decimal(m.group(1)) * _MULT[m.group(2)]
-    if n != n.to_integral_value() or n <= 0:
-        return None
-    return int(n)
+    with localcontext() as c:
+        c.prec = 60
+        n = Decimal(m.group(1)) * _MULT[m.group(2)]
+        if n != n.to_integral_value() or not 0 < n <= MAX_BYTES:
+            return None
+        return int(n)
 
 
 def _resources(r: Resources, file: str, ctx: PassContext) -> Resources:
@@ -86,7 +94,7 @@ def _resources(r: Resources, file: str, ctx: PassContext) -> Resources:
                 f"expected a core count, got {r.cpu!r}",
                 file,
                 r.cpu_path,
-                help='write cpu = 4, cpu = "500m" or cpu = 0.5 (at least 1m, whole millicores)',
+                help='write cpu = 4, cpu = "500m" or cpu = 0.5 (whole millicores, 1m to a million cores)',
             )
         else:
             cpu = got
@@ -110,8 +118,10 @@ def _resources(r: Resources, file: str, ctx: PassContext) -> Resources:
 def _gpu(g: Gpu | None, file: str, ctx: PassContext) -> Gpu | None:
     if g is None:
         return None
-    if g.count < 0:
-        ctx.diags.error("E0203", f"gpu_count must be 0 or more, got {g.count}", file, g.path)
+    if not 0 <= g.count <= MAX_GPUS:
+        ctx.diags.error(
+            "E0203", f"gpu_count must be 0 to {MAX_GPUS}, got {g.count}", file, g.path
+        )
         return None
     if g.count == 0:
         if g.type:

@@ -322,7 +322,7 @@ def _ref(
     )
 
 
-_WAIT = re.compile(r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)(?::(\d+))?$")
+_WAIT = re.compile(r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)(?::([0-9]{1,5}))?$")
 
 
 def _wait_for(job: Job, scope: dict[str, Optional[Stack]], ctx: PassContext) -> tuple[WaitFor, ...]:
