@@ -230,3 +230,37 @@ def test_a_failed_write_leaves_the_output_folder_as_it_was(tmp_path):
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == ["k8s", "k8s/llm-batch-job.yaml", "nomad"]
     assert (out / "k8s" / "llm-batch-job.yaml").read_text() == "old"
     assert not list(out.rglob(".b00tc-*"))
+
+
+def test_check_and_diff_compare_with_what_is_on_disk(tmp_path):
+    """--check and --diff write nothing: exit 0 when the files are up to date, exit 1 naming
+    the stale and missing ones (--diff as a unified diff) when they are not."""
+    out = tmp_path / "out"
+    assert b00tc("build", "examples/", "-t", "k8s", "-o", str(out)).returncode == 0
+    r = b00tc("build", "examples/", "-t", "k8s", "-o", str(out), "--check")
+    assert r.returncode == 0 and r.stdout == ""
+    job = out / "llm-batch-job.yaml"
+    job.write_text(job.read_text().replace("value: /data/results", "value: /tmp"))
+    (out / "llm-inference-pipeline.yaml").unlink()
+    before = sorted(p.name for p in out.iterdir())
+    r = b00tc("build", "examples/", "-t", "k8s", "-o", str(out), "--check")
+    assert r.returncode == 1
+    assert f"stale: {job}" in r.stderr and f"missing: {out / 'llm-inference-pipeline.yaml'}" in r.stderr
+    assert "2 of 2 files would change" in r.stderr
+    r = b00tc("build", "examples/", "-t", "k8s", "-o", str(out), "--diff")
+    assert r.returncode == 1
+    assert "-          value: /tmp\n+          value: /data/results\n" in r.stdout
+    assert "--- /dev/null" in r.stdout
+    assert sorted(p.name for p in out.iterdir()) == before, "--check/--diff write nothing"
+
+
+def test_build_json_diagnostics():
+    import json
+
+    r = b00tc("build", "tests/bad/cpu-four.job.toml", "-t", "k8s", "--format", "json")
+    assert r.returncode == 1 and r.stdout == ""
+    (d,) = json.loads(r.stderr)
+    assert {k: d[k] for k in ("severity", "code", "file", "line", "column")} == {
+        "severity": "error", "code": "E0201", "file": "tests/bad/cpu-four.job.toml", "line": 11, "column": 7,
+    }
+    assert d["end"] == {"line": 11, "column": 13} and d["message"] and d["help"]
