@@ -240,6 +240,309 @@ def targets():
         click.echo(f"{name:<8} {DESCRIPTIONS.get(name, '')}{alias}")
 
 
+# ---------------------------------------------------------------------------------------
+# The execution layer (b00tc/runtime): plan, deploy, orchestrators, the seed's aliases and
+# the MCP server. Imported inside each command: `b00tc build` never loads it.
+
+_ORCH_HELP = "kubernetes (k8s), docker-compose (compose), nomad or direct (bash)."
+
+
+def _runtime_options(f):
+    f = click.option("--mcp-profile", "mcp_profile", metavar="NAME",
+                     help="Which MCP server the tool calls are for: kubernetes-mcp (default), kubernetes-mcp-server, "
+                          "kubectl-mcp-server, mcp-server-kubernetes; docker-mcp-server for compose; none.")(f)
+    f = click.option("--namespace", help="Kubernetes namespace for kubectl and the MCP calls (MCP default: default).")(f)
+    f = click.option("--context", "kube_context", help="Kubernetes context for kubectl and the MCP calls.")(f)
+    return f
+
+
+def _config():
+    from b00tc.runtime.config import ConfigError, load
+
+    try:
+        return load()
+    except ConfigError as e:
+        raise click.ClickException(str(e))
+
+
+def _choose_orchestrator(explicit, cfg) -> str:
+    from b00tc.runtime.detect import choose
+    from b00tc.runtime.orchestrators import UnknownOrchestrator
+
+    try:
+        name, _why = choose(explicit, cfg.default_orchestrator if cfg is not None else None)
+    except UnknownOrchestrator as e:
+        raise click.BadParameter(str(e), param_hint="--orchestrator")
+    return name
+
+
+def _compile_plan(paths, orchestrator, includes, strict, fmt, *, base="", mcp_profile=None,
+                  namespace=None, kube_context=None, compose_command=None, dry_run=False):
+    """Compile for the orchestrator's target and make the plan; exit 1 on input errors."""
+    from b00tc import output
+    from b00tc.compiler import BuildRequest, build as do_build, host_env, read_stdin
+    from b00tc.frontend.loader import Diagnostics
+    from b00tc.runtime.orchestrators import BY_NAME
+    from b00tc.runtime.plan import make_plan
+    from b00tc.runtime.profiles import UnknownProfile
+
+    diags = Diagnostics()
+    req = BuildRequest(
+        paths=list(paths),
+        targets=[BY_NAME[orchestrator].target],
+        includes=list(includes),
+        host_env=host_env([], [], diags),
+        strict=strict,
+        stdin_text=read_stdin() if "-" in paths else None,
+    )
+    result = do_build(req, diags)
+    code = output.report(result.diags, "json" if fmt == "json" else "text")
+    if code:
+        sys.exit(code)
+    try:
+        return make_plan(result, orchestrator, base=base, profile=mcp_profile, namespace=namespace,
+                         context=kube_context, compose_command=compose_command, dry_run=dry_run)
+    except UnknownProfile as e:
+        raise click.BadParameter(str(e), param_hint="--mcp-profile")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--orchestrator", "orchestrator", help=_ORCH_HELP + " Default: the configured one, else detected.")
+@click.option("-I", "--include", "includes", multiple=True, type=click.Path(file_okay=False),
+              help="Another folder to search for stack members and required stacks.")
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one object {orchestrator, manifests, commands, mcp_commands} on stdout.")
+@_runtime_options
+def plan(paths, orchestrator, includes, strict, fmt, mcp_profile, namespace, kube_context):
+    """Show what deploying would do: the manifests, the shell commands and the MCP tool
+    calls (server, tool, arguments). Runs nothing."""
+    import json
+
+    name = _choose_orchestrator(orchestrator, _config() if not orchestrator else None)
+    p = _compile_plan(paths, name, includes, strict, fmt, mcp_profile=mcp_profile,
+                      namespace=namespace, kube_context=kube_context)
+    if fmt == "json":
+        click.echo(json.dumps(p.to_json(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(p.text(), nl=False)
+
+
+def _deploy(paths, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context):
+    import tempfile
+
+    from b00tc.runtime import deploy as rt
+    from b00tc.runtime.detect import detect
+
+    cfg = _config()
+    name = _choose_orchestrator(orchestrator, cfg)
+    server = cfg.mcp.get(name)
+    if mcp_profile is None and server is not None:
+        mcp_profile = server.profile
+    if namespace is None and server is not None and via == "mcp":
+        namespace = server.namespace
+    avail = None
+    if via == "cli":
+        avail = detect(name)
+        if not avail.available and not dry_run:
+            click.echo(f"error: {rt.unavailable(avail)}", err=True)
+            sys.exit(rt.UNAVAILABLE)
+    temp = None
+    if workdir is not None:
+        base = os.path.abspath(workdir)
+    elif dry_run:
+        base = "<temporary folder>"
+    else:
+        base = temp = tempfile.mkdtemp(prefix="b00tc-deploy-")
+    compose = avail.command if (avail is not None and avail.available and name == "docker-compose") else None
+    p = _compile_plan(paths, name, includes, strict, "text", base=base, mcp_profile=mcp_profile,
+                      namespace=namespace, kube_context=kube_context, compose_command=compose, dry_run=dry_run)
+    echo = lambda s: click.echo(s, err=True)  # noqa: E731
+    try:
+        if dry_run:
+            if avail is not None and not avail.available:
+                echo(f"note: {rt.unavailable(avail)}")
+            rt.describe(p, via, base, cfg, lambda s: click.echo(s))
+            sys.exit(0)
+        if via == "mcp":
+            rt.mcp_server_for(p, cfg)  # a clear error before anything is written
+            _need_mcp_sdk()
+        code = rt.execute(p, via=via, workdir=base, config=cfg, echo=echo)
+    except rt.DeployError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(e.code)
+    finally:
+        if temp is not None and name != "docker-compose":
+            import shutil
+
+            shutil.rmtree(temp, ignore_errors=True)
+    if temp is not None and name == "docker-compose":
+        echo(f"b00tc: the compose files are in {temp} (docker compose -p NAME -f FILE down stops them)")
+    sys.exit(code)
+
+
+def _deploy_options(f):
+    f = click.option("--orchestrator", "orchestrator", help=_ORCH_HELP + " Default: the configured one, else detected.")(f)
+    f = click.option("--dry-run", is_flag=True, help="Print what would be written and run; change nothing.")(f)
+    f = click.option("--via", type=click.Choice(["cli", "mcp"]), default="cli", show_default=True,
+                     help="Run the orchestrator's CLI, or call the MCP server configured for it.")(f)
+    f = click.option("-I", "--include", "includes", multiple=True, type=click.Path(file_okay=False),
+                     help="Another folder on the datum search path.")(f)
+    f = click.option("--strict", is_flag=True, help="Treat warnings as errors.")(f)
+    f = click.option("-o", "--workdir", type=click.Path(file_okay=False),
+                     help="Where the manifests are written (default: a temporary folder).")(f)
+    return _runtime_options(f)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@_deploy_options
+def deploy(paths, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context):
+    """Compile, then deploy: direct runs the job's script here (its exit code is b00tc's),
+    compose runs docker compose up, kubernetes applies (kubectl or an MCP server), nomad
+    runs nomad job run."""
+    _deploy(paths, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context)
+
+
+def _find_datum(name: str, kind: str, includes) -> str:
+    from b00tc.frontend.search import SearchPath
+
+    search = SearchPath.for_root(".", list(includes), os.environ.get("B00T_DATUM_PATH", ""))
+    found = search.find(f"{name}.{kind}")
+    if found is None:
+        guess = search.closest(f"{name}.{kind}")
+        raise click.ClickException(
+            f"no {kind} datum {name!r} ({name}.{kind}.toml) in {', '.join(search.dirs)}"
+            + (f" (did you mean {guess.rpartition('.')[0]!r}?)" if guess else "")
+            + "; add its folder with -I DIR or B00T_DATUM_PATH"
+        )
+    return found
+
+
+def _to_manifest(name, kind, orchestrator, includes, out_dir):
+    from b00tc.output import write_if_changed
+    from b00tc.runtime.orchestrators import UnknownOrchestrator, resolve
+
+    try:
+        orch = resolve(orchestrator)
+    except UnknownOrchestrator as e:
+        raise click.BadParameter(str(e), param_hint="--orchestrator")
+    path = _find_datum(name, kind, includes)
+    p = _compile_plan([path], orch.name, includes, False, "text")
+    for m in p.manifests:
+        dest = os.path.join(out_dir, f"{m.datum}-{orch.short}.{orch.ext}")
+        write_if_changed(dest, m.content)
+        os.chmod(dest, m.mode)
+        click.echo(dest)
+
+
+@cli.group()
+def job():
+    """The seed's job commands: a job datum by name, found on the search path
+    (., -I DIR, B00T_DATUM_PATH)."""
+
+
+@job.command("deploy")
+@click.argument("name")
+@_deploy_options
+def job_deploy(name, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context):
+    """Deploy the job NAME (NAME.job.toml on the search path)."""
+    path = _find_datum(name, "job", includes)
+    _deploy([path], orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context)
+
+
+@job.command("to-manifest")
+@click.argument("name")
+@click.option("--orchestrator", "orchestrator", required=True, help=_ORCH_HELP)
+@click.option("-I", "--include", "includes", multiple=True, type=click.Path(file_okay=False))
+@click.option("-o", "--output", "out_dir", default=".", show_default=True, type=click.Path(file_okay=False))
+def job_to_manifest(name, orchestrator, includes, out_dir):
+    """Write NAME-k8s.yaml, NAME-compose.yaml, NAME-nomad.hcl or NAME-direct.sh."""
+    _to_manifest(name, "job", orchestrator, includes, out_dir)
+
+
+@cli.group()
+def stack():
+    """The seed's stack commands: a stack datum by name, found on the search path."""
+
+
+@stack.command("deploy")
+@click.argument("name")
+@_deploy_options
+def stack_deploy(name, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context):
+    """Deploy the stack NAME (NAME.stack.toml on the search path)."""
+    path = _find_datum(name, "stack", includes)
+    _deploy([path], orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context)
+
+
+@stack.command("to-manifest")
+@click.argument("name")
+@click.option("--orchestrator", "orchestrator", required=True, help=_ORCH_HELP)
+@click.option("-I", "--include", "includes", multiple=True, type=click.Path(file_okay=False))
+@click.option("-o", "--output", "out_dir", default=".", show_default=True, type=click.Path(file_okay=False))
+def stack_to_manifest(name, orchestrator, includes, out_dir):
+    """Write NAME-k8s.yaml, NAME-compose.yaml, NAME-nomad.hcl or NAME-direct.sh."""
+    _to_manifest(name, "stack", orchestrator, includes, out_dir)
+
+
+@cli.group()
+def orchestrator():
+    """Which orchestrators this host can deploy to, and the default."""
+
+
+@orchestrator.command("list")
+def orchestrator_list():
+    """One line per orchestrator, in detection order: ✅ or ❌ and why."""
+    from b00tc.runtime.detect import detect_all
+    from b00tc.runtime.orchestrators import UnknownOrchestrator, resolve
+
+    cfg = _config()
+    default = None
+    if cfg.default_orchestrator:
+        try:
+            default = resolve(cfg.default_orchestrator).name
+        except UnknownOrchestrator:
+            click.echo(f"warning: {cfg.path}: default_orchestrator {cfg.default_orchestrator!r} is unknown", err=True)
+    for a in detect_all():
+        click.echo(a.line(default))
+
+
+@orchestrator.command("set-default")
+@click.argument("name")
+def orchestrator_set_default(name):
+    """Make NAME the orchestrator deploy uses without --orchestrator (saved in the user
+    config file: $B00TC_CONFIG, else $XDG_CONFIG_HOME/b00tc/config.toml)."""
+    from b00tc.runtime.config import ConfigError, set_default_orchestrator
+    from b00tc.runtime.orchestrators import UnknownOrchestrator, resolve
+
+    try:
+        canon = resolve(name).name
+    except UnknownOrchestrator as e:
+        raise click.BadParameter(str(e), param_hint="NAME")
+    try:
+        path = set_default_orchestrator(canon)
+    except (ConfigError, OSError) as e:
+        raise click.ClickException(str(e))
+    click.echo(f"default orchestrator: {canon} (saved in {path})")
+
+
+@cli.command()
+def mcp():
+    """Serve b00tc over MCP on stdio: tools build, check, plan and list_targets."""
+    _need_mcp_sdk()
+    from b00tc.runtime.mcp_server import serve
+
+    serve()
+
+
+def _need_mcp_sdk() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("mcp") is None:
+        raise click.ClickException("the MCP SDK is not installed: pip install 'b00tc[mcp]' (PyPI mcp 2.x)")
+
+
 def main() -> None:
     try:
         cli.main(prog_name="b00tc")

@@ -1,0 +1,105 @@
+"""Calling MCP tools over stdio with the ``mcp`` SDK (2.x): start the server, list its
+tools, check each call's arguments against the tool's ``input_schema``, call."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Optional
+
+
+class McpCallError(RuntimeError):
+    pass
+
+
+@dataclass
+class ToolOutcome:
+    tool: str
+    ok: bool
+    text: str
+
+
+def _params(command: list[str], env: Optional[dict[str, str]] = None):
+    from mcp import StdioServerParameters
+
+    # the SDK passes only a few variables (HOME, PATH, ...) unless told: a Kubernetes or
+    # Docker server needs KUBECONFIG, DOCKER_HOST and the like from this environment
+    return StdioServerParameters(command=command[0], args=list(command[1:]), env={**os.environ, **(env or {})})
+
+
+def _text(result) -> str:
+    parts = []
+    for block in result.content or []:
+        t = getattr(block, "text", None)
+        if t:
+            parts.append(t)
+    return "\n".join(parts)
+
+
+async def _list(command, env):
+    from mcp import Client
+
+    async with Client(_params(command, env)) as client:
+        return (await client.list_tools()).tools
+
+
+def list_tools(command: list[str], env: Optional[dict[str, str]] = None, timeout: float = 60):
+    """The tools the server reports (``mcp.types.Tool``: name, description, input_schema)."""
+    import anyio
+
+    async def main():
+        with anyio.fail_after(timeout):
+            return await _list(command, env)
+
+    return anyio.run(main)
+
+
+def call_tools(
+    command: list[str],
+    calls: list[tuple[str, dict]],
+    env: Optional[dict[str, str]] = None,
+    timeout: float = 300,
+    on_result=None,
+) -> list[ToolOutcome]:
+    """Call each (tool, arguments) in order on one server session; stop at the first call
+    the server reports as an error. Arguments are validated against the server's schemas
+    first: nothing is called when one does not fit."""
+    import anyio
+    import jsonschema
+    from mcp import Client
+
+    async def main() -> list[ToolOutcome]:
+        outcomes: list[ToolOutcome] = []
+        with anyio.fail_after(timeout):
+            async with Client(_params(command, env)) as client:
+                tools = {t.name: t for t in (await client.list_tools()).tools}
+                for name, args in calls:
+                    if name not in tools:
+                        raise McpCallError(
+                            f"the server `{' '.join(command)}` has no tool {name!r} (it has: "
+                            f"{', '.join(sorted(tools)) or 'none'}); choose the --mcp-profile that matches it"
+                        )
+                    try:
+                        jsonschema.validate(args, tools[name].input_schema or {"type": "object"})
+                    except jsonschema.ValidationError as e:
+                        raise McpCallError(f"arguments for {name} do not fit the server's input schema: {e.message}") from None
+                for name, args in calls:
+                    result = await client.call_tool(name, args)
+                    outcome = ToolOutcome(name, not result.is_error, _text(result))
+                    outcomes.append(outcome)
+                    if on_result is not None:
+                        on_result(outcome)
+                    if result.is_error:
+                        break
+        return outcomes
+
+    try:
+        return anyio.run(main)
+    except McpCallError:
+        raise
+    except TimeoutError:
+        raise McpCallError(f"the MCP server `{' '.join(command)}` did not answer within {timeout:g} s") from None
+    except OSError as e:
+        raise McpCallError(f"cannot start the MCP server `{' '.join(command)}`: {e.strerror or e}") from None
+    except Exception as e:  # the SDK's connection errors (a server that exits, speaks garbage)
+        raise McpCallError(f"the MCP server `{' '.join(command)}` failed: {type(e).__name__}: {e}") from None

@@ -1,0 +1,238 @@
+"""b00tc as an MCP server (``b00tc mcp``, stdio, PyPI ``mcp`` 2.x).
+
+Tools: ``build``, ``check``, ``plan`` and ``list_targets``. Each input schema is written
+out here (closed objects, enums for targets and orchestrators, path xor text) and checked
+with jsonschema before anything runs. Every answer is a JSON object with ``ok`` and
+``diagnostics`` (severity, code, message, file, line, column, end, path, help): a bad datum,
+bad arguments or a bug in b00tc come back as diagnostics, never as a traceback.
+
+Host variables that k8s, Nomad and systemd resolve at build time are NOT read from the
+server's environment (an agent could otherwise read any of its variables through a datum):
+one without a default is E0401, as with an empty environment.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from b00tc.backends import ALIASES, DESCRIPTIONS, REGISTRY
+from b00tc.runtime.orchestrators import ALIASES as ORCH_ALIASES
+from b00tc.runtime.orchestrators import NAMES as ORCH_NAMES
+
+TEXT_NAME = "<text>"
+
+_INCLUDE = {
+    "type": "array",
+    "items": {"type": "string", "minLength": 1},
+    "description": "More folders on the datum search path (after the datum's own folder), like -I DIR.",
+}
+_PATH = {"type": "string", "minLength": 1, "description": "A datum file or a folder of datums, on the server's file system."}
+_TEXT = {"type": "string", "description": "The TOML text of one datum (members and required stacks are found on the search path)."}
+_ONE_SOURCE = [{"required": ["path"]}, {"required": ["text"]}]
+
+BUILD_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "path": _PATH,
+        "text": _TEXT,
+        "target": {"type": "string", "enum": sorted(REGISTRY) + sorted(ALIASES), "description": "The target to compile for."},
+        "include": _INCLUDE,
+    },
+    "required": ["target"],
+    "oneOf": _ONE_SOURCE,
+    "additionalProperties": False,
+}
+CHECK_SCHEMA = {
+    "type": "object",
+    "properties": {"path": _PATH, "text": _TEXT, "include": _INCLUDE},
+    "oneOf": _ONE_SOURCE,
+    "additionalProperties": False,
+}
+PLAN_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "path": _PATH,
+        "orchestrator": {"type": "string", "enum": ORCH_NAMES + sorted(ORCH_ALIASES), "description": "Where it would be deployed."},
+        "include": _INCLUDE,
+    },
+    "required": ["path", "orchestrator"],
+    "additionalProperties": False,
+}
+LIST_TARGETS_SCHEMA = {"type": "object", "properties": {}, "additionalProperties": False}
+
+
+def _usage(message: str) -> dict:
+    return {
+        "severity": "error", "code": "E0901", "message": message, "file": None, "line": None,
+        "column": None, "end": None, "path": None, "help": None,
+    }
+
+
+def _checked(schema: dict, args: dict) -> Optional[dict]:
+    """None when ``args`` fits ``schema``; else the usage diagnostic."""
+    import jsonschema
+
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(args), key=lambda e: list(e.path))
+    if not errors:
+        return None
+    e = errors[0]
+    where = "/".join(str(p) for p in e.path)
+    msg = e.message
+    if e.validator == "oneOf":
+        msg = "give exactly one of path or text"
+    return _usage(f"invalid arguments{f' at {where}' if where else ''}: {msg}")
+
+
+def _build(args: dict, targets: list[str]):
+    from b00tc.compiler import BuildRequest, build
+    from b00tc.diagnostics import to_json
+
+    req = BuildRequest(
+        paths=[args["path"]] if "path" in args else [],
+        texts=[(TEXT_NAME, args["text"])] if "text" in args else [],
+        targets=targets,
+        includes=list(args.get("include", [])),
+    )
+    result = build(req)
+    diags = [to_json(d, result.diags.sources) for d in result.diags]
+    return result, diags
+
+
+def tool_build(args: dict) -> dict:
+    bad = _checked(BUILD_SCHEMA, args)
+    if bad:
+        return {"ok": False, "files": [], "diagnostics": [bad]}
+    from b00tc.backends import canonical_target
+
+    target = canonical_target(args["target"])
+    result, diags = _build(args, [target])
+    files = [{"target": t, "path": f.path, "content": f.content} for t, f in result.outputs] if result.ok else []
+    return {"ok": result.ok, "files": files, "diagnostics": diags}
+
+
+def tool_check(args: dict) -> dict:
+    bad = _checked(CHECK_SCHEMA, args)
+    if bad:
+        return {"ok": False, "diagnostics": [bad]}
+    result, diags = _build(args, [])
+    return {"ok": result.ok, "diagnostics": diags}
+
+
+def tool_plan(args: dict) -> dict:
+    bad = _checked(PLAN_SCHEMA, args)
+    if bad:
+        return {"ok": False, "plan": None, "diagnostics": [bad]}
+    from b00tc.runtime.orchestrators import resolve
+    from b00tc.runtime.plan import make_plan
+
+    orch = resolve(args["orchestrator"])
+    result, diags = _build(args, [orch.target])
+    if not result.ok:
+        return {"ok": False, "plan": None, "diagnostics": diags}
+    return {"ok": True, "plan": make_plan(result, orch.name).to_json(), "diagnostics": diags}
+
+
+def tool_list_targets(args: dict) -> dict:
+    bad = _checked(LIST_TARGETS_SCHEMA, args)
+    if bad:
+        return {"ok": False, "targets": [], "orchestrators": [], "diagnostics": [bad]}
+    from b00tc.runtime.orchestrators import ORCHESTRATORS
+
+    rev: dict[str, list[str]] = {}
+    for alias, name in ALIASES.items():
+        rev.setdefault(name, []).append(alias)
+    return {
+        "ok": True,
+        "targets": [{"name": n, "aliases": rev.get(n, []), "description": DESCRIPTIONS.get(n, "")} for n in REGISTRY],
+        "orchestrators": [{"name": o.name, "target": o.target} for o in ORCHESTRATORS],
+        "diagnostics": [],
+    }
+
+
+# name -> (handler, input schema, description)
+TOOLS = {
+    "build": (
+        tool_build, BUILD_SCHEMA,
+        "Compile a datum (path, or text) for one target. Returns the files (target, path, content) "
+        "and structured diagnostics; ok is false when the datum has errors (then no files).",
+    ),
+    "check": (
+        tool_check, CHECK_SCHEMA,
+        "Validate a datum (path, or text) with its members and required stacks; returns diagnostics.",
+    ),
+    "plan": (
+        tool_plan, PLAN_SCHEMA,
+        "What deploying a datum to an orchestrator takes: manifests, shell commands and MCP tool "
+        "calls ({server, tool, arguments}). Runs nothing.",
+    ),
+    "list_targets": (
+        tool_list_targets, LIST_TARGETS_SCHEMA,
+        "The targets b00tc compiles to (with aliases) and the orchestrators it plans for.",
+    ),
+}
+
+
+def call(name: str, arguments: Optional[dict]) -> tuple[dict, bool]:
+    """Run a tool: (result object, is_error). Bad arguments, an unknown tool or a bug in
+    b00tc are an error result with a diagnostic, never an exception."""
+    entry = TOOLS.get(name)
+    if entry is None:
+        return {"ok": False, "diagnostics": [_usage(f"unknown tool {name!r}; b00tc has {', '.join(TOOLS)}")]}, True
+    try:
+        result = entry[0](dict(arguments or {}))
+    except Exception as e:  # noqa: BLE001 - the boundary of the server
+        return {"ok": False, "diagnostics": [_usage(f"internal error in b00tc: {type(e).__name__}: {e}")]}, True
+    # a datum with errors is a finding (is_error false, like `b00tc check`); arguments that
+    # do not fit the schema are the caller's error
+    misuse = any(d["code"] == "E0901" and d["file"] is None for d in result.get("diagnostics", []))
+    return result, misuse
+
+
+def make_server():
+    """The low-level SDK server: b00tc's schemas are published as written (the decorator
+    API would derive them from Python signatures and drop unknown keys silently)."""
+    import json
+
+    import mcp.types as types
+    from mcp.server import Server
+
+    import b00tc
+
+    listed = [
+        types.Tool(name=name, description=description, input_schema=schema)
+        for name, (_, schema, description) in TOOLS.items()
+    ]
+
+    async def on_list_tools(ctx, params) -> types.ListToolsResult:
+        return types.ListToolsResult(tools=listed)
+
+    async def on_call_tool(ctx, params) -> types.CallToolResult:
+        import anyio.to_thread
+
+        result, is_error = await anyio.to_thread.run_sync(call, params.name, params.arguments)
+        return types.CallToolResult(
+            content=[types.TextContent(type="text", text=json.dumps(result, ensure_ascii=False))],
+            structured_content=result,
+            is_error=is_error,
+        )
+
+    return Server(
+        "b00tc",
+        version=getattr(b00tc, "__version__", ""),
+        instructions="Compile b00t datums to Kubernetes, compose, Nomad, bash and systemd; plan deploys. "
+        "Every result has ok and diagnostics (code, message, file, line, column).",
+        on_list_tools=on_list_tools,
+        on_call_tool=on_call_tool,
+    )
+
+
+def serve() -> None:
+    import anyio
+    from mcp.server.stdio import stdio_server
+
+    async def main() -> None:
+        server = make_server()
+        async with stdio_server() as (read, write):
+            await server.run(read, write, server.create_initialization_options())
+
+    anyio.run(main)

@@ -1,0 +1,104 @@
+"""b00tc deploy on a real Docker engine (the private dockerd of conftest.py, reached through
+DOCKER_HOST): a job deployed with the compose CLI gives back its exit code and output, and
+a stack deployed through a real docker MCP server (npm @0xshariq/docker-mcp-server, whose
+`docker-compose` tool runs `docker-compose -f FILE -p PROJECT up -d`) ends up running.
+
+Detection runs for real too: `b00tc orchestrator list` sees the engine answer.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.e2e.probe import IMAGE
+
+ROOT = Path(__file__).resolve().parents[2]
+
+JOB = f"""[b00t]
+name = "deployed"
+type = "job"
+
+[b00t.container]
+image = "{IMAGE}"
+command = "sh"
+args = ["-c", "echo \\"deployed with $GREETING\\"; exit 3"]
+
+[b00t.env]
+GREETING = "b00tc"
+"""
+
+MEMBER = f"""[b00t]
+name = "pong"
+type = "docker"
+image = "{IMAGE}"
+command = "sh"
+args = ["-c", "echo up; exec sleep 600"]
+"""
+
+STACK = """[b00t]
+name = "pongs"
+type = "stack"
+members = ["pong.docker"]
+"""
+
+
+def b00tc(engine, *args, config: Path, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**engine.env, "B00TC_CONFIG": str(config), "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "b00tc", *map(str, args)], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=300)
+
+
+def test_orchestrator_list_sees_the_engine(docker_engine, tmp_path):
+    r = b00tc(docker_engine, "orchestrator", "list", config=tmp_path / "c.toml", cwd=tmp_path)
+    line = next(x for x in r.stdout.splitlines() if " docker-compose " in x)
+    assert line.startswith("✅ docker-compose ("), r.stdout
+
+
+def test_compose_deploy_runs_the_job_and_returns_its_exit_code(docker_engine, tmp_path):
+    (tmp_path / "deployed.job.toml").write_text(JOB)
+    out = tmp_path / "out"
+    try:
+        r = b00tc(docker_engine, "job", "deploy", "deployed", "--orchestrator", "docker-compose", "-o", out,
+                  config=tmp_path / "c.toml", cwd=tmp_path)
+        assert r.returncode == 3, r.stdout + r.stderr
+        assert "deployed with b00tc" in r.stdout, r.stdout + r.stderr
+        containers = docker_engine.docker("ps", "-a", "--filter", "label=com.docker.compose.project=deployed",
+                                          "--format", "{{.Status}}").stdout.decode().splitlines()
+        assert len(containers) == 1 and containers[0].startswith("Exited (3)"), containers
+    finally:
+        docker_engine.compose("deployed", out / "deployed.compose.yaml", "down", check=False)
+
+
+def test_compose_stack_deploy_through_a_real_docker_mcp_server(docker_engine, tmp_path):
+    from tests.test_mcp import SERVERS, _install
+
+    kind, spec, command = SERVERS["docker-mcp-server"]
+    server = command(_install(kind, spec, "docker-mcp-server"))
+    (tmp_path / "pong.docker.toml").write_text(MEMBER)
+    (tmp_path / "pongs.stack.toml").write_text(STACK)
+    config = tmp_path / "c.toml"
+    config.write_text(
+        "[mcp.docker-compose]\n"
+        'profile = "docker-mcp-server"\n'
+        f"command = {json.dumps(server)}\n"
+    )
+    out = tmp_path / "out"
+    try:
+        r = b00tc(docker_engine, "stack", "deploy", "pongs", "--orchestrator", "compose", "--via", "mcp", "-o", out,
+                  config=config, cwd=tmp_path)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "docker-mcp-server docker-compose: ok" in r.stderr
+        deadline = time.monotonic() + 30
+        while True:
+            running = docker_engine.docker("ps", "--filter", "label=com.docker.compose.project=pongs",
+                                           "--format", "{{.Names}}").stdout.decode().split()
+            if running or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert len(running) == 1 and "pong" in running[0], running
+    finally:
+        docker_engine.compose("pongs", out / "pongs.compose.yaml", "down", check=False)
