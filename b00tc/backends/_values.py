@@ -38,6 +38,19 @@ def bake(value: Value, ctx: Context, file: str) -> tuple[Part, ...]:
 
 
 def _host_var(var: HostVar, ctx: Context, file: str, path: str) -> str:
+    text = _host_var_value(var, ctx, file, path)
+    if "\x00" in text:
+        ctx.error(
+            "E0601",
+            f"host variable {var.name} holds a NUL character, which no target can carry",
+            file,
+            path,
+        )
+        return text.replace("\x00", "")
+    return text
+
+
+def _host_var_value(var: HostVar, ctx: Context, file: str, path: str) -> str:
     env = ctx.env
     is_set = var.name in env
     val = env.get(var.name, "")

@@ -486,8 +486,8 @@ class _JobScript:
                 return None
             exec_words.append("/usr/bin/env")
             exec_words.extend(word(e.value, prefix=f"{e.name}=") for e in passed)
-        elif (job.container.command[0].literal or "").startswith("-"):
-            exec_words.append("--")
+        elif job.container.command[0].literal is None or job.container.command[0].literal.startswith("-"):
+            exec_words.append("--")  # a command from a host variable may start with '-' too
         exec_words.extend(word(v) for v in argv)
         body.extend(snapshots)
         body.extend(words.flush())

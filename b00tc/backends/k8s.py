@@ -607,6 +607,15 @@ class _Generator:
                     "targetPort": p.container,
                 }
             )
+        used: set[str] = set()
+        for p in ports:  # one port may be declared over UDP and published over TCP
+            base = p["name"]
+            unique = base if base not in used else f"{base[:11]}-{p['protocol'].lower()}"
+            n = 2
+            while unique in used:
+                unique, n = f"{base[:12]}-{n}", n + 1
+            p["name"] = unique
+            used.add(unique)
         metadata: dict = {"name": name, "labels": self.labels(name, member.datum, stack.name)}
         if annotations:
             metadata["annotations"] = dict(annotations)

@@ -244,7 +244,7 @@ class _JobUnit:
         quotes, backslashes or control characters (systemd.service(5)); anything else runs
         through ``/usr/bin/env``, which looks it up on PATH."""
         first = argv[0]
-        if re.fullmatch(r"/[A-Za-z0-9_@+=:,./-]*[^/]", first):
+        if re.fullmatch(r"/[A-Za-z0-9_@+=:,./-]*[A-Za-z0-9_@+=:,.-]", first):
             return " ".join([first] + [quote(a) for a in argv[1:]])
         if "=" in first:
             self.ctx.error(

@@ -153,6 +153,15 @@ def parse_docker_args(raw: "Raw", args: list, base: str, diags: "Diagnostics") -
             # -e NAME (no value) passes the host's NAME through: a host variable
             out.env.append((name, text if eq else "${" + name + "}", vpath))
         elif what == "name":
+            if not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+", val):
+                diags.error(
+                    "E0110",
+                    f"container name {val!r} is not one docker accepts",
+                    raw.file,
+                    vpath,
+                    help="a letter or digit, then letters, digits, '_', '.' or '-' (two characters at least)",
+                )
+                continue
             out.name, out.name_path = val, vpath
         elif what == "restart":
             if not _RESTART.match(val):

@@ -500,7 +500,8 @@ def resources(raw: Raw) -> Resources:
     gtype = raw.get("resources", "gpu_type")
     if count is not None or gtype is not None or raw.get("resources", "gpu_memory") is not None:
         gpu = Gpu(
-            count=count if count is not None else (1 if gtype else 0),
+            # a GPU type or GPU memory without a count asks for one GPU
+            count=count if count is not None else (1 if gtype or raw.get("resources", "gpu_memory") is not None else 0),
             type=gtype or "",
             shared=bool(raw.get("resources", "gpu_shared", default=False)),
             memory=_qty(raw.get("resources", "gpu_memory")),
@@ -638,13 +639,18 @@ def build_member(raw: Raw, diags: Diagnostics) -> Optional[Member]:
         EnvVar(name=n, value=value(raw, v, p, diags), path=p) for n, v, p in args.env
     )
     res = resources(raw)
-    if args.gpus and res.gpu is None:
+    if args.gpus and (res.gpu is None or not res.gpu.count):
         res = Resources(
             cpu=res.cpu,
             memory=res.memory,
             cpu_path=res.cpu_path,
             memory_path=res.memory_path,
-            gpu=Gpu(count=args.gpus, path=args.gpus_path),
+            gpu=Gpu(
+                count=args.gpus,
+                memory=res.gpu.memory if res.gpu else "",
+                memory_path=res.gpu.memory_path if res.gpu else "",
+                path=args.gpus_path,
+            ),
             path=res.path,
         )
     return Member(

@@ -124,6 +124,14 @@ def _gpu(g: Gpu | None, file: str, ctx: PassContext) -> Gpu | None:
         )
         return None
     if g.count == 0:
+        if g.memory and not g.type:
+            ctx.diags.error(
+                "E0203",
+                f"gpu_memory {g.memory!r} is set but gpu_count is 0",
+                file,
+                g.memory_path or g.path,
+                help="set gpu_count = 1 (or more), or remove gpu_memory",
+            )
         if g.type:
             ctx.diags.error(
                 "E0203",
