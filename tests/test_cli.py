@@ -264,3 +264,15 @@ def test_build_json_diagnostics():
         "severity": "error", "code": "E0201", "file": "tests/bad/cpu-four.job.toml", "line": 11, "column": 7,
     }
     assert d["end"] == {"line": 11, "column": 13} and d["message"] and d["help"]
+
+
+def test_systemd_refuses_unicode_noncharacters(tmp_path):
+    """systemd rejects unit text holding a Unicode noncharacter (U+FFFF, U+FDD0, ...): the
+    systemd target reports E0601 instead of writing a unit systemd would drop or refuse;
+    the other targets carry the value."""
+    job = tmp_path / "nc.job.toml"
+    job.write_text('[b00t]\nname = "nc"\ntype = "job"\n[b00t.container]\nimage = "i"\n'
+                   'command = ["run"]\n[b00t.env]\nA = "x\\uffffy"\n')
+    r = b00tc("build", str(job), "-t", "systemd")
+    assert r.returncode == 1 and "E0601" in r.stderr and "U+FFFF" in r.stderr
+    assert b00tc("build", str(job), "-t", "k8s").returncode == 0

@@ -168,8 +168,28 @@ def gpu_script(job: str, count: int) -> str:
     )
 
 
+_NONCHARACTER = re.compile("[\ufdd0-\ufdef\ufffe\uffff\U0001fffe\U0001ffff\U0002fffe\U0002ffff"
+                           "\U0003fffe\U0003ffff\U0004fffe\U0004ffff\U0005fffe\U0005ffff"
+                           "\U0006fffe\U0006ffff\U0007fffe\U0007ffff\U0008fffe\U0008ffff"
+                           "\U0009fffe\U0009ffff\U000afffe\U000affff\U000bfffe\U000bffff"
+                           "\U000cfffe\U000cffff\U000dfffe\U000dffff\U000efffe\U000effff"
+                           "\U000ffffe\U000fffff\U0010fffe\U0010ffff]")
+
+
 def _text(value: Value, ctx: Context, file: str, refs=ref_local) -> str:
-    return text_of(value, ctx, file, refs)
+    text = text_of(value, ctx, file, refs)
+    bad = _NONCHARACTER.search(text)
+    if bad:
+        # systemd refuses unit text holding a Unicode noncharacter (its utf8_is_valid)
+        ctx.error(
+            "E0601",
+            f"the value holds the Unicode noncharacter U+{ord(bad.group()):04X}, which systemd "
+            "does not accept in a unit file",
+            file,
+            value.path,
+        )
+        text = _NONCHARACTER.sub("", text)
+    return text
 
 
 # ---------------------------------------------------------------------------
