@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Callable, Iterable
 
 from b00tc.backends._context import Context
-from b00tc.ir import EnvVar, HostVar, Lit, Part, Ref, Value
+from b00tc.ir import HostVar, Lit, Part, Ref, Value
 
 
 def ref_text(ref: Ref, host: str, port: int) -> str:
@@ -101,12 +101,3 @@ def text_of(
         p.text if type(p) is Lit else endpoint(p)  # type: ignore[union-attr,arg-type]
         for p in bake(value, ctx, file)
     )
-
-
-def merged_env(*groups: Iterable[EnvVar]) -> tuple[EnvVar, ...]:
-    """Later groups override earlier ones; order is first appearance."""
-    seen: dict[str, EnvVar] = {}
-    for group in groups:
-        for var in group:
-            seen[var.name] = var
-    return tuple(seen.values())

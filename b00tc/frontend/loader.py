@@ -511,8 +511,6 @@ def resources(raw: Raw) -> Resources:
             type_path=raw.path("resources", "gpu_type"),
             memory_path=raw.path("resources", "gpu_memory"),
         )
-    elif raw.get("resources", "gpu_shared") is not None:
-        gpu = None
     return Resources(
         cpu=_qty(raw.get("resources", "cpu")),
         memory=_qty(raw.get("resources", "memory")),

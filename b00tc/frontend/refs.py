@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Optional
 
 from b00tc.ir import HostVar, Lit, Part, Ref, Value
 
@@ -153,13 +152,3 @@ def render_source(value: Value) -> str:
         else:
             out.append(f"${{{p.name}{p.op}{p.arg}}}")  # type: ignore[union-attr]
     return "".join(out)
-
-
-def raw_offset(raw_token: Optional[str], index: int) -> Optional[int]:
-    """Map an index in a decoded TOML string to an offset in its raw source token (after the
-    opening quote), or None when escapes make the mapping ambiguous."""
-    if raw_token is None:
-        return None
-    if "\\" in raw_token:
-        return None
-    return index
