@@ -91,12 +91,12 @@ bash-owned variable) runs through /usr/bin/env, a bash-owned variable with a com
 starting with ``-`` or from a host variable, a published member whose name is not a
 DNS-1035 label (k8s Service).
 
-Bugs found (reproducers at the end of the file): 1-8 have been fixed (1-7 in b50aa09, 8
-in 15cb336) and their reproducers are regression tests; 9 (a member's ``--gpus N`` with
-``gpu_memory``), 10 (two mounts at one container path) and 11 (a hint with a Unicode
-noncharacter in systemd's Description=) are ``xfail(strict=True)``. The generator does
-not make 9 and 10; it makes 11, which only systemd itself sees, so test_slow_tools
-replaces noncharacters first (``known_bug_*`` say so where it matters).
+Bugs found (reproducers at the end of the file): all eleven have been fixed (1-7 in
+b50aa09, 8 in 15cb336, 9-11 later) and their reproducers are regression tests: 9 (a
+member's ``--gpus N`` with ``gpu_memory``: now N GPUs), 10 (two mounts at one container
+path: now E0110; the generator makes one mount per path) and 11 (a hint with a Unicode
+noncharacter in systemd's Description=: now U+FFFD there, which test_slow_tools has
+systemd itself read).
 
 Budget and longer runs
 ----------------------
@@ -668,7 +668,7 @@ def scenarios(draw, digit_member: bool = False) -> Scenario:
             ro = draw(st.booleans())
             target = "/" + draw(PATH)
             if any(mt.target == target for mt in mounts):
-                continue  # docker refuses a second mount at one path (bug 10: b00tc does not)
+                continue  # docker refuses a second mount at one path: E0110 (bug 10, fixed)
             mounts.append(MountM(source, target, ro, (not ro) and draw(st.booleans()),
                                  draw(st.sampled_from(["-v", "--volume", "--volume=", "-v+"]))))
         members.append(dict(
@@ -729,8 +729,6 @@ def scenarios(draw, digit_member: bool = False) -> Scenario:
     member_models = []
     for m in members:
         res = draw(resources()) if draw(st.integers(0, 2)) == 0 else Res()
-        if known_bug_gpus_flag_with_gpu_memory(res, m["gpus_flag"]):
-            m["gpus_flag"] = None
         env = {n: draw(values(host_env, table)) for n in env_names(3, set())}
         docker_env = []
         for n in env_names(2, set(env)):
@@ -802,7 +800,7 @@ def scenarios(draw, digit_member: bool = False) -> Scenario:
     )
     sc = Scenario(host_env=host_env, stack=stack, job=job, table=table, seed=seed)
     sc.catalog = {name: [(f"10.7.{i}.{i + 1}", 21000 + 7 * i)] for i, name in enumerate(sorted(table))}
-    replace_noncharacters(sc, everywhere=False)  # in values: E0601 on systemd
+    replace_noncharacters(sc)  # in values: E0601 on systemd
     return sc
 
 
@@ -826,42 +824,20 @@ def nomad_port_ref(svc: Svc, fld) -> bool:
     return isinstance(fld, int) and fld != svc.port
 
 
-def known_bug_gpus_flag_with_gpu_memory(r: Res, flag) -> bool:
-    """Bug 9: a member's ``--gpus N`` with ``gpu_memory`` (and no gpu_count/gpu_type)
-    asks for one GPU, not N: the fix of bug 5 makes gpu_memory alone count one GPU,
-    which then wins over --gpus."""
-    return bool(flag) and r.gpu_memory is not None and r.gpu_count is None and r.gpu_type is None
-
-
 def is_noncharacter(c: str) -> bool:
     return 0xFDD0 <= ord(c) <= 0xFDEF or (ord(c) & 0xFFFE) == 0xFFFE
 
 
-def known_bug_systemd_noncharacter_hint(text: str) -> bool:
-    """Bug 11: systemd refuses a line holding a Unicode noncharacter (U+FDD0-U+FDEF,
-    U+xFFFE, U+xFFFF), raw or escaped ("String is not UTF-8 clean, ignoring
-    assignment"); for a value this is now E0601 on systemd (bug 8, fixed), but a hint
-    still lands in Description=, and the unit then fails to load. test_all_targets keeps
-    generating such hints (the reference reader of tests/backends/test_systemd.py does
-    not know systemd's rule); test_slow_tools, where systemd itself reads the units,
-    replaces them with U+FFFD first."""
-    return any(is_noncharacter(c) for c in text)
-
-
-def replace_noncharacters(sc: Scenario, everywhere: bool = True) -> None:
-    """Noncharacters replaced with U+FFFD, in place: in the example's strings and host
-    environment (a value holding one is E0601 on systemd: test_cannot_carry covers it)
-    and, ``everywhere``, in hints and orchestration strings (bug 11)."""
+def replace_noncharacters(sc: Scenario) -> None:
+    """Noncharacters replaced with U+FFFD, in place, in the example's strings and host
+    environment: a value holding one is E0601 on systemd (test_cannot_carry covers it).
+    Hints and orchestration strings keep them (systemd's Description= gets U+FFFD in
+    their place since the fix of bug 11)."""
     fix = lambda t: t if t is None else "".join("\ufffd" if is_noncharacter(c) else c for c in t)
     for v in all_values(sc):
         v.parts[:] = [(p[0], fix(p[1])) if p[0] == "lit" else
                       (*p[:3], fix(p[3])) if p[0] == "var" else p for p in v.parts]
     sc.host_env.update({k: fix(v) for k, v in sc.host_env.items()})
-    if everywhere:
-        for d in [sc.job, sc.stack, *sc.members]:
-            d.hint = fix(d.hint)
-            for key in ("queue_name", "batch_group", "gpu_affinity", "on_exceeded"):
-                setattr(d.orch, key, fix(getattr(d.orch, key)))
 
 
 # ---------------------------------------------------------------------------
@@ -1331,15 +1307,16 @@ def run_env_spelled(sc: Scenario) -> dict:
 
 
 def gpu_count(r: Res, flag: str | None = None) -> int:
-    """GPUs asked for: gpu_count, else one when gpu_type or gpu_memory describes it
-    (README; gpu_memory since the fix of bug 5), else a member's ``--gpus`` (``all`` is
-    one: W0102); gpu_shared alone asks for none."""
+    """GPUs asked for: gpu_count, else a member's ``--gpus`` (``all`` is one: W0102; the
+    count whatever gpu_type/gpu_memory say: bug 9), else one when gpu_type or gpu_memory
+    describes it (README; gpu_memory since the fix of bug 5); gpu_shared alone asks for
+    none."""
     if r.gpu_count is not None:
         return r.gpu_count
-    if r.gpu_type is not None or r.gpu_memory is not None:
-        return 1
     if flag:
         return 1 if flag == "all" else int(flag)
+    if r.gpu_type is not None or r.gpu_memory is not None:
+        return 1
     return 0
 
 
@@ -2158,9 +2135,8 @@ def test_slow_tools(sc):
     own loader (``systemd --test``) reads the job's and the members' units like the
     reference reader; and the real ``docker-compose config`` command line reads the files
     exactly as the long-lived worker of test_all_targets does."""
-    if any(known_bug_systemd_noncharacter_hint(d.hint or "") for d in [sc.job, sc.stack, *sc.members]):
-        RAN[("slow", "systemd: hint noncharacters replaced (bug 11)")] += 1
-    replace_noncharacters(sc)  # known bug 11: systemd itself refuses them in hints
+    if any(is_noncharacter(c) for d in [sc.job, sc.stack, *sc.members] for c in d.hint or ""):
+        RAN[("slow", "systemd: hints with noncharacters (bug 11)")] += 1
     folder = example_folder()
     try:
         result = compile_example(sc, folder)
@@ -2419,7 +2395,8 @@ def test_cannot_carry_is_a_clear_error(example):
 
 # ---------------------------------------------------------------------------
 # Bugs found by these properties: minimal reproducers (xfail strict: a fix makes them
-# XPASS, which fails the run; then delete the marker and the known_bug_* predicate)
+# XPASS, which fails the run; then delete the marker and the known_bug_* predicate).
+# All are fixed now: they stay as regression tests.
 
 
 def write_datums(tmp_path: Path, datums: dict[str, str]) -> list[str]:
@@ -2502,9 +2479,7 @@ GPU_MEMBER = {
 
 
 @pytest.mark.parametrize("case", [
-    pytest.param("member --gpus 2 + gpu_memory", marks=pytest.mark.xfail(
-        strict=True, reason="bug 9: a member's --gpus 2 with gpu_memory (no gpu_count) asks "
-        "for one GPU: gpu_memory alone now counts one GPU, which wins over --gpus")),
+    "member --gpus 2 + gpu_memory",  # bug 9 (fixed): one GPU, gpu_memory's implied count won
     "job gpu_memory alone",
 ])
 def test_fixed_bug_gpu_memory_without_count_drops_the_gpus(case, tmp_path):
@@ -2576,47 +2551,40 @@ def test_fixed_bug_systemd_noncharacter(char, where, tmp_path):
     assert [d.code for d in result.diags if d.is_error] == ["E0601"], rendered(result)
 
 
-@pytest.mark.xfail(strict=True, reason="bug 10: two -v mounts at one container path (which "
-                   "docker refuses: 'Duplicate mount point') are accepted; identical ones make "
-                   "a compose file the compose-spec schema refuses (volumes: uniqueItems)")
-@pytest.mark.parametrize("second", ["data:/a", "data:/a:rw", "/srv:/a"])
-def test_bug_duplicate_mount_point(second, tmp_path):
+@pytest.mark.parametrize("second", ["data:/a", "data:/a:rw", "/srv:/a", "other:/a/"])
+def test_fixed_bug_duplicate_mount_point(second, tmp_path):
     """``docker_args = ["-v", "data:/a", "-v", SECOND]``: for ``data:/a`` (or
     ``data:/a:rw``, written without ``:rw``) compose gets ``volumes: [data:/a, data:/a]``,
     which fails the schema; ``/srv:/a`` passes the schema but no target can run it. An
-    argument docker refuses is E0110 elsewhere (a bad volume name, a container name)."""
+    argument docker refuses is E0110 elsewhere (a bad volume name, a container name).
+    ``other:/a/`` is the same path: docker cleans mount targets (filepath.Clean) before
+    it compares them. Fixed: E0110 on the second -v, located at it."""
     paths = write_datums(tmp_path, {
         "web.docker.toml": '[b00t]\nname = "web"\ntype = "docker"\nimage = "nginx"\n'
                            f'docker_args = ["-v", "data:/a", "-v", {toml_str(second)}]\n',
         "s.stack.toml": '[b00t]\nname = "s"\ntype = "stack"\nmembers = ["web.docker"]\n'})
     result = compile_(paths, targets=["compose"], env={})
-    if not result.ok:
-        assert "E0110" in {d.code for d in result.diags if d.is_error}
-        return
-    doc = yaml.safe_load(files(result, "compose")["s.compose.yaml"])
-    compose_schema_validator().validate(doc)
-    targets = [read_volume(v)[1] for v in doc["services"]["web"]["volumes"]]
-    assert len(targets) == len(set(targets)), targets
+    errors = [d for d in result.diags if d.is_error]
+    assert [d.code for d in errors] == ["E0110"], rendered(result)
+    assert errors[0].path.endswith("docker_args[3]"), errors[0].path
 
 
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd is installed by .ci/test")
-@pytest.mark.xfail(strict=True, reason="bug 11: a hint holding a Unicode noncharacter is "
-                   "written to Description=, which systemd refuses ('String is not UTF-8 "
-                   "clean'), and the unit fails to load (values are E0601 since bug 8's fix)")
 @pytest.mark.parametrize("char", ["\uffff", "\ufdd0"])
-def test_bug_systemd_noncharacter_in_hint(char, tmp_path):
+def test_fixed_bug_systemd_noncharacter_in_hint(char, tmp_path):
     """``hint = "nightly\uffff"``: ``Description=nightly\uffff``; ``systemd-analyze
     verify`` says "Unit t.service failed to load properly". The bash script and the
-    Nomad file keep the hint in comments, where it is harmless."""
+    Nomad file keep the hint in comments, where it is harmless. Fixed: the description is
+    for people, so the noncharacter becomes U+FFFD there and systemd loads the unit."""
     paths = write_datums(tmp_path, one_job('["/bin/true"]', extra=""))
     text = (tmp_path / "t.job.toml").read_text().replace(
         'type = "job"\n', f'type = "job"\nhint = {toml_str("nightly" + char)}\n')
     (tmp_path / "t.job.toml").write_text(text, encoding="utf-8")
     result = compile_(paths, targets=["systemd"], env={})
-    if not result.ok:
-        assert {d.code for d in result.diags if d.is_error} == {"E0601"}
-        return
-    (tmp_path / "t.service").write_text(files(result, "systemd")["t.service"], encoding="utf-8")
+    assert result.ok, rendered(result)
+    unit = files(result, "systemd")["t.service"]
+    assert "Description=nightly\ufffd\n" in unit
+    (tmp_path / "t.service").write_text(unit, encoding="utf-8")
     done = subprocess.run(["systemd-analyze", "verify", "--man=no", str(tmp_path / "t.service")],
                           check=False, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stderr == "", done.stderr

@@ -105,10 +105,21 @@ def quote(text: str, exec_line: bool = True, raw_prefix: str = "", force: bool =
     return q + raw_prefix + "".join(out) + q
 
 
+_NONCHARACTER = re.compile("[\ufdd0-\ufdef\ufffe\uffff\U0001fffe\U0001ffff\U0002fffe\U0002ffff"
+                           "\U0003fffe\U0003ffff\U0004fffe\U0004ffff\U0005fffe\U0005ffff"
+                           "\U0006fffe\U0006ffff\U0007fffe\U0007ffff\U0008fffe\U0008ffff"
+                           "\U0009fffe\U0009ffff\U000afffe\U000affff\U000bfffe\U000bffff"
+                           "\U000cfffe\U000cffff\U000dfffe\U000dffff\U000efffe\U000effff"
+                           "\U000ffffe\U000fffff\U0010fffe\U0010ffff]")
+
+
 def plain(text: str) -> str:
     """A value systemd takes as it is, apart from specifiers (Description=): one line, no
-    line-continuing backslash at the end."""
+    line-continuing backslash at the end, and no Unicode noncharacter (systemd refuses the
+    whole line, and the unit with it: these become U+FFFD, the replacement character; a
+    description is for people, unlike a value, which is E0601)."""
     text = re.sub(r"[\x00-\x1f\x7f\x80-\x9f\u2028\u2029]+", " ", text).strip()
+    text = _NONCHARACTER.sub("\ufffd", text)
     return text.rstrip("\\ ").replace("%", "%%")
 
 
@@ -167,13 +178,6 @@ def gpu_script(job: str, count: int) -> str:
         f'if ((gpus < {count})); then echo "{need}; nvidia-smi -L lists $gpus" >&2; exit 1; fi'
     )
 
-
-_NONCHARACTER = re.compile("[\ufdd0-\ufdef\ufffe\uffff\U0001fffe\U0001ffff\U0002fffe\U0002ffff"
-                           "\U0003fffe\U0003ffff\U0004fffe\U0004ffff\U0005fffe\U0005ffff"
-                           "\U0006fffe\U0006ffff\U0007fffe\U0007ffff\U0008fffe\U0008ffff"
-                           "\U0009fffe\U0009ffff\U000afffe\U000affff\U000bfffe\U000bffff"
-                           "\U000cfffe\U000cffff\U000dfffe\U000dffff\U000efffe\U000effff"
-                           "\U000ffffe\U000fffff\U0010fffe\U0010ffff]")
 
 
 def _text(value: Value, ctx: Context, file: str, refs=ref_local) -> str:

@@ -7,6 +7,7 @@ dropped silently.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -138,6 +139,19 @@ def parse_docker_args(raw: "Raw", args: list, base: str, diags: "Diagnostics") -
                     f"volume name {src!r} is not a valid docker volume name",
                     raw.file,
                     vpath,
+                )
+                continue
+            target = posixpath.normpath(parts[1])
+            twice = next((m for m in mounts if posixpath.normpath(m.target) == target), None)
+            if twice is not None:
+                # docker: "Duplicate mount point"; compose's schema: volumes are unique
+                diags.error(
+                    "E0110",
+                    f"two mounts at {parts[1]!r} in the container",
+                    raw.file,
+                    vpath,
+                    help=f"the first is {twice.source}:{twice.target}; docker refuses a "
+                    "second mount at one path: keep one",
                 )
                 continue
             mounts.append(

@@ -14,6 +14,8 @@ import re
 from pathlib import Path
 from typing import Any, Optional
 
+import msgspec
+
 from b00tc.diagnostics import Diagnostic, Severity, Span, did_you_mean, join
 from b00tc.frontend import spec as S
 from b00tc.frontend.dockerargs import parse_docker_args
@@ -637,19 +639,13 @@ def build_member(raw: Raw, diags: Diagnostics) -> Optional[Member]:
         EnvVar(name=n, value=value(raw, v, p, diags), path=p) for n, v, p in args.env
     )
     res = resources(raw)
-    if args.gpus and (res.gpu is None or not res.gpu.count):
-        res = Resources(
-            cpu=res.cpu,
-            memory=res.memory,
-            cpu_path=res.cpu_path,
-            memory_path=res.memory_path,
-            gpu=Gpu(
-                count=args.gpus,
-                memory=res.gpu.memory if res.gpu else "",
-                memory_path=res.gpu.memory_path if res.gpu else "",
-                path=args.gpus_path,
-            ),
-            path=res.path,
+    if args.gpus and raw.get("resources", "gpu_count") is None:
+        # --gpus N is the count; gpu_type/gpu_memory/gpu_shared (which alone imply one
+        # GPU) still describe those GPUs. An explicit gpu_count wins over --gpus.
+        gpu = res.gpu or Gpu(count=0, shared=bool(raw.get("resources", "gpu_shared", default=False)))
+        res = msgspec.structs.replace(
+            res,
+            gpu=msgspec.structs.replace(gpu, count=args.gpus, path=args.gpus_path),
         )
     return Member(
         name=raw.name,
