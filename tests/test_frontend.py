@@ -183,3 +183,69 @@ def test_member_references_resolve_within_their_stack():
     assert "value: postgres://db:5432/shop" in files(r, "k8s")["shop.yaml"]
     assert "-e DB_URL=postgres://db:5432/shop" in files(r, "bash")["shop.sh"]
     assert '"DB_URL=postgres://db:5432/shop"' in files(r, "systemd")["shop-web.service"]
+
+
+# ---------------------------------------------------------------------------
+# The hand-written scanner (refs._scan) against the lark grammar it follows
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from b00tc.frontend import refs  # noqa: E402
+
+#: pieces that make every terminal of grammar/ref.lark and every near miss of them
+PIECES = ["$", "$$", "${", "$<", "{", "}", "<", ">", ":", "-", "?", ":-", ":?", "STACK:",
+          "STACK", "stack", "web", "a", "A_1", "_", "9", "80", "65536", " ", "\n", "\t", "é", "x",
+          "${STACK:s:web:", "$<STACK:s:web:", "port}", "host>", "80}", "${STACK:s:web:endpoint}",
+          "${HOME:-", "${A}", "$<STACK:s:", "endpoint"]
+
+
+def lark_or_error(text: str):
+    try:
+        return refs._parse_lark(text)
+    except RefError as e:
+        return ("error", e.message, e.start, e.end)
+
+
+def scan_then_build(text: str):
+    """What parse_value does with the scanner's answer; None when it defers to lark."""
+    if refs._scan(text) is None:
+        return None
+    refs._parse_cached.cache_clear()
+    try:
+        return refs._parse_cached(text)
+    except RefError as e:
+        return ("error", e.message, e.start, e.end)
+
+
+@settings(max_examples=3000, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(st.lists(st.sampled_from(PIECES), max_size=14).map("".join))
+def test_scanner_accepts_exactly_what_the_grammar_accepts(text):
+    """The scanner is only a fast path: for any string it either defers (None), and then
+    lark must refuse the string too (else the scanner has drifted from grammar/ref.lark and
+    the slow path would be taken for a valid datum), or it answers, and then lark must
+    accept the string and give the same parts (or the same RefError from the reference
+    checks both share). 3000 strings made of the grammar's tokens and near misses."""
+    fast = scan_then_build(text)
+    slow = lark_or_error(text)
+    if fast is None:
+        assert isinstance(slow, tuple) and slow[:1] == ("error",) and len(slow) == 4 \
+            and refs._scan(text) is None, (text, slow)
+        # the lark error is a syntax error, not one of the shared reference checks
+        assert "reference is not a DNS-1123" not in slow[1] and "unknown reference field" \
+            not in slow[1] and "out of range" not in slow[1], (text, slow)
+    else:
+        assert fast == slow, text
+
+
+@pytest.mark.parametrize("text", [
+    "${STACK:a:b:endpoint}", "$<STACK:a:b:port>", "${A:-x}${B}$$${C?m}", "$<a", "a$", "$",
+    "${STACK:-x}", "${A:x}", "${STACK:a:b:c>", "$<STACK:a:b:c}", "${A:-}", "${A:-\n}}",
+    "cost $$5 and 100%", "${ A}", "${STACK:a :b:c}",
+])
+def test_scanner_agrees_with_lark_on_edges(text):
+    """Edge cases of the grammar written out (the generated test covers them by chance)."""
+    fast = scan_then_build(text)
+    slow = lark_or_error(text)
+    assert fast == slow or (fast is None and slow[0] == "error"), (text, fast, slow)
