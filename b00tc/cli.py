@@ -320,9 +320,15 @@ def plan(paths, orchestrator, includes, strict, fmt, mcp_profile, namespace, kub
     calls (server, tool, arguments). Runs nothing."""
     import json
 
-    name = _choose_orchestrator(orchestrator, _config() if not orchestrator else None)
+    cfg = _config()
+    name = _choose_orchestrator(orchestrator, cfg)
+    server, why = _mcp_server(name, cfg, paths, includes)
+    if mcp_profile is None and server is not None:
+        mcp_profile = server.profile
     p = _compile_plan(paths, name, includes, strict, fmt, mcp_profile=mcp_profile,
                       namespace=namespace, kube_context=kube_context)
+    p.mcp_server = (f"{' '.join(server.command)} ({server.source})" if server
+                    else why or f"none configured, and no MCP datum {name}.mcp.toml on the search path")
     if fmt == "json":
         click.echo(json.dumps(p.to_json(), indent=2, ensure_ascii=False))
     else:
@@ -332,16 +338,19 @@ def plan(paths, orchestrator, includes, strict, fmt, mcp_profile, namespace, kub
 def _deploy(paths, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context):
     import tempfile
 
+    paths = [p for target in paths for p in _datum_paths(target, includes)]
+
     from b00tc.runtime import deploy as rt
     from b00tc.runtime.detect import detect
 
     cfg = _config()
     name = _choose_orchestrator(orchestrator, cfg)
-    server = cfg.mcp.get(name)
+    server, why = _mcp_server(name, cfg, paths, includes)
     if mcp_profile is None and server is not None:
         mcp_profile = server.profile
-    if namespace is None and server is not None and via == "mcp":
-        namespace = server.namespace
+    configured = cfg.mcp.get(name)
+    if namespace is None and configured is not None and via == "mcp":
+        namespace = configured.namespace
     avail = None
     if via == "cli":
         avail = detect(name)
@@ -363,12 +372,15 @@ def _deploy(paths, orchestrator, dry_run, via, includes, strict, workdir, mcp_pr
         if dry_run:
             if avail is not None and not avail.available:
                 echo(f"note: {rt.unavailable(avail)}")
-            rt.describe(p, via, base, cfg, lambda s: click.echo(s))
+            p.mcp_server = why
+            rt.describe(p, via, base, server, lambda s: click.echo(s))
             sys.exit(0)
         if via == "mcp":
-            rt.mcp_server_for(p, cfg)  # a clear error before anything is written
+            if why and p.profile is not None:  # an MCP datum none of whose entries can start
+                raise rt.DeployError(why)
+            rt.mcp_server_for(p, server)  # a clear error before anything is written
             _need_mcp_sdk()
-        code = rt.execute(p, via=via, workdir=base, config=cfg, echo=echo)
+        code = rt.execute(p, via=via, workdir=base, server=server, echo=echo)
     except rt.DeployError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(e.code)
@@ -380,6 +392,26 @@ def _deploy(paths, orchestrator, dry_run, via, includes, strict, workdir, mcp_pr
     if temp is not None and name == "docker-compose":
         echo(f"b00tc: the compose files are in {temp} (docker compose -p NAME -f FILE down stops them)")
     sys.exit(code)
+
+
+def _search_path(paths, includes):
+    from b00tc.frontend.search import SearchPath
+
+    first = next((p for p in paths if p != "-"), ".")
+    root = first if os.path.isdir(first) else os.path.dirname(first)
+    return SearchPath.for_root(root or ".", list(includes), os.environ.get("B00T_DATUM_PATH", ""))
+
+
+def _mcp_server(orchestrator, cfg, paths, includes):
+    """(the MCP server for the orchestrator: config, else an MCP datum on the search path,
+    else b00t's kubernetes.mcp; or None, and why not)."""
+    from b00tc.runtime.mcp_datums import McpDatumError, resolve
+
+    try:
+        server = resolve(orchestrator, cfg, _search_path(paths, includes))
+    except McpDatumError as e:
+        return None, str(e)
+    return server, ""
 
 
 def _deploy_options(f):
@@ -396,7 +428,7 @@ def _deploy_options(f):
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1, required=True, metavar="PATH|NAME...")
 @_deploy_options
 def deploy(paths, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context):
     """Compile, then deploy: direct runs the job's script here (its exit code is b00tc's),
@@ -435,6 +467,215 @@ def _to_manifest(name, kind, orchestrator, includes, out_dir):
         write_if_changed(dest, m.content)
         os.chmod(dest, m.mode)
         click.echo(dest)
+
+
+# ---------------------------------------------------------------------------------------
+# Day two: status, logs, down (b00tc/runtime/lifecycle.py)
+
+
+def _datum_paths(target: str, includes) -> list[str]:
+    """PATH (a datum file or folder) as it is; NAME: NAME.job.toml or NAME.stack.toml on
+    the search path (., -I DIR, B00T_DATUM_PATH)."""
+    if target == "-" or os.path.exists(target) or target.endswith(".toml"):
+        return [target]
+    from b00tc.frontend.search import SearchPath
+
+    search = SearchPath.for_root(".", list(includes), os.environ.get("B00T_DATUM_PATH", ""))
+    found = [f for f in (search.find(f"{target}.job"), search.find(f"{target}.stack")) if f]
+    if len(found) == 1:
+        return found
+    if len(found) == 2:
+        raise click.ClickException(f"both {found[0]} and {found[1]} are named {target!r}: give the file")
+    guess = search.closest(f"{target}.job") or search.closest(f"{target}.stack")
+    raise click.ClickException(
+        f"no datum {target!r} ({target}.job.toml or {target}.stack.toml) in {', '.join(search.dirs)}"
+        + (f" (did you mean {guess.rpartition('.')[0]!r}?)" if guess else "")
+        + "; give its file, or add its folder with -I DIR or B00T_DATUM_PATH"
+    )
+
+
+def _day_two_options(f):
+    f = click.option("--orchestrator", "orchestrator", help=_ORCH_HELP + " Default: the configured one, else detected.")(f)
+    f = click.option("--via", type=click.Choice(["cli", "mcp"]), default="cli", show_default=True,
+                     help="Ask the orchestrator's CLI, or the MCP server chosen for it (config, else an MCP datum).")(f)
+    f = click.option("-I", "--include", "includes", multiple=True, type=click.Path(file_okay=False),
+                     help="Another folder on the datum search path.")(f)
+    f = click.option("--namespace", help="Kubernetes namespace (default: the context's).")(f)
+    f = click.option("--context", "kube_context", help="Kubernetes context.")(f)
+    return f
+
+
+def _day_two(op, target, orchestrator, via, includes, namespace, kube_context, *, fmt="text",
+             follow=False, dry_run=False, volumes=False):
+    import shutil
+    import tempfile
+
+    from b00tc import output
+    from b00tc.compiler import BuildRequest, build as do_build
+    from b00tc.frontend.loader import Diagnostics
+    from b00tc.runtime import lifecycle as lc
+    from b00tc.runtime.deploy import write_manifests
+    from b00tc.runtime.detect import detect
+    from b00tc.runtime.orchestrators import BY_NAME
+
+    cfg = _config()
+    name = _choose_orchestrator(orchestrator, cfg)
+    paths = _datum_paths(target, includes)
+    # compose and direct need the file again (docker compose -f, the stack's script); for
+    # kubernetes and nomad the names are enough, and no host variable has to be set
+    needs_file = name in ("docker-compose", "direct")
+    target_name = BY_NAME[name].target
+    diags = Diagnostics()
+    result = do_build(BuildRequest(paths=paths, targets=[target_name] if needs_file else [],
+                                   includes=list(includes)), diags)
+    code = output.report(result.diags, "json" if fmt == "json" else "text")
+    if code:
+        sys.exit(code)
+    deployed = lc.deployed_of(result, target_name if needs_file else "")
+    echo = lambda s: click.echo(s, err=True)  # noqa: E731
+    opts = lc.Options(namespace=namespace, context=kube_context, follow=follow, volumes=volumes)
+    if via == "cli" and name != "direct":
+        avail = detect(name)
+        if not avail.available:
+            from b00tc.runtime.deploy import UNAVAILABLE, unavailable
+
+            if dry_run:
+                echo(f"note: {unavailable(avail)}")
+            else:
+                click.echo(f"error: {unavailable(avail)}", err=True)
+                sys.exit(UNAVAILABLE)
+        elif name == "docker-compose":
+            opts.compose = list(avail.command)
+    temp = tempfile.mkdtemp(prefix="b00tc-day2-") if needs_file else None
+    try:
+        if temp is not None:
+            opts.base = temp
+            from b00tc.runtime.plan import AdapterOutput
+
+            write_manifests(AdapterOutput(name, [d.manifest for d in deployed if d.manifest]), temp)
+        if via == "mcp":
+            return _day_two_mcp(op, name, cfg, paths, includes, deployed, opts, fmt, dry_run)
+        codes = []
+        statuses = []
+        for d in deployed:
+            if needs_file and d.manifest is None:
+                echo(f"{d.datum}: nothing to deploy, so nothing to ask (W0104)")
+                continue
+            if op == "status":
+                st = lc.status(d, name, opts)
+                statuses.append(st)
+                codes.append(st.code)
+            elif op == "logs":
+                codes.append(lc.logs(d, name, opts, echo))
+            else:
+                codes.append(lc.down(d, name, opts, echo, dry_run=dry_run))
+        if op == "status":
+            if fmt == "json":
+                import json
+
+                doc = [st.to_json() for st in statuses]
+                click.echo(json.dumps(doc[0] if len(doc) == 1 else doc, indent=2, ensure_ascii=False))
+            else:
+                click.echo("".join(st.text() for st in statuses), nl=False)
+        sys.exit(max(codes, default=0))
+    except lc.LifecycleError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(e.code)
+    finally:
+        if temp is not None:
+            shutil.rmtree(temp, ignore_errors=True)
+
+
+def _day_two_mcp(op, name, cfg, paths, includes, deployed, opts, fmt, dry_run):
+    """status, logs and down as tool calls of the MCP server chosen for the orchestrator."""
+    import json
+
+    from b00tc.runtime import lifecycle as lc
+    from b00tc.runtime.mcp_client import McpCallError, call_tools
+    from b00tc.runtime.profiles import PROFILES
+
+    server, why = _mcp_server(name, cfg, paths, includes)
+    if server is None:
+        click.echo(f"error: {why or f'no MCP server for {name}: none configured, and no MCP datum {name}.mcp.toml on the search path'}"
+                   "; or use --via cli", err=True)
+        sys.exit(3)
+    profile = PROFILES.get(server.profile or "")
+    calls = [(d, c) for d in deployed for c in lc.mcp_calls(d, op, opts, profile)]
+    if not calls:
+        click.echo(f"error: b00tc knows no {op} tools of the MCP server `{' '.join(server.command)}` "
+                   f"(profile {server.profile or 'unknown'}); use --via cli", err=True)
+        sys.exit(2)
+    if dry_run:
+        click.echo(f"would start the MCP server: {' '.join(server.command)} ({server.source})")
+        for _, c in calls:
+            click.echo(f"would call {c.server} {c.tool} {json.dumps(c.arguments, ensure_ascii=False)}")
+        sys.exit(0)
+    _need_mcp_sdk()
+    try:
+        outcomes = call_tools(list(server.command), [(c.tool, c.arguments) for _, c in calls], env=server.env)
+    except McpCallError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(3)
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        o = failed[0]
+        click.echo(f"error: {server.profile} {o.tool}: {o.text.strip()}", err=True)
+        sys.exit(3)
+    if op == "status" and server.profile == "mcp-server-kubernetes":
+        docs = []
+        for d in deployed:
+            items = []
+            for (dd, _), o in zip(calls, outcomes):
+                if dd is d and o.text.strip():
+                    try:
+                        items += json.loads(o.text).get("items") or []
+                    except ValueError:
+                        pass
+            docs.append(lc.k8s_status_from(d, items))
+        if fmt == "json":
+            doc = [st.to_json() for st in docs]
+            click.echo(json.dumps(doc[0] if len(doc) == 1 else doc, indent=2, ensure_ascii=False))
+        else:
+            click.echo("".join(st.text() for st in docs), nl=False)
+        sys.exit(max(st.code for st in docs))
+    for (_, c), o in zip(calls, outcomes):
+        if op != "logs":
+            click.echo(f"{c.server} {c.tool}: ok", err=True)
+        if o.text:
+            click.echo(o.text.rstrip("\n"))
+    sys.exit(0)
+
+
+@cli.command()
+@click.argument("target", metavar="PATH|NAME")
+@_day_two_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def status(target, orchestrator, via, includes, namespace, kube_context, fmt):
+    """What b00tc deployed for a datum and its state, asked of the orchestrator (by the
+    labels b00tc puts on everything it generates). Exit 0 running, up, succeeded or
+    pending; 1 failed or degraded; 3 orchestrator unavailable; 4 not deployed."""
+    _day_two("status", target, orchestrator, via, includes, namespace, kube_context, fmt=fmt)
+
+
+@cli.command()
+@click.argument("target", metavar="PATH|NAME")
+@_day_two_options
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new output.")
+def logs(target, orchestrator, via, includes, namespace, kube_context, follow):
+    """The output of what b00tc deployed for a datum (every container of a stack)."""
+    _day_two("logs", target, orchestrator, via, includes, namespace, kube_context, follow=follow)
+
+
+@cli.command()
+@click.argument("target", metavar="PATH|NAME")
+@_day_two_options
+@click.option("--dry-run", is_flag=True, help="Print what would be deleted or stopped; change nothing.")
+@click.option("--volumes", is_flag=True, help="Also delete the datum's volumes (PersistentVolumeClaims, compose volumes).")
+def down(target, orchestrator, via, includes, namespace, kube_context, dry_run, volumes):
+    """Take down what b00tc deployed for a datum, and nothing else: kubectl delete by
+    b00tc's labels, docker compose down, nomad job stop -purge, or stop the direct process.
+    Volumes are kept unless --volumes."""
+    _day_two("down", target, orchestrator, via, includes, namespace, kube_context, dry_run=dry_run, volumes=volumes)
 
 
 @cli.group()
@@ -529,7 +770,8 @@ def orchestrator_set_default(name):
 
 @cli.command()
 def mcp():
-    """Serve b00tc over MCP on stdio: tools build, check, plan and list_targets."""
+    """Serve b00tc over MCP on stdio: tools build, check, plan, list_targets, status, logs
+    and down."""
     _need_mcp_sdk()
     from b00tc.runtime.mcp_server import serve
 

@@ -205,25 +205,99 @@ def test_deploy_via_mcp_reaches_the_real_server(real_server, tmp_path):
     assert "Traceback" not in r.stderr
 
 
+# -- day two through MCP, and the server chosen from b00t's MCP datums ------------------------
+
+
+@pytest.mark.parametrize("case", [JOB, STACK], ids=lambda p: p.name)
+def test_day_two_calls_fit_the_real_servers_schemas(real_server, case):
+    """status (kubectl_get), logs (kubectl_logs) and down (kubectl_delete) of
+    mcp-server-kubernetes, and the docker server's docker-compose ps/logs/down, are
+    accepted by the schemas the real servers list."""
+    for orchestrator, profile in (("kubernetes", "mcp-server-kubernetes"), ("docker-compose", "docker-mcp-server")):
+        _, _, schemas = real_server(profile)
+        plan = _plan(case, orchestrator, base="/srv/b00tc", namespace="batch")
+        for op in ("status", "logs", "down"):
+            _, calls = plan.day_two[op]
+            assert calls, (orchestrator, op)
+            for call in calls:
+                assert call.server == profile
+                jsonschema.validate(call.arguments, schemas[call.tool])
+
+
+def _global_install(spec: str) -> Path:
+    """``npm install -g --prefix`` into the cache: `npx <bin>` then runs it, unprompted,
+    with npm_config_prefix pointing there (what an installed server looks like to npx)."""
+    prefix = CACHE / "npm-global" / spec.replace("/", "_").replace("@", "_")
+    marker = prefix / ".installed"
+    if not marker.exists():
+        if not shutil.which("npm"):
+            _unavailable("npm is not installed: the MCP server tests need node and npm")
+        prefix.mkdir(parents=True, exist_ok=True)
+        r = subprocess.run(["npm", "install", "-g", "--prefix", str(prefix), "--no-audit", "--no-fund", spec],
+                           capture_output=True, text=True, timeout=600)
+        if r.returncode != 0:
+            _unavailable(f"cannot install {spec}: {r.stderr.strip()[-400:]}")
+        marker.write_text(spec + "\n")
+    return prefix
+
+
+def test_status_via_mcp_starts_the_real_server_from_b00ts_kubernetes_datum(server_env, tmp_path):
+    """No config: `b00tc status --via mcp` reads b00t's own kubernetes.mcp datum (here a
+    copy of ../shared/b00t-datums/_b00t_/kubernetes.mcp.toml on the search path, byte for
+    byte), starts its entry `npx mcp-server-kubernetes` (requires node) over stdio, checks
+    the five kubectl_get calls against the schemas the server lists and calls them; with no
+    apiserver behind the dummy kubeconfig the server's error comes back as b00tc's (exit 3)."""
+    _, spec, _ = SERVERS["mcp-server-kubernetes"]
+    prefix = _global_install(spec)
+    real = ROOT.parent / "shared" / "b00t-datums" / "_b00t_" / "kubernetes.mcp.toml"
+    datums = tmp_path / "datums"
+    datums.mkdir()
+    shutil.copy(real if real.exists() else ROOT / "b00tc" / "runtime" / "data" / "kubernetes.mcp.toml",
+                datums / "kubernetes.mcp.toml")
+    shutil.copy(JOB, datums / "exit7.job.toml")
+    env = {**os.environ, **server_env, "npm_config_prefix": str(prefix), "B00TC_CONFIG": str(tmp_path / "none.toml")}
+    r = subprocess.run([sys.executable, "-m", "b00tc", "plan", str(datums / "exit7.job.toml"), "--orchestrator", "kubernetes"],
+                       capture_output=True, text=True, env=env, timeout=180, cwd=tmp_path)
+    assert f"mcp server: npx mcp-server-kubernetes (datum {datums}/kubernetes.mcp.toml, entry 1 (priority 0))" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "b00tc", "status", "exit7", "-I", str(datums), "--orchestrator", "kubernetes",
+                        "--via", "mcp"], capture_output=True, text=True, env=env, timeout=180, cwd=tmp_path)
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert "error: mcp-server-kubernetes kubectl_get:" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+    # the same server, asked for a tool call whose arguments do not fit its schema, is
+    # refused by b00tc before any call: the schemas really were fetched from it
+    from b00tc.runtime.mcp_client import McpCallError, call_tools
+
+    with pytest.raises(McpCallError, match="do not fit the server's input schema"):
+        call_tools(["npx", "mcp-server-kubernetes"], [("kubectl_logs", {"name": "x"})],
+                   env={**server_env, "npm_config_prefix": str(prefix)})
+
+
 # -- b00tc as an MCP server -----------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def b00tc_mcp():
     """Run the calls of a test against `python -m b00tc mcp` over stdio."""
+    import tempfile
+
     import anyio
     from mcp import Client, StdioServerParameters
+
+    state = tempfile.mkdtemp(prefix="b00tc-mcp-state-")
 
     def session(body):
         async def main():
             params = StdioServerParameters(command=sys.executable, args=["-m", "b00tc", "mcp"],
-                                           env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=str(ROOT))
+                                           env={**os.environ, "PYTHONPATH": str(ROOT), "B00TC_STATE_DIR": state},
+                                           cwd=str(ROOT))
             with anyio.fail_after(120):
                 async with Client(params) as client:
                     return await body(client)
 
         return anyio.run(main)
 
+    session.state = state
     return session
 
 
@@ -238,7 +312,7 @@ def test_b00tc_mcp_lists_its_tools_with_precise_schemas(b00tc_mcp):
         return {t.name: t.input_schema for t in (await c.list_tools()).tools}
 
     schemas = b00tc_mcp(body)
-    assert set(schemas) == {"build", "check", "plan", "list_targets"}
+    assert set(schemas) == {"build", "check", "plan", "list_targets", "status", "logs", "down"}
     for s in schemas.values():
         assert s["type"] == "object" and s["additionalProperties"] is False
         jsonschema.Draft202012Validator.check_schema(s)
@@ -252,6 +326,10 @@ def test_b00tc_mcp_lists_its_tools_with_precise_schemas(b00tc_mcp):
     assert jsonschema.Draft202012Validator(schemas["plan"]).is_valid({"path": "a", "orchestrator": "nomad"})
     assert not jsonschema.Draft202012Validator(schemas["plan"]).is_valid({"path": "a"})
     assert schemas["list_targets"]["properties"] == {}
+    down = jsonschema.Draft202012Validator(schemas["down"])
+    assert down.is_valid({"path": "a.job.toml", "orchestrator": "direct", "dry_run": True})
+    assert not down.is_valid({"path": "a.job.toml"})
+    assert not jsonschema.Draft202012Validator(schemas["logs"]).is_valid({"path": "a", "orchestrator": "nomad", "follow": True})
 
 
 def test_b00tc_mcp_round_trip(b00tc_mcp):
@@ -319,3 +397,38 @@ def test_b00tc_mcp_plan_calls_validate_against_a_real_server(b00tc_mcp, real_ser
     r = _result(b00tc_mcp(body))
     for call in r["plan"]["mcp_commands"]:
         jsonschema.validate(call["arguments"], schemas[call["tool"]])
+
+
+def test_b00tc_mcp_day_two_tools(b00tc_mcp):
+    """status, logs and down as b00tc's own tools: a direct job deployed with the CLI
+    (recorded in the state folder the server uses too) is failed with exit 7, its logs
+    are its output, down with dry_run changes nothing, down takes it away, and status
+    then says not deployed."""
+    job = "tests/runtime_data/exit7.job.toml"
+    where = {"path": job, "orchestrator": "direct"}
+
+    async def ask(c, tool, **extra):
+        return _result(await c.call_tool(tool, {**where, **extra}))
+
+    async def before(c):
+        return await ask(c, "status")
+
+    r = b00tc_mcp(before)
+    assert r["exit_code"] == 4 and r["status"]["state"] == "not deployed" and not r["ok"]
+    deployed = subprocess.run([sys.executable, "-m", "b00tc", "deploy", job, "--orchestrator", "direct"],
+                              capture_output=True, text=True, cwd=ROOT, timeout=120,
+                              env={**os.environ, "PYTHONPATH": str(ROOT), "B00TC_STATE_DIR": b00tc_mcp.state})
+    assert deployed.returncode == 7, deployed.stderr
+
+    async def after(c):
+        return [await ask(c, "status"), await ask(c, "logs"), await ask(c, "down", dry_run=True),
+                await ask(c, "status"), await ask(c, "down"), await ask(c, "status")]
+
+    status, logs, dry, still, down, gone = b00tc_mcp(after)
+    assert status["exit_code"] == 1 and status["status"]["state"] == "failed"
+    assert "exit 7" in status["status"]["objects"][0]["detail"]
+    assert logs["ok"] and logs["output"] == "hello from b00tc\n"
+    assert dry["ok"] and "would remove" in dry["messages"]
+    assert still["status"]["state"] == "failed"
+    assert down["ok"] and "removed" in down["messages"]
+    assert gone["exit_code"] == 4 and gone["status"]["state"] == "not deployed"

@@ -47,7 +47,8 @@ class Host:
 
     def env(self, **extra) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("B00TC_", "XDG_", "DOCKER_", "KUBECONFIG", "NOMAD_"))}
-        env.update(PATH=str(self.bin), B00TC_CONFIG=str(self.config), B00TC_PROBE_TIMEOUT="1")
+        env.update(PATH=str(self.bin), B00TC_CONFIG=str(self.config), B00TC_PROBE_TIMEOUT="1",
+                   B00TC_STATE_DIR=str(self.root / "state"))
         env.update(extra)
         return env
 
@@ -272,7 +273,7 @@ def test_plan_json_is_one_object_with_manifests_commands_and_mcp_calls(host, orc
     r = host.b00tc("plan", JOB, "--orchestrator", orchestrator, "--format", "json")
     assert r.returncode == 0, r.stderr
     plan = json.loads(r.stdout)
-    assert list(plan) == ["orchestrator", "manifests", "commands", "mcp_commands"]
+    assert list(plan) == ["orchestrator", "manifests", "commands", "mcp_commands", "day_two"]
     assert plan["orchestrator"] == orchestrator
     [m] = plan["manifests"]
     assert set(m) == {"path", "content"}
@@ -289,8 +290,8 @@ def test_plan_json_is_one_object_with_manifests_commands_and_mcp_calls(host, orc
     }
     assert plan["commands"] == expected_commands[orchestrator]
     calls = plan["mcp_commands"]
-    if orchestrator == "kubernetes":  # the seed's default server and tool
-        assert calls == [{"server": "kubernetes-mcp", "tool": "kubectl_apply",
+    if orchestrator == "kubernetes":  # b00t's kubernetes.mcp datum: npx mcp-server-kubernetes
+        assert calls == [{"server": "mcp-server-kubernetes", "tool": "kubectl_apply",
                           "arguments": {"manifest": m["content"], "namespace": "default"}}]
     elif orchestrator == "docker-compose":
         assert calls == [{"server": "docker-mcp-server", "tool": "docker-compose",
@@ -363,8 +364,9 @@ def test_dry_run_prints_the_plan_and_changes_nothing(host, orchestrator):
 def test_dry_run_via_mcp_shows_the_tool_calls(host):
     r = host.b00tc("deploy", JOB, "--orchestrator", "kubernetes", "--via", "mcp", "--dry-run")
     assert r.returncode == 0, r.stderr
-    assert "would start the MCP server: (not configured" in r.stdout
-    assert 'would call kubernetes-mcp kubectl_apply {"manifest": "<' in r.stdout
+    assert "would start the MCP server: (none: " in r.stdout
+    assert "kubernetes.mcp.toml: no MCP server entry can start here" in r.stdout  # no node here
+    assert 'would call mcp-server-kubernetes kubectl_apply {"manifest": "<' in r.stdout
 
 
 def test_dry_run_of_a_missing_orchestrator_says_how_to_get_it(host):
@@ -455,10 +457,11 @@ esac""")
 
 
 def test_deploy_via_mcp_without_a_configured_server_says_what_to_write(host):
-    r = host.b00tc("deploy", JOB, "--orchestrator", "kubernetes", "--via", "mcp")
+    r = host.b00tc("deploy", JOB, "--orchestrator", "docker-compose", "--via", "mcp")
     assert r.returncode == 3
-    assert "no MCP server is configured for kubernetes" in r.stderr
-    assert "[mcp.kubernetes]" in r.stderr and "--via cli" in r.stderr
+    assert "no MCP server is configured for docker-compose" in r.stderr
+    assert "docker-compose.mcp.toml" in r.stderr
+    assert "[mcp.docker-compose]" in r.stderr and "--via cli" in r.stderr
     r = host.b00tc("deploy", JOB, "--orchestrator", "nomad", "--via", "mcp")
     assert r.returncode == 2 and "no MCP server fits nomad" in r.stderr
 

@@ -4,7 +4,7 @@ A Job becomes ``<job>.sh``: it waits for the services it names (a bounded ``/dev
 retry loop to ``localhost:<host port>``), checks the GPUs it needs, exports its
 environment and ``exec``s ``command + args`` on the host (the image is not used), so the
 job's exit code is the script's. A Stack becomes ``<stack>.sh`` with ``up`` (default),
-``down`` and ``status``: each deployable member runs as a container through
+``down``, ``status`` and ``logs [-f]``: each deployable member runs as a container through
 ``${B00T_CONTAINER_RUNTIME:-docker}``, publishing its ports so that ``localhost:<host
 port>`` reaches it.
 
@@ -574,7 +574,7 @@ class _StackScript:
 
     def render(self) -> Optional[str]:
         stack, ctx = self.stack, self.ctx
-        notes = [f"Usage: {stack.name}.sh [up|down|status]   (up is the default)"]
+        notes = [f"Usage: {stack.name}.sh [up|down|status|logs [-f]]   (up is the default)"]
         notes += [f"{s.datum}: not a container datum, skipped" for s in stack.skipped]
         notes += warn_unserved(stack, ctx)
         notes += stack_resources(stack, ctx)
@@ -611,12 +611,32 @@ class _StackScript:
         )
         body.append("}")
         body.append("")
+        # each container's output with its name before every line; -f follows them all
+        body.append("log_of() {")
+        body.append("  local c=$1")
+        body.append("  shift")
+        body.append('  "$runtime" logs "$@" "$c" 2>&1 | sed "s/^/$c | /"')
+        body.append("}")
+        body.append("")
+        body.append("logs() {")
+        if names:
+            body.append('  if [ "${1:-}" = -f ]; then')
+            body.extend(f"    log_of {n} -f &" for n in names)
+            body.append("    wait")
+            body.append("  else")
+            body.extend(f"    log_of {n}" for n in names)
+            body.append("  fi")
+        else:
+            body.append("  :")
+        body.append("}")
+        body.append("")
         body.append('case "${1:-up}" in')
         body.append("  up) up ;;")
         body.append("  down) down ;;")
         body.append("  status) status ;;")
+        body.append('  logs) logs "${2:-}" ;;')
         body.append("  *)")
-        body.append(f'    echo "usage: {stack.name}.sh [up|down|status]" >&2')
+        body.append(f'    echo "usage: {stack.name}.sh [up|down|status|logs [-f]]" >&2')
         body.append("    exit 2")
         body.append("    ;;")
         body.append("esac")

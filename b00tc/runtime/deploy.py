@@ -11,7 +11,6 @@ import subprocess
 import sys
 from typing import Callable, Optional
 
-from b00tc.runtime.config import Config
 from b00tc.runtime.detect import Availability
 from b00tc.runtime.orchestrators import BY_NAME
 from b00tc.runtime.plan import AdapterOutput
@@ -43,8 +42,9 @@ def write_manifests(plan: AdapterOutput, workdir: str) -> list[str]:
     return written
 
 
-def mcp_server_for(plan: AdapterOutput, config: Config) -> tuple[list[str], dict[str, str]]:
-    server = config.mcp.get(plan.orchestrator)
+def mcp_server_for(plan: AdapterOutput, server) -> tuple[list[str], dict[str, str]]:
+    """The command and environment of ``server`` (mcp_datums.Server: from the config or
+    an MCP datum) for the plan; DeployError when there is none or its tools are unknown."""
     if plan.profile is None:
         raise DeployError(
             f"no MCP server fits {plan.orchestrator}: deploy it with --via cli", code=2
@@ -52,23 +52,26 @@ def mcp_server_for(plan: AdapterOutput, config: Config) -> tuple[list[str], dict
     if server is None:
         example = " ".join(f'"{c}"' for c in plan.profile.command)
         raise DeployError(
-            f"no MCP server is configured for {plan.orchestrator}: add to {config.path}\n"
+            f"no MCP server is configured for {plan.orchestrator}: add an MCP datum "
+            f"{plan.orchestrator}.mcp.toml on the search path, or to the config file\n"
             f"  [mcp.{plan.orchestrator}]\n  profile = \"{plan.profile.name}\"\n"
             f"  command = [{example.replace(' ', ', ')}]\n"
             "or deploy with --via cli"
         )
-    return server.command, server.env
+    return list(server.command), dict(server.env)
 
 
-def describe(plan: AdapterOutput, via: str, workdir: str, config: Config, echo: Callable[[str], None]) -> None:
+def describe(plan: AdapterOutput, via: str, workdir: str, server, echo: Callable[[str], None]) -> None:
     """What deploy would do, changing nothing (--dry-run)."""
     echo(f"would deploy to {plan.orchestrator} via {via}")
     for m in plan.manifests:
         echo(f"would write {os.path.join(workdir, m.path)}")
     if via == "mcp":
-        server = config.mcp.get(plan.orchestrator)
-        cmd = " ".join(server.command) if server else f"(not configured: e.g. {' '.join(plan.profile.command) if plan.profile else 'none'})"
-        echo(f"would start the MCP server: {cmd}")
+        if server is not None:
+            echo(f"would start the MCP server: {' '.join(server.command)} ({server.source})")
+        else:
+            example = " ".join(plan.profile.command) if plan.profile else "none"
+            echo(f"would start the MCP server: (none: {plan.mcp_server or f'not configured, e.g. {example}'})")
         import json
 
         for c in plan.mcp_commands:
@@ -85,7 +88,12 @@ def run_cli(plan: AdapterOutput, echo: Callable[[str], None], env: Optional[dict
         echo(f"+ {c.text()}")
         argv = ["bash", "-c", c.argv[0]] if c.shell else c.argv
         try:
-            code = subprocess.run(argv, env=env).returncode
+            if plan.orchestrator == "direct" and c.is_job and c.datum:
+                from b00tc.runtime.lifecycle import run_direct_job
+
+                code = run_direct_job(argv, c.datum, env=env)  # recorded for status, logs, down
+            else:
+                code = subprocess.run(argv, env=env).returncode
         except OSError as e:
             raise DeployError(f"cannot run {argv[0]}: {e.strerror or e}; {BY_NAME[plan.orchestrator].how_to_get}")
         if code != 0 and not c.is_job:
@@ -96,10 +104,10 @@ def run_cli(plan: AdapterOutput, echo: Callable[[str], None], env: Optional[dict
     return code
 
 
-def run_mcp(plan: AdapterOutput, config: Config, echo: Callable[[str], None]) -> int:
+def run_mcp(plan: AdapterOutput, server, echo: Callable[[str], None]) -> int:
     from b00tc.runtime.mcp_client import McpCallError, call_tools
 
-    command, env = mcp_server_for(plan, config)
+    command, env = mcp_server_for(plan, server)
 
     def show(outcome):
         status = "ok" if outcome.ok else "error"
@@ -117,10 +125,10 @@ def execute(
     *,
     via: str,
     workdir: str,
-    config: Config,
+    server=None,
     echo: Callable[[str], None] = lambda s: print(s, file=sys.stderr),
 ) -> int:
     write_manifests(plan, workdir)
     if via == "mcp":
-        return run_mcp(plan, config, echo)
+        return run_mcp(plan, server, echo)
     return run_cli(plan, echo)

@@ -67,6 +67,7 @@ def call_tools(
     import anyio
     import jsonschema
     from mcp import Client
+    from mcp.shared.exceptions import MCPError
 
     async def main() -> list[ToolOutcome]:
         outcomes: list[ToolOutcome] = []
@@ -84,7 +85,14 @@ def call_tools(
                     except jsonschema.ValidationError as e:
                         raise McpCallError(f"arguments for {name} do not fit the server's input schema: {e.message}") from None
                 for name, args in calls:
-                    result = await client.call_tool(name, args)
+                    try:
+                        result = await client.call_tool(name, args)
+                    except MCPError as e:  # the server answered the call with a JSON-RPC error
+                        outcome = ToolOutcome(name, False, str(e))
+                        outcomes.append(outcome)
+                        if on_result is not None:
+                            on_result(outcome)
+                        break
                     outcome = ToolOutcome(name, not result.is_error, _text(result))
                     outcomes.append(outcome)
                     if on_result is not None:
@@ -102,4 +110,11 @@ def call_tools(
     except OSError as e:
         raise McpCallError(f"cannot start the MCP server `{' '.join(command)}`: {e.strerror or e}") from None
     except Exception as e:  # the SDK's connection errors (a server that exits, speaks garbage)
-        raise McpCallError(f"the MCP server `{' '.join(command)}` failed: {type(e).__name__}: {e}") from None
+        import builtins
+
+        while isinstance(e, getattr(builtins, "BaseExceptionGroup", ())) and len(e.exceptions) == 1:
+            e = e.exceptions[0]  # anyio's task groups wrap the one error that happened
+        hint = ""
+        if os.path.basename(command[0]) == "npx" and "Connection closed" in str(e):
+            hint = " (npx runs a package that is installed, or asks before installing one: install it, or set npm_config_yes=true)"
+        raise McpCallError(f"the MCP server `{' '.join(command)}` failed: {type(e).__name__}: {e}{hint}") from None

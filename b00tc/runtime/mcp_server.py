@@ -1,6 +1,7 @@
 """b00tc as an MCP server (``b00tc mcp``, stdio, PyPI ``mcp`` 2.x).
 
-Tools: ``build``, ``check``, ``plan`` and ``list_targets``. Each input schema is written
+Tools: ``build``, ``check``, ``plan``, ``list_targets``, and day two: ``status``, ``logs``
+and ``down`` (which run ``b00tc status|logs|down`` in a child process). Each input schema is written
 out here (closed objects, enums for targets and orchestrators, path xor text) and checked
 with jsonschema before anything runs. Every answer is a JSON object with ``ok`` and
 ``diagnostics`` (severity, code, message, file, line, column, end, path, help): a bad datum,
@@ -59,6 +60,26 @@ PLAN_SCHEMA = {
     "additionalProperties": False,
 }
 LIST_TARGETS_SCHEMA = {"type": "object", "properties": {}, "additionalProperties": False}
+_DAY_TWO = {
+    "path": {"type": "string", "minLength": 1, "description": "The datum file (or folder) that was deployed."},
+    "orchestrator": PLAN_SCHEMA["properties"]["orchestrator"],
+    "include": _INCLUDE,
+    "namespace": {"type": "string", "minLength": 1, "description": "Kubernetes namespace."},
+    "context": {"type": "string", "minLength": 1, "description": "Kubernetes context."},
+}
+STATUS_SCHEMA = {"type": "object", "properties": dict(_DAY_TWO), "required": ["path", "orchestrator"],
+                 "additionalProperties": False}
+LOGS_SCHEMA = STATUS_SCHEMA
+DOWN_SCHEMA = {
+    "type": "object",
+    "properties": {
+        **_DAY_TWO,
+        "dry_run": {"type": "boolean", "description": "Say what would be deleted or stopped; change nothing."},
+        "volumes": {"type": "boolean", "description": "Also delete the datum's volumes."},
+    },
+    "required": ["path", "orchestrator"],
+    "additionalProperties": False,
+}
 
 
 def _usage(message: str) -> dict:
@@ -149,6 +170,58 @@ def tool_list_targets(args: dict) -> dict:
     }
 
 
+def _run_day_two(op: str, schema: dict, args: dict) -> dict:
+    """``b00tc status|logs|down`` run as a child process (their output must not reach
+    this server's stdout, which is the MCP stream): exit code, stdout, stderr."""
+    bad = _checked(schema, args)
+    if bad:
+        return {"ok": False, "exit_code": 2, "diagnostics": [bad]}
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "b00tc", op, args["path"], "--orchestrator", args["orchestrator"]]
+    for d in args.get("include", []):
+        argv += ["-I", d]
+    for key in ("namespace", "context"):
+        if key in args:
+            argv += [f"--{key}", args[key]]
+    if op == "status":
+        argv += ["--format", "json"]
+    if args.get("dry_run"):
+        argv.append("--dry-run")
+    if args.get("volumes"):
+        argv.append("--volumes")
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return {"ok": False, "exit_code": 3, "diagnostics": [_usage(f"b00tc {op} did not finish within 600 s")]}
+    out: dict = {"ok": p.returncode == 0, "exit_code": p.returncode}
+    if op == "status":
+        import json
+
+        try:
+            out["status"] = json.loads(p.stdout) if p.stdout.strip() else None
+        except ValueError:
+            out["status"] = None
+    else:
+        out["output"] = p.stdout
+    out["messages"] = p.stderr
+    out["diagnostics"] = []
+    return out
+
+
+def tool_status(args: dict) -> dict:
+    return _run_day_two("status", STATUS_SCHEMA, args)
+
+
+def tool_logs(args: dict) -> dict:
+    return _run_day_two("logs", LOGS_SCHEMA, args)
+
+
+def tool_down(args: dict) -> dict:
+    return _run_day_two("down", DOWN_SCHEMA, args)
+
+
 # name -> (handler, input schema, description)
 TOOLS = {
     "build": (
@@ -168,6 +241,21 @@ TOOLS = {
     "list_targets": (
         tool_list_targets, LIST_TARGETS_SCHEMA,
         "The targets b00tc compiles to (with aliases) and the orchestrators it plans for.",
+    ),
+    "status": (
+        tool_status, STATUS_SCHEMA,
+        "What b00tc deployed for a datum on an orchestrator and its state (status: {datum, "
+        "orchestrator, state, objects}), asked of the orchestrator by b00tc's labels. exit_code: 0 "
+        "fine, 1 failed or degraded, 3 orchestrator unavailable, 4 not deployed.",
+    ),
+    "logs": (
+        tool_logs, LOGS_SCHEMA,
+        "The output so far of what b00tc deployed for a datum (output), from the orchestrator.",
+    ),
+    "down": (
+        tool_down, DOWN_SCHEMA,
+        "Take down what b00tc deployed for a datum, and nothing it did not create (dry_run: "
+        "only say what would go). Volumes are kept unless volumes is true.",
     ),
 }
 

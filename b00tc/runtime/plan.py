@@ -33,6 +33,8 @@ class Command:
     shell: bool = False
     #: the command's exit status is the deployed job's
     is_job: bool = False
+    #: the root datum's name (a direct job's run is recorded under it)
+    datum: str = ""
 
     def text(self) -> str:
         return self.argv[0] if self.shell else shlex.join(self.argv)
@@ -55,6 +57,10 @@ class AdapterOutput:
     commands: list[Command] = field(default_factory=list)
     mcp_commands: list[McpCommand] = field(default_factory=list)
     profile: Optional[Profile] = None
+    #: day two (b00tc status|logs|down): op -> (commands, MCP tool calls)
+    day_two: dict[str, tuple[list[Command], list[McpCommand]]] = field(default_factory=dict)
+    #: where the MCP server comes from (config, an MCP datum), or why none can start
+    mcp_server: str = ""
 
     def to_json(self) -> dict:
         return {
@@ -62,6 +68,10 @@ class AdapterOutput:
             "manifests": [{"path": m.path, "content": m.content} for m in self.manifests],
             "commands": [c.text() for c in self.commands],
             "mcp_commands": [c.to_json() for c in self.mcp_commands],
+            "day_two": {
+                op: {"commands": [c.text() for c in cmds], "mcp_commands": [c.to_json() for c in calls]}
+                for op, (cmds, calls) in self.day_two.items()
+            },
         }
 
     def text(self) -> str:
@@ -80,6 +90,13 @@ class AdapterOutput:
             for c in self.mcp_commands:
                 shown = {k: _abbrev(v) for k, v in c.arguments.items()}
                 lines.append(f"  {c.server} {c.tool} {json.dumps(shown, ensure_ascii=False)}")
+        if self.mcp_server:
+            lines.append(f"mcp server: {self.mcp_server}")
+        for op, (cmds, calls) in self.day_two.items():
+            lines.append(f"{op} (b00tc {op}):")
+            lines += [f"  {c.text()}" for c in cmds]
+            for c in calls:
+                lines.append(f"  mcp: {c.server} {c.tool} {json.dumps(c.arguments, ensure_ascii=False)}")
         return "\n".join(lines) + "\n"
 
 
@@ -148,7 +165,8 @@ def make_plan(
         elif orch.name == "nomad":
             plan.commands.append(Command(["nomad", "job", "run", path]))
         else:
-            plan.commands.append(Command(["bash", path] + (["up"] if m.kind == "stack" else []), is_job=m.kind == "job"))
+            plan.commands.append(Command(["bash", path] + (["up"] if m.kind == "stack" else []),
+                                         is_job=m.kind == "job", datum=m.datum))
         if chosen is not None:
             opts = CallOptions(
                 namespace=namespace or "default",
@@ -159,4 +177,14 @@ def make_plan(
             )
             for args in chosen.arguments(m.content, opts):
                 plan.mcp_commands.append(McpCommand(chosen.server, chosen.tool, args))
+    from b00tc.runtime import lifecycle
+
+    lo = lifecycle.Options(namespace=namespace, context=context, compose=compose, base=base)
+    for d in lifecycle.deployed_of(result, orch.target):
+        if d.manifest is None:
+            continue  # a stack with nothing to deploy (W0104)
+        for op in lifecycle.OPS:
+            cmds, calls = plan.day_two.setdefault(op, ([], []))
+            cmds += lifecycle.commands(d, orch.name, op, lo)
+            calls += lifecycle.mcp_calls(d, op, lo, chosen)
     return plan

@@ -108,10 +108,21 @@ PROFILES: dict[str, Profile] = {
     )
 }
 
-#: the profile used when neither --mcp-profile nor the config names one
+#: the profile used when neither --mcp-profile, the config nor an MCP datum names one:
+#: b00t's kubernetes.mcp datum starts `npx mcp-server-kubernetes`
 DEFAULTS: dict[str, str] = {
-    "kubernetes": "kubernetes-mcp",
+    "kubernetes": "mcp-server-kubernetes",
     "docker-compose": "docker-mcp-server",
+}
+
+#: package (npm, PyPI) or command -> the profile of the server it starts (mcp_datums)
+PACKAGES: dict[str, str] = {
+    "mcp-server-kubernetes": "mcp-server-kubernetes",
+    "kubernetes-mcp-server": "kubernetes-mcp-server",
+    "kubectl-mcp-server": "kubectl-mcp-server",
+    "kubectl-mcp": "kubectl-mcp-server",
+    "@0xshariq/docker-mcp-server": "docker-mcp-server",
+    "b00t-mcp": "kubernetes-mcp",
 }
 
 

@@ -3,7 +3,7 @@
 # LLM inference services
 # b00t.io/gpu-affinity: llama-70b
 # b00t.io/budget-daily-limit: 100.00
-# Usage: llm-inference-pipeline.sh [up|down|status]   (up is the default)
+# Usage: llm-inference-pipeline.sh [up|down|status|logs [-f]]   (up is the default)
 # python.cli: not a container datum, skipped
 # service python: no deployable member, not started
 set -euo pipefail
@@ -40,12 +40,28 @@ status() {
   "$runtime" ps --all --filter label=app.kubernetes.io/managed-by=b00tc --filter label=app.kubernetes.io/part-of=llm-inference-pipeline
 }
 
+log_of() {
+  local c=$1
+  shift
+  "$runtime" logs "$@" "$c" 2>&1 | sed "s/^/$c | /"
+}
+
+logs() {
+  if [ "${1:-}" = -f ]; then
+    log_of llm-inference-pipeline-n8n -f &
+    wait
+  else
+    log_of llm-inference-pipeline-n8n
+  fi
+}
+
 case "${1:-up}" in
   up) up ;;
   down) down ;;
   status) status ;;
+  logs) logs "${2:-}" ;;
   *)
-    echo "usage: llm-inference-pipeline.sh [up|down|status]" >&2
+    echo "usage: llm-inference-pipeline.sh [up|down|status|logs [-f]]" >&2
     exit 2
     ;;
 esac

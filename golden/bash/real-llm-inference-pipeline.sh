@@ -11,7 +11,7 @@
 # b00t.io/stack-cpu: 4
 # b00t.io/stack-memory: 16Gi
 # b00t.io/stack-gpu-count: 1
-# Usage: llm-inference-pipeline.sh [up|down|status]   (up is the default)
+# Usage: llm-inference-pipeline.sh [up|down|status|logs [-f]]   (up is the default)
 # python.cli: not a container datum, skipped
 # stack-level resources (not applied to any member): cpu 4, memory 16Gi, 1 GPU nvidia-a100
 set -euo pipefail
@@ -59,12 +59,28 @@ status() {
   "$runtime" ps --all --filter label=app.kubernetes.io/managed-by=b00tc --filter label=app.kubernetes.io/part-of=llm-inference-pipeline
 }
 
+log_of() {
+  local c=$1
+  shift
+  "$runtime" logs "$@" "$c" 2>&1 | sed "s/^/$c | /"
+}
+
+logs() {
+  if [ "${1:-}" = -f ]; then
+    log_of llm-inference-pipeline-n8n -f &
+    wait
+  else
+    log_of llm-inference-pipeline-n8n
+  fi
+}
+
 case "${1:-up}" in
   up) up ;;
   down) down ;;
   status) status ;;
+  logs) logs "${2:-}" ;;
   *)
-    echo "usage: llm-inference-pipeline.sh [up|down|status]" >&2
+    echo "usage: llm-inference-pipeline.sh [up|down|status|logs [-f]]" >&2
     exit 2
     ;;
 esac

@@ -8,7 +8,7 @@
 # b00t.io/on-budget-exceeded: reject
 # b00t.io/stack-cpu: 8
 # b00t.io/stack-memory: 32Gi
-# Usage: shop.sh [up|down|status]   (up is the default)
+# Usage: shop.sh [up|down|status|logs [-f]]   (up is the default)
 # stack-level resources (not applied to any member): cpu 8, memory 32Gi
 set -euo pipefail
 
@@ -75,12 +75,32 @@ status() {
   "$runtime" ps --all --filter label=app.kubernetes.io/managed-by=b00tc --filter label=app.kubernetes.io/part-of=shop
 }
 
+log_of() {
+  local c=$1
+  shift
+  "$runtime" logs "$@" "$c" 2>&1 | sed "s/^/$c | /"
+}
+
+logs() {
+  if [ "${1:-}" = -f ]; then
+    log_of shop-web -f &
+    log_of shop-db -f &
+    log_of shop-recommender -f &
+    wait
+  else
+    log_of shop-web
+    log_of shop-db
+    log_of shop-recommender
+  fi
+}
+
 case "${1:-up}" in
   up) up ;;
   down) down ;;
   status) status ;;
+  logs) logs "${2:-}" ;;
   *)
-    echo "usage: shop.sh [up|down|status]" >&2
+    echo "usage: shop.sh [up|down|status|logs [-f]]" >&2
     exit 2
     ;;
 esac

@@ -1,0 +1,149 @@
+"""Day two for real on the private Docker engine (conftest.py, reached through DOCKER_HOST):
+deploy, status, logs, down and status after down, for a compose job, a compose stack and
+a direct stack (its script's containers); and down refusing a compose project that holds
+a container b00tc did not create.
+
+Kubernetes and Nomad cannot run here: tests/test_daytwo.py drives them with fake kubectl
+and nomad executables, and tests/test_mcp.py reaches the real mcp-server-kubernetes.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.e2e.probe import IMAGE
+
+ROOT = Path(__file__).resolve().parents[2]
+
+JOB = f"""[b00t]
+name = "told"
+type = "job"
+
+[b00t.container]
+image = "{IMAGE}"
+command = "sh"
+args = ["-c", "echo \\"told by $WHO\\"; echo on-stderr >&2; exit 3"]
+
+[b00t.env]
+WHO = "b00tc"
+"""
+
+MEMBER = f"""[b00t]
+name = "ticker"
+type = "docker"
+image = "{IMAGE}"
+command = "sh"
+args = ["-c", "echo ticking; exec sleep 600"]
+"""
+
+
+def stack(name: str) -> str:
+    return f'[b00t]\nname = "{name}"\ntype = "stack"\nmembers = ["ticker.docker"]\n'
+
+
+def b00tc(engine, folder: Path, *args) -> subprocess.CompletedProcess:
+    env = {**engine.env, "B00TC_CONFIG": str(folder / "config.toml"), "B00TC_STATE_DIR": str(folder / "state"),
+           "PYTHONPATH": str(ROOT), "B00T_CONTAINER_RUNTIME": "docker"}
+    return subprocess.run([sys.executable, "-m", "b00tc", *map(str, args)], capture_output=True, text=True,
+                          env=env, cwd=folder, timeout=300)
+
+
+def status(engine, folder: Path, name: str, orchestrator: str) -> tuple[int, dict]:
+    r = b00tc(engine, folder, "status", name, "--orchestrator", orchestrator, "--format", "json")
+    assert r.stdout.strip(), r.stderr
+    return r.returncode, json.loads(r.stdout)
+
+
+def wait_for(engine, folder, name, orchestrator, state, limit=60) -> tuple[int, dict]:
+    deadline = time.monotonic() + limit
+    while True:
+        code, doc = status(engine, folder, name, orchestrator)
+        if doc["state"] == state or time.monotonic() > deadline:
+            return code, doc
+        time.sleep(0.5)
+
+
+def containers(engine, label: str) -> list[str]:
+    return engine.docker("ps", "-a", "--filter", f"label={label}", "--format", "{{.Names}}").stdout.decode().split()
+
+
+def test_compose_job_status_logs_down(docker_engine, tmp_path):
+    (tmp_path / "told.job.toml").write_text(JOB)
+    try:
+        r = b00tc(docker_engine, tmp_path, "deploy", "told", "--orchestrator", "compose", "-o", tmp_path / "out")
+        assert r.returncode == 3, r.stdout + r.stderr
+        code, doc = status(docker_engine, tmp_path, "told", "compose")
+        assert (code, doc["state"]) == (1, "failed"), doc
+        assert {"kind": "container", "name": "told", "state": "exited", "detail": "exit 3",
+                "managed_by_b00tc": True} in doc["objects"]
+        r = b00tc(docker_engine, tmp_path, "logs", "told", "--orchestrator", "compose")
+        assert r.returncode == 0, r.stderr
+        assert "told by b00tc" in r.stdout and "on-stderr" in r.stdout
+        r = b00tc(docker_engine, tmp_path, "down", "told", "--orchestrator", "compose")
+        assert r.returncode == 0, r.stderr
+        assert containers(docker_engine, "com.docker.compose.project=told") == []
+        code, doc = status(docker_engine, tmp_path, "told", "compose")
+        assert (code, doc["state"], doc["objects"]) == (4, "not deployed", [])
+    finally:
+        docker_engine.compose("told", tmp_path / "out" / "told.compose.yaml", "down", check=False)
+
+
+def test_compose_stack_status_logs_down_and_a_project_b00tc_did_not_make(docker_engine, tmp_path):
+    (tmp_path / "ticker.docker.toml").write_text(MEMBER)
+    (tmp_path / "ticks.stack.toml").write_text(stack("ticks"))
+    try:
+        r = b00tc(docker_engine, tmp_path, "deploy", "ticks", "--orchestrator", "compose", "-o", tmp_path / "out")
+        assert r.returncode == 0, r.stdout + r.stderr
+        code, doc = wait_for(docker_engine, tmp_path, "ticks", "compose", "up")
+        assert (code, doc["state"]) == (0, "up"), doc
+        assert [(o["name"], o["state"]) for o in doc["objects"]] == [("ticker", "running")]
+        r = b00tc(docker_engine, tmp_path, "logs", "ticks", "--orchestrator", "compose")
+        assert "ticking" in r.stdout, r.stdout + r.stderr
+        r = b00tc(docker_engine, tmp_path, "down", "ticks", "--orchestrator", "compose", "--dry-run")
+        assert r.returncode == 0 and "would run: docker-compose -p ticks" in r.stderr, r.stderr
+        assert status(docker_engine, tmp_path, "ticks", "compose")[1]["state"] == "up"
+        # a container in the project that b00tc did not create: down touches nothing
+        docker_engine.docker("create", "--name", "intruder", "--label", "com.docker.compose.project=ticks",
+                             "--label", "com.docker.compose.service=ticker", "--label", "com.docker.compose.oneoff=False",
+                             IMAGE, "true")
+        r = b00tc(docker_engine, tmp_path, "down", "ticks", "--orchestrator", "compose")
+        assert r.returncode == 1 and "holds containers b00tc did not create" in r.stderr, r.stdout + r.stderr
+        assert sorted(containers(docker_engine, "com.docker.compose.project=ticks")) == ["intruder", "ticks_ticker_1"]
+        docker_engine.docker("rm", "intruder")
+        r = b00tc(docker_engine, tmp_path, "down", "ticks", "--orchestrator", "compose")
+        assert r.returncode == 0, r.stderr
+        assert containers(docker_engine, "com.docker.compose.project=ticks") == []
+        code, doc = status(docker_engine, tmp_path, "ticks", "compose")
+        assert (code, doc["state"]) == (4, "not deployed")
+    finally:
+        docker_engine.docker("rm", "-f", "intruder", check=False)
+        docker_engine.compose("ticks", tmp_path / "out" / "ticks.compose.yaml", "down", check=False)
+
+
+def test_direct_stack_status_logs_down(docker_engine, tmp_path):
+    (tmp_path / "ticker.docker.toml").write_text(MEMBER)
+    (tmp_path / "clock.stack.toml").write_text(stack("clock"))
+    try:
+        r = b00tc(docker_engine, tmp_path, "deploy", "clock", "--orchestrator", "direct")
+        assert r.returncode == 0, r.stdout + r.stderr
+        code, doc = wait_for(docker_engine, tmp_path, "clock", "direct", "up")
+        assert (code, doc["state"]) == (0, "up"), doc
+        assert [(o["name"], o["state"], o["managed_by_b00tc"]) for o in doc["objects"]] == [("ticker", "running", True)]
+        deadline = time.monotonic() + 30
+        while True:
+            r = b00tc(docker_engine, tmp_path, "logs", "clock", "--orchestrator", "direct")
+            if "clock-ticker | ticking" in r.stdout or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert r.returncode == 0 and "clock-ticker | ticking" in r.stdout, r.stdout + r.stderr
+        r = b00tc(docker_engine, tmp_path, "down", "clock", "--orchestrator", "direct")
+        assert r.returncode == 0, r.stderr
+        assert containers(docker_engine, "app.kubernetes.io/part-of=clock") == []
+        code, doc = status(docker_engine, tmp_path, "clock", "direct")
+        assert (code, doc["state"]) == (4, "not deployed")
+    finally:
+        docker_engine.docker("rm", "-f", "clock-ticker", check=False)
