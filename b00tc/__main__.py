@@ -1,3 +1,3 @@
-from b00tc.cli import main
+from b00tc.fastcli import main
 
 main()

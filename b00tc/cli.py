@@ -13,38 +13,13 @@ import click
 FORMATS = click.Choice(["text", "json", "github"])
 
 
-def _target_names() -> list[str]:
-    from b00tc.backends import ALIASES, REGISTRY
+def _targets(values) -> list[str]:
+    from b00tc.commands import BadTarget, targets
 
-    return sorted(REGISTRY) + sorted(ALIASES) + ["all"]
-
-
-def _targets(values: tuple[str, ...]) -> list[str]:
-    from b00tc.backends import REGISTRY, canonical_target
-
-    out: list[str] = []
-    for v in values:
-        for name in v.split(","):
-            name = name.strip()
-            if name == "all":
-                chosen = list(REGISTRY)
-            else:
-                canon = canonical_target(name)
-                if canon is None:
-                    from b00tc.diagnostics import did_you_mean
-
-                    guess = did_you_mean(name, _target_names())
-                    raise click.BadParameter(
-                        f"unknown target {name!r}"
-                        + (f" (did you mean {guess!r}?)" if guess else "")
-                        + f"; choose from {', '.join(_target_names())}",
-                        param_hint="--target",
-                    )
-                chosen = [canon]
-            for c in chosen:
-                if c not in out:
-                    out.append(c)
-    return out
+    try:
+        return targets(values)
+    except BadTarget as e:
+        raise click.BadParameter(str(e), param_hint="--target")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -92,69 +67,15 @@ def _common(f):
 @_common
 def build(paths, targets, out, env_files, sets, helper_image, check_only, show_diff, depfile, fail_if_changed, includes, strict, fmt):
     """Compile datums (files, folders, or - for stdin) for one or more targets."""
-    from b00tc import output
-    from b00tc.compiler import BuildRequest, build as do_build, host_env, read_stdin
-    from b00tc.frontend.loader import Diagnostics
+    from b00tc.commands import BadTarget, UsageError, run_build
 
-    chosen = _targets(targets)
-    diags = Diagnostics()
-    env = host_env(list(env_files), list(sets), diags)
-    req = BuildRequest(
-        paths=list(paths),
-        targets=chosen,
-        includes=list(includes),
-        host_env=env,
-        strict=strict,
-        stdin_text=read_stdin() if "-" in paths else None,
-        helper_image=helper_image,
-        env_files=list(env_files),
-    )
-    if (check_only or show_diff or depfile) and out == "-":
-        raise click.UsageError("--check, --diff and --depfile need -o DIR")
-    result = do_build(req, diags)
-    code = output.report(result.diags, fmt)
-    if code:
-        sys.exit(code)
-    multi = len(chosen) > 1
-    if check_only or show_diff:
-        changed = output.stale(out, result.outputs, multi)
-        for path, old, new in changed:
-            if show_diff:
-                click.echo(output.unified_diff(path, old, new), nl=False)
-            else:
-                click.echo(f"{'missing' if old is None else 'stale'}: {path}", err=True)
-        if changed:
-            click.echo(f"b00tc: {len(changed)} of {len(result.outputs)} files would change", err=True)
-        sys.exit(1 if changed else 0)
-    if out == "-":
-        if not result.outputs:
-            return  # every datum was a stack with nothing to deploy (W0104 says so)
-        if len(result.outputs) != 1:
-            names = ", ".join(f.path for _, f in result.outputs[:5])
-            raise click.UsageError(
-                f"this build writes {len(result.outputs)} files ({names}{', ...' if len(result.outputs) > 5 else ''}); "
-                "give -o DIR"
-            )
-        sys.stdout.write(result.outputs[0][1].content)
-        sys.stdout.flush()
-        return
     try:
-        written = output.write_tree(out, result.outputs, multi=multi, touch=bool(depfile))
-        if depfile:
-            rules = [
-                (output.dest_path(out, t, f, multi), result.deps[(t, f.path)])
-                for t, f in result.outputs
-            ]
-            output.write_if_changed(depfile, output.depfile_text(rules))
-    except OSError as e:
-        click.echo(f"error: cannot write {e.filename or out}: {e.strerror or e}\n"
-                   f"b00tc: nothing written to {out}", err=True)
-        sys.exit(1)
-    if fail_if_changed and written:
-        for path in written:
-            click.echo(f"rewritten: {path}", err=True)
-        click.echo(f"b00tc: {len(written)} output files were stale and have been rewritten", err=True)
-        sys.exit(1)
+        run_build(paths, targets, out, env_files, sets, helper_image, check_only, show_diff, depfile,
+                  fail_if_changed, includes, strict, fmt)
+    except BadTarget as e:
+        raise click.BadParameter(str(e), param_hint="--target")
+    except UsageError as e:
+        raise click.UsageError(str(e))
 
 
 @cli.command()
@@ -165,21 +86,12 @@ def build(paths, targets, out, env_files, sets, helper_image, check_only, show_d
 @_common
 def check(paths, targets, env_files, sets, includes, strict, fmt):
     """Validate datums (with their members and required stacks) without writing anything."""
-    from b00tc import output
-    from b00tc.compiler import BuildRequest, build as do_build, host_env, read_stdin
-    from b00tc.frontend.loader import Diagnostics
+    from b00tc.commands import BadTarget, run_check
 
-    diags = Diagnostics()
-    req = BuildRequest(
-        paths=list(paths),
-        targets=_targets(targets) if targets else [],
-        includes=list(includes),
-        host_env=host_env(list(env_files), list(sets), diags),
-        strict=strict,
-        stdin_text=read_stdin() if "-" in paths else None,
-    )
-    result = do_build(req, diags)
-    sys.exit(output.report(result.diags, fmt))
+    try:
+        run_check(paths, targets, env_files, sets, includes, strict, fmt)
+    except BadTarget as e:
+        raise click.BadParameter(str(e), param_hint="--target")
 
 
 @cli.command()

@@ -8,42 +8,47 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
 from typing import Optional
+
+import msgspec
 
 from b00tc.backends import OutputFile, get_backend
 from b00tc.diagnostics import Span
-from b00tc.frontend.loader import Diagnostics, build_job, build_member, build_stack, read_datum
+from b00tc.frontend.loader import (
+    Diagnostics,
+    build_job,
+    build_member,
+    build_stack,
+    read_datum,
+)
 from b00tc.ir import Name, Stack, Unit
 
 STDIN = "<stdin>"
 
 
-@dataclass
-class BuildRequest:
+class BuildRequest(msgspec.Struct):
     paths: list[str]
-    targets: list[str] = field(default_factory=list)  # canonical names
-    includes: list[str] = field(default_factory=list)
-    host_env: dict[str, str] = field(default_factory=dict)
+    targets: list[str] = msgspec.field(default_factory=list)  # canonical names
+    includes: list[str] = msgspec.field(default_factory=list)
+    host_env: dict[str, str] = msgspec.field(default_factory=dict)
     strict: bool = False
     stdin_text: Optional[str] = None  # the text of "-"
     helper_image: str = "busybox:1.36"
     #: a datum given as text (MCP, tests): (display name, text)
-    texts: list[tuple[str, str]] = field(default_factory=list)
+    texts: list[tuple[str, str]] = msgspec.field(default_factory=list)
     #: --env-file files (their values are in host_env; listed as dependencies)
-    env_files: list[str] = field(default_factory=list)
+    env_files: list[str] = msgspec.field(default_factory=list)
 
 
-@dataclass
-class BuildResult:
+class BuildResult(msgspec.Struct):
     diags: Diagnostics
-    units: list[Unit] = field(default_factory=list)
+    units: list[Unit] = msgspec.field(default_factory=list)
     #: (target, file) in a deterministic order
-    outputs: list[tuple[str, OutputFile]] = field(default_factory=list)
+    outputs: list[tuple[str, OutputFile]] = msgspec.field(default_factory=list)
     #: every datum file read (roots, members, required stacks, env files)
-    read: list[str] = field(default_factory=list)
+    read: list[str] = msgspec.field(default_factory=list)
     #: (target, output path) -> the files that output was compiled from, for --depfile
-    deps: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    deps: dict[tuple[str, str], list[str]] = msgspec.field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field
 from typing import Optional
+
+import msgspec
 
 
 class Severity(str, enum.Enum):
@@ -18,16 +19,14 @@ class Severity(str, enum.Enum):
     WARNING = "warning"
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(msgspec.Struct, frozen=True):
     line: int  # 1-based
     col: int  # 1-based
     end_line: int
     end_col: int  # exclusive
 
 
-@dataclass
-class Diagnostic:
+class Diagnostic(msgspec.Struct):
     severity: Severity
     code: str
     message: str
@@ -40,7 +39,7 @@ class Diagnostic:
     value: Optional[str] = None  # the decoded string the offset counts in
     needle: str = ""  # narrow the caret to this text inside the located value
     key: bool = False  # point at the key rather than the value
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = msgspec.field(default_factory=list)
 
     @property
     def is_error(self) -> bool:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import tempfile
 from typing import TYPE_CHECKING
 
 from b00tc.diagnostics import render_github, render_text, to_json
@@ -21,6 +19,8 @@ def report(diags: "Diagnostics", fmt: str = "text", stream=None) -> int:
     errors = diags.errors
     warnings = len(diags) - errors
     if fmt == "json":
+        import json
+
         stream.write(json.dumps([to_json(d, diags.sources) for d in diags], indent=2) + "\n")
     elif fmt == "github":
         for d in diags:
@@ -103,6 +103,8 @@ def write_if_changed(path: str, text: str) -> bool:
         pass
     d = os.path.dirname(path) or "."
     os.makedirs(d, exist_ok=True)
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(prefix=".b00tc-", dir=d)
     with os.fdopen(fd, "wb") as out:
         out.write(data)
@@ -134,6 +136,8 @@ def write_tree(
             except OSError:
                 pass
             _makedirs(os.path.dirname(dest) or ".", created)
+            import tempfile
+
             fd, tmp = tempfile.mkstemp(prefix=".b00tc-", dir=os.path.dirname(dest) or ".")
             with os.fdopen(fd, "wb") as out:
                 out.write(data)

@@ -276,3 +276,99 @@ def test_systemd_refuses_unicode_noncharacters(tmp_path):
     r = b00tc("build", str(job), "-t", "systemd")
     assert r.returncode == 1 and "E0601" in r.stderr and "U+FFFF" in r.stderr
     assert b00tc("build", str(job), "-t", "k8s").returncode == 0
+
+
+# ---------------------------------------------------------------------------
+# The fast path (b00tc/fastcli.py) reads plain build/check command lines without click;
+# these tests hold it to click's reading.
+
+
+def click_command(name):
+    from b00tc.cli import cli
+
+    return cli.commands[name]
+
+
+@pytest.mark.parametrize("name", ["build", "check"])
+def test_fast_option_table_is_clicks(name):
+    """Every option of the click command, its spellings, whether it is a flag, takes one
+    value or many, and its default, are the fast path's: an option added to one and not
+    the other fails here."""
+    import click
+
+    from b00tc.fastcli import DEFAULTS, OPTIONS
+
+    table = {}
+    for p in click_command(name).params:
+        if isinstance(p, click.Argument) or p.name == "help":
+            continue
+        kind = "flag" if p.is_flag else ("many" if p.multiple else "one")
+        for opt in p.opts:
+            table[opt] = (p.name, kind)
+    assert table == OPTIONS[name]
+    # the defaults: what click passes for a command line that gives only the required
+    ctx = click_command(name).make_context(name, ["a.job.toml", "-t", "k8s"])
+    defaults = {k: (tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in ctx.params.items()}
+    defaults.update(paths=(), targets=())
+    assert defaults == DEFAULTS[name]
+
+
+TOKENS = ["a.job.toml", "b.stack.toml", "x y.job.toml", "tests", "--", "-", "-t", "--target", "k8s", "nomad,compose",
+          "-o", "--output", "out", "--env-file", "--set", "A=1", "--helper-image", "busybox", "--check", "--diff",
+          "--depfile", "dep.d", "--fail-if-changed", "-I", "--include", "lib", "--strict", "--format", "json",
+          "text", "nope", "--format=github", "--target=all", "--check=1", "-h", "--help", "-tk8s", "-Ilib",
+          "--bogus", "-v", "--set=B=2"]
+
+
+@pytest.mark.parametrize("name", ["build", "check"])
+def test_fast_reading_is_clicks_reading(name):
+    """2000 generated command lines of the options' spellings, values and near misses:
+    where the fast path reads one at all, click reads it without error and to the same
+    parameters; each kind of line the fast path leaves to click is seen too."""
+    import random
+
+    import click
+
+    from b00tc.fastcli import parse
+
+    rnd = random.Random(7)
+    read = left = 0
+    for _ in range(2000):
+        argv = [name] + [rnd.choice(TOKENS) for _ in range(rnd.randint(0, 9))]
+        fast = parse(argv)
+        if fast is None:
+            left += 1
+            continue
+        read += 1
+        ctx = click_command(name).make_context(name, argv[1:], resilient_parsing=False)
+        expected = {k: (tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in ctx.params.items()}
+        assert fast == (name, expected), argv
+    assert read > 100 and left > 100, (read, left)
+    del click
+
+
+def test_fast_path_and_click_give_the_same_answers(tmp_path):
+    """The same command lines through `python -m b00tc` (the fast path) and through
+    click's main: same exit code, stdout, stderr and files."""
+    lines = [
+        ["build", "tests/cases/small.job.toml", "--target", "kubernetes"],
+        ["build", "tests/cases/shop.stack.toml", "-t", "compose", "-t", "nomad,k8s", "-o", "{out}"],
+        ["build", "tests/cases/small.job.toml", "-t", "k8s", "-t", "nomad"],  # usage error
+        ["build", "tests/cases/small.job.toml", "--target", "nomda"],  # usage error
+        ["build", "no/such.job.toml", "--target", "k8s", "--format", "json"],
+        ["check", "tests/bad", "--format=github"],
+        ["check", "examples", "--strict"],
+        ["build", "tests/cases/small.job.toml", "-t", "k8s", "--check"],  # usage error
+    ]
+    for i, line in enumerate(lines):
+        outs = []
+        for how in ("fast", "click"):
+            out = tmp_path / f"{how}{i}"
+            argv = [a.replace("{out}", str(out)) for a in line]
+            code = ["-m", "b00tc"] if how == "fast" else ["-c", "from b00tc.cli import main; main()"]
+            r = subprocess.run([sys.executable, *code, *argv], capture_output=True, text=True, cwd=ROOT, timeout=60)
+            stderr = r.stderr.replace(str(out), "OUT")
+            tree = sorted((p.relative_to(out).as_posix(), p.read_bytes()) for p in out.rglob("*") if p.is_file()) \
+                if out.exists() else None
+            outs.append((r.returncode, r.stdout, stderr, tree))
+        assert outs[0] == outs[1], line

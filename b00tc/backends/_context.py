@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Mapping
+
+import msgspec
 
 from b00tc.diagnostics import Diagnostic, Severity
 
 
-@dataclass
-class Context:
+class Context(msgspec.Struct):
     target: str
     #: host variables for the targets that resolve them at build time
     #: (--set over --env-file over the process environment)
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = msgspec.field(default_factory=dict)
     #: the image of the small helpers b00tc adds (k8s initContainers, compose and Nomad
     #: wait tasks); it needs /bin/sh, nc and sleep
     helper_image: str = "busybox:1.36"
     #: seconds a generated wait gives a service before it fails
     wait_timeout: int = 300
-    diagnostics: list[Diagnostic] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = msgspec.field(default_factory=list)
 
     def warn(self, code: str, message: str, file: str, path: str = "", help: str = "") -> None:
         self.diagnostics.append(

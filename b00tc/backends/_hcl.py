@@ -26,16 +26,16 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from dataclasses import dataclass, field
 from typing import Mapping, Sequence, Union
+
+import msgspec
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 _INDENT = "  "
 _MAX_INLINE = 100  # columns a list may take on one line before it is split
 
 
-@dataclass(frozen=True)
-class Raw:
+class Raw(msgspec.Struct, frozen=True):
     """A template source written between quotes unchanged, e.g. ``${device.model}``."""
 
     text: str
@@ -50,29 +50,25 @@ class Raw:
 Value = Union[str, int, float, bool, Raw, Sequence["Value"], Mapping[str, "Value"]]
 
 
-@dataclass(frozen=True)
-class Attribute:
+class Attribute(msgspec.Struct, frozen=True):
     name: str
     value: Value
 
 
-@dataclass(frozen=True)
-class Comment:
+class Comment(msgspec.Struct, frozen=True):
     """``# text``; a multi-line text becomes one comment line per line."""
 
     text: str
 
 
-@dataclass(frozen=True)
-class Blank:
+class Blank(msgspec.Struct, frozen=True):
     """An empty line between body items."""
 
 
-@dataclass
-class Block:
+class Block(msgspec.Struct):
     type: str
     labels: Sequence[str] = ()
-    body: list["Item"] = field(default_factory=list)
+    body: list["Item"] = msgspec.field(default_factory=list)
 
     def attr(self, name: str, value: Value) -> "Block":
         self.body.append(Attribute(name, value))

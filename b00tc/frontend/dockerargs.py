@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from b00tc.diagnostics import join
 from b00tc.ir import Mount, PortMap
@@ -35,11 +36,10 @@ _LONG = {
 }
 
 
-@dataclass
-class DockerArgs:
+class DockerArgs(msgspec.Struct):
     ports: tuple = ()
     mounts: tuple = ()
-    env: list = field(default_factory=list)  # (name, value text, path)
+    env: list = msgspec.field(default_factory=list)  # (name, value text, path)
     name: str = ""
     restart: str = ""
     name_path: str = ""

@@ -4,8 +4,9 @@ normalisation, so the canonical and the legacy shape cannot drift apart."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Optional, Union
+
+import msgspec
 
 # leaf kinds
 STR = "a string"
@@ -18,31 +19,27 @@ QTY = "a number or a string"  # cpu, memory
 STRMAP = "a table of strings"
 
 
-@dataclass(frozen=True)
-class Leaf:
+class Leaf(msgspec.Struct, frozen=True):
     kind: str
     to: Optional[tuple] = None  # canonical path (relative to [b00t]); None: same as source
     required: bool = False
     choices: tuple = ()
 
 
-@dataclass(frozen=True)
-class Table:
+class Table(msgspec.Struct, frozen=True):
     keys: dict
     to: Optional[tuple] = None  # canonical prefix; None: same as source
     #: keys accepted and ignored in this table (beside the global informational ones)
     ignored: frozenset = frozenset()
 
 
-@dataclass(frozen=True)
-class Services:
+class Services(msgspec.Struct, frozen=True):
     """[b00t.services]: name -> { port, protocol }."""
 
     to: Optional[tuple] = None
 
 
-@dataclass(frozen=True)
-class EnvMap:
+class EnvMap(msgspec.Struct, frozen=True):
     to: Optional[tuple] = None
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
+
+import msgspec
 
 if TYPE_CHECKING:
     from b00tc.frontend.loader import Diagnostics
@@ -11,15 +12,14 @@ if TYPE_CHECKING:
     from b00tc.ir import Unit
 
 
-@dataclass
-class PassContext:
+class PassContext(msgspec.Struct):
     diags: "Diagnostics"
     search: "SearchPath"
     targets: tuple[str, ...] = ()
     #: compiled stacks by name, shared by every root of one run
-    stacks: dict = field(default_factory=dict)
+    stacks: dict = msgspec.field(default_factory=dict)
     #: members by "<name>.docker", shared likewise
-    members: dict = field(default_factory=dict)
+    members: dict = msgspec.field(default_factory=dict)
 
 
 Pass = Callable[["Unit", PassContext], "Unit"]

@@ -1,0 +1,145 @@
+"""What ``b00tc build`` and ``b00tc check`` do, without click: the click commands of
+cli.py and the fast path of fastcli.py both call these. Errors of usage are exceptions,
+raised before anything is printed, written or read from stdin (cli.py turns them into
+click's usage errors; the fast path hands the command line to click, which runs it again
+and says them its own way)."""
+
+from __future__ import annotations
+
+import sys
+
+
+class UsageError(Exception):
+    pass
+
+
+class BadTarget(UsageError):
+    pass
+
+
+def target_names() -> list[str]:
+    from b00tc.backends import ALIASES, REGISTRY
+
+    return sorted(REGISTRY) + sorted(ALIASES) + ["all"]
+
+
+def targets(values) -> list[str]:
+    """``-t k8s -t compose,nomad`` / ``all`` -> canonical target names, in order, once each."""
+    from b00tc.backends import REGISTRY, canonical_target
+
+    out: list[str] = []
+    for v in values:
+        for name in v.split(","):
+            name = name.strip()
+            if name == "all":
+                chosen = list(REGISTRY)
+            else:
+                canon = canonical_target(name)
+                if canon is None:
+                    from b00tc.diagnostics import did_you_mean
+
+                    guess = did_you_mean(name, target_names())
+                    raise BadTarget(
+                        f"unknown target {name!r}"
+                        + (f" (did you mean {guess!r}?)" if guess else "")
+                        + f"; choose from {', '.join(target_names())}"
+                    )
+                chosen = [canon]
+            for c in chosen:
+                if c not in out:
+                    out.append(c)
+    return out
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+def run_build(paths, target_values, out, env_files, sets, helper_image, check_only, show_diff, depfile,
+              fail_if_changed, includes, strict, fmt) -> None:
+    """``b00tc build``: exits through sys.exit with b00tc's exit code."""
+    from b00tc import output
+    from b00tc.compiler import BuildRequest, build as do_build, host_env, read_stdin
+    from b00tc.frontend.loader import Diagnostics
+
+    chosen = targets(target_values)
+    if (check_only or show_diff or depfile) and out == "-":
+        raise UsageError("--check, --diff and --depfile need -o DIR")
+    diags = Diagnostics()
+    env = host_env(list(env_files), list(sets), diags)
+    req = BuildRequest(
+        paths=list(paths),
+        targets=chosen,
+        includes=list(includes),
+        host_env=env,
+        strict=strict,
+        stdin_text=read_stdin() if "-" in paths else None,
+        helper_image=helper_image,
+        env_files=list(env_files),
+    )
+    result = do_build(req, diags)
+    if out == "-" and not (check_only or show_diff) and result.ok and len(result.outputs) > 1:
+        # (before anything is printed: the fast path hands usage errors to click, which
+        # runs the command line again)
+        names = ", ".join(f.path for _, f in result.outputs[:5])
+        raise UsageError(
+            f"this build writes {len(result.outputs)} files ({names}{', ...' if len(result.outputs) > 5 else ''}); "
+            "give -o DIR"
+        )
+    code = output.report(result.diags, fmt)
+    if code:
+        sys.exit(code)
+    multi = len(chosen) > 1
+    if check_only or show_diff:
+        changed = output.stale(out, result.outputs, multi)
+        for path, old, new in changed:
+            if show_diff:
+                sys.stdout.write(output.unified_diff(path, old, new))
+                sys.stdout.flush()
+            else:
+                _err(f"{'missing' if old is None else 'stale'}: {path}")
+        if changed:
+            _err(f"b00tc: {len(changed)} of {len(result.outputs)} files would change")
+        sys.exit(1 if changed else 0)
+    if out == "-":
+        if not result.outputs:
+            return  # every datum was a stack with nothing to deploy (W0104 says so)
+        sys.stdout.write(result.outputs[0][1].content)
+        sys.stdout.flush()
+        return
+    try:
+        written = output.write_tree(out, result.outputs, multi=multi, touch=bool(depfile))
+        if depfile:
+            rules = [
+                (output.dest_path(out, t, f, multi), result.deps[(t, f.path)])
+                for t, f in result.outputs
+            ]
+            output.write_if_changed(depfile, output.depfile_text(rules))
+    except OSError as e:
+        _err(f"error: cannot write {e.filename or out}: {e.strerror or e}\nb00tc: nothing written to {out}")
+        sys.exit(1)
+    if fail_if_changed and written:
+        for path in written:
+            _err(f"rewritten: {path}")
+        _err(f"b00tc: {len(written)} output files were stale and have been rewritten")
+        sys.exit(1)
+
+
+def run_check(paths, target_values, env_files, sets, includes, strict, fmt) -> None:
+    """``b00tc check``: exits through sys.exit with b00tc's exit code."""
+    from b00tc import output
+    from b00tc.compiler import BuildRequest, build as do_build, host_env, read_stdin
+    from b00tc.frontend.loader import Diagnostics
+
+    chosen = targets(target_values) if target_values else []
+    diags = Diagnostics()
+    req = BuildRequest(
+        paths=list(paths),
+        targets=chosen,
+        includes=list(includes),
+        host_env=host_env(list(env_files), list(sets), diags),
+        strict=strict,
+        stdin_text=read_stdin() if "-" in paths else None,
+    )
+    result = do_build(req, diags)
+    sys.exit(output.report(result.diags, fmt))
