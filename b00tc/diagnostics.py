@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
+from functools import lru_cache
 from typing import Optional
 
 import msgspec
@@ -134,16 +135,11 @@ def locate(source: str, path: str, key: bool = False) -> Optional[Span]:
     return None
 
 
-_SCAN_CACHE: dict[int, dict] = {}
-
-
+@lru_cache(maxsize=256)
 def _scan(source: str) -> dict:
-    cached = _SCAN_CACHE.get(id(source))
-    if cached is not None and cached[0] is source:
-        return cached[1]
-    table = _Scanner(source).run()
-    _SCAN_CACHE[id(source)] = (source, table)  # type: ignore[assignment]
-    return table
+    """The key and value spans of a datum's text, scanned once per text (a bounded cache:
+    a long-lived process such as ``b00tc mcp`` must not keep every text it has seen)."""
+    return _Scanner(source).run()
 
 
 class _Scanner:

@@ -145,6 +145,14 @@ def main() -> int:
     runs = 3 if args.quick else args.runs
     sizes = [100, 1000] if args.quick else [int(x) for x in args.sizes.split(",")]
     b00tc = [PY, "-m", "b00tc"]
+    # an installed package has its bytecode compiled (pip does it; Debian does it for
+    # docker-compose): without it every run compiles b00tc's modules again, and with
+    # PYTHONDONTWRITEBYTECODE set (as on these machines) no run ever writes it
+    import compileall
+
+    import b00tc as pkg
+
+    compileall.compile_dir(os.path.dirname(pkg.__file__), quiet=1)
     rows: list[tuple[str, str, str, bool | None]] = []
     work = Path(tempfile.mkdtemp(prefix="b00tc-bench-"))
     started = time.perf_counter()
