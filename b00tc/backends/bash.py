@@ -256,12 +256,10 @@ def mount_suffix(mount: Mount) -> str:
 
 
 def labels(stack: Stack, member: Member) -> list[str]:
-    return [
-        f"app.kubernetes.io/name={member.name}",
-        f"app.kubernetes.io/part-of={stack.name}",
-        "app.kubernetes.io/managed-by=b00tc",
-        f"b00t.io/datum={member.datum}",
-    ]
+    """docker run --label values (b00tc.backends._meta)."""
+    from b00tc.backends._meta import identity
+
+    return [f"{k}={v}" for k, v in identity(member.name, member.datum, stack.name).items()]
 
 
 def container_name(stack: Stack, member: Member) -> str:

@@ -16,8 +16,9 @@ from pathlib import PurePosixPath
 
 from b00tc.backends import Backend, OutputFile, _yaml
 from b00tc.backends._context import Context
-from b00tc.backends._wait import wait_script
+from b00tc.backends._meta import identity
 from b00tc.backends._values import ref_text
+from b00tc.backends._wait import wait_script
 from b00tc.ir import (
     Container,
     EnvVar,
@@ -136,12 +137,7 @@ class _Generator:
     # -- metadata -----------------------------------------------------------
 
     def labels(self, name: str, datum: str, part_of: str = "") -> dict:
-        labels = {"app.kubernetes.io/name": name}
-        if part_of:
-            labels["app.kubernetes.io/part-of"] = part_of
-        labels["app.kubernetes.io/managed-by"] = "b00tc"
-        labels["b00t.io/datum"] = datum
-        return labels
+        return identity(name, datum, part_of)
 
     def annotations(self) -> dict:
         return {f"b00t.io/{a.key}": escape(a.value) for a in self.unit.annotations}
@@ -361,12 +357,7 @@ class _Generator:
         }
         if wait.member:
             svc["depends_on"] = {wait.member: {"condition": "service_started"}}
-        svc["labels"] = {
-            "app.kubernetes.io/name": f"wait-for-{wait.service}",
-            "app.kubernetes.io/part-of": job.name,
-            "app.kubernetes.io/managed-by": "b00tc",
-            "b00t.io/datum": f"{job.name}.job",
-        }
+        svc["labels"] = identity(f"wait-for-{wait.service}", f"{job.name}.job", job.name)
         return svc
 
     def job_service(self, job: Job, depends_on: dict) -> dict:

@@ -16,8 +16,9 @@ from typing import Optional
 
 from b00tc.backends import Backend, OutputFile, _yaml
 from b00tc.backends._context import Context
-from b00tc.backends._wait import wait_script
+from b00tc.backends._meta import identity
 from b00tc.backends._values import ref_text, text_of
+from b00tc.backends._wait import wait_script
 from b00tc.ir import (
     Container,
     EnvVar,
@@ -148,12 +149,7 @@ class _Generator:
     # -- metadata -----------------------------------------------------------
 
     def labels(self, name: str, datum: str, part_of: str = "") -> dict:
-        labels = {"app.kubernetes.io/name": name}
-        if part_of:
-            labels["app.kubernetes.io/part-of"] = part_of
-        labels["app.kubernetes.io/managed-by"] = "b00tc"
-        labels["b00t.io/datum"] = datum
-        return labels
+        return identity(name, datum, part_of)
 
     def annotations(self) -> dict:
         return {f"b00t.io/{a.key}": a.value for a in self.unit.annotations}

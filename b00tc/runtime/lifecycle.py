@@ -38,7 +38,7 @@ from b00tc.runtime.plan import Command, Manifest, McpCommand
 
 OPS = ("status", "logs", "down")
 NOT_DEPLOYED = 4
-MANAGED = "app.kubernetes.io/managed-by=b00tc"
+MANAGED = "app.kubernetes.io/managed-by=b00tc"  # b00tc.backends._meta.identity
 K8S_STATUS_KINDS = ("jobs", "deployments", "services", "pods", "persistentvolumeclaims")
 K8S_DOWN_KINDS = ("jobs", "deployments", "services")
 
