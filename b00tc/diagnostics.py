@@ -122,9 +122,11 @@ def split(path: str) -> tuple:
 # Locating a path in TOML source
 
 
-def locate(source: str, path: str, key: bool = False) -> Optional[Span]:
-    """The span of the value (or the key) at ``path``, or of its nearest located parent."""
-    table = _scan(source)
+def locate(source: str, path: str, key: bool = False, table: Optional[dict] = None) -> Optional[Span]:
+    """The span of the value (or the key) at ``path``, or of its nearest located parent
+    (``table``: the source's scan, when the caller keeps it)."""
+    if table is None:
+        table = _scan(source)
     segs = split(path)
     while segs:
         hit = table.get(segs)
@@ -135,11 +137,33 @@ def locate(source: str, path: str, key: bool = False) -> Optional[Span]:
     return None
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=64)
 def _scan(source: str) -> dict:
-    """The key and value spans of a datum's text, scanned once per text (a bounded cache:
-    a long-lived process such as ``b00tc mcp`` must not keep every text it has seen)."""
+    """The key and value spans of a datum's text (a small bounded cache for callers
+    without a Sources; a long-lived process such as ``b00tc mcp`` must not keep every
+    text it has seen)."""
     return _Scanner(source).run()
+
+
+class Sources(dict):
+    """file -> the text of every file the diagnostics of one run may point into, each
+    text scanned for spans once, when a diagnostic first needs it (a build of thousands
+    of datums renders their warnings target after target: a shared bounded cache would
+    scan every file again for each target)."""
+
+    def __init__(self, *args, **kw) -> None:
+        super().__init__(*args, **kw)
+        self._tables: dict[str, dict] = {}
+
+    def __setitem__(self, file: str, text: str) -> None:
+        self._tables.pop(file, None)
+        super().__setitem__(file, text)
+
+    def table(self, file: str) -> dict:
+        t = self._tables.get(file)
+        if t is None:
+            t = self._tables[file] = _Scanner(self[file]).run()
+        return t
 
 
 class _Scanner:
@@ -348,7 +372,7 @@ def resolve_span(d: Diagnostic, sources: dict[str, str]) -> Optional[Span]:
     src = sources.get(d.file)
     if src is None or not d.path:
         return None
-    span = locate(src, d.path, key=d.key)
+    span = locate(src, d.path, key=d.key, table=sources.table(d.file) if isinstance(sources, Sources) else None)
     if (
         span is not None
         and d.offset is not None
