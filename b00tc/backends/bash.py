@@ -592,7 +592,9 @@ class _StackScript:
         net = network(stack)
         body.append("up() {")
         if runs:
-            body.append(f'  "$runtime" network inspect {net} >/dev/null 2>&1 || "$runtime" network create {net} >/dev/null')
+            body.append(f'  "$runtime" network inspect {net} >/dev/null 2>&1 || "$runtime" network create '
+                        f'--label app.kubernetes.io/managed-by=b00tc --label app.kubernetes.io/part-of={stack.name} '
+                        f'{net} >/dev/null')
         body.extend(runs or ["  :"])
         body.append("}")
         body.append("")

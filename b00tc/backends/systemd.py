@@ -396,7 +396,8 @@ class _StackUnits:
             f"PartOf={stack.name}.target",
         ]
         service = environment + [
-            f"ExecStartPre=-/usr/bin/env docker network create {net}",
+            "ExecStartPre=-/usr/bin/env docker network create --label app.kubernetes.io/managed-by=b00tc "
+            f"--label app.kubernetes.io/part-of={stack.name} {net}",
             f"ExecStartPre=-/usr/bin/env docker rm -f {name}",
             "ExecStart=" + exec_start,
             f"ExecStop=/usr/bin/env docker stop {name}",

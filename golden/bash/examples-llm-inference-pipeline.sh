@@ -11,7 +11,7 @@ set -euo pipefail
 runtime=${B00T_CONTAINER_RUNTIME:-docker}
 
 up() {
-  "$runtime" network inspect b00t-llm-inference-pipeline >/dev/null 2>&1 || "$runtime" network create b00t-llm-inference-pipeline >/dev/null
+  "$runtime" network inspect b00t-llm-inference-pipeline >/dev/null 2>&1 || "$runtime" network create --label app.kubernetes.io/managed-by=b00tc --label app.kubernetes.io/part-of=llm-inference-pipeline b00t-llm-inference-pipeline >/dev/null
   # n8n (n8n.docker)
   # n8n workflow automation
   "$runtime" run -d \

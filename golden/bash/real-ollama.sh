@@ -7,7 +7,7 @@ set -euo pipefail
 runtime=${B00T_CONTAINER_RUNTIME:-docker}
 
 up() {
-  "$runtime" network inspect b00t-ollama >/dev/null 2>&1 || "$runtime" network create b00t-ollama >/dev/null
+  "$runtime" network inspect b00t-ollama >/dev/null 2>&1 || "$runtime" network create --label app.kubernetes.io/managed-by=b00tc --label app.kubernetes.io/part-of=ollama b00t-ollama >/dev/null
   # ollama (ollama.docker)
   # Ollama local LLM server for embeddings and inference
   "$runtime" run -d \

@@ -7,7 +7,7 @@ set -euo pipefail
 runtime=${B00T_CONTAINER_RUNTIME:-docker}
 
 up() {
-  "$runtime" network inspect b00t-redis >/dev/null 2>&1 || "$runtime" network create b00t-redis >/dev/null
+  "$runtime" network inspect b00t-redis >/dev/null 2>&1 || "$runtime" network create --label app.kubernetes.io/managed-by=b00tc --label app.kubernetes.io/part-of=redis b00t-redis >/dev/null
   # redis (redis.docker)
   # Redis in-memory data structure store for caching and message queuing
   "$runtime" run -d \

@@ -15,7 +15,7 @@ set -euo pipefail
 runtime=${B00T_CONTAINER_RUNTIME:-docker}
 
 up() {
-  "$runtime" network inspect b00t-shop >/dev/null 2>&1 || "$runtime" network create b00t-shop >/dev/null
+  "$runtime" network inspect b00t-shop >/dev/null 2>&1 || "$runtime" network create --label app.kubernetes.io/managed-by=b00tc --label app.kubernetes.io/part-of=shop b00t-shop >/dev/null
   # web (web.docker)
   "$runtime" run -d \
     --name shop-web \

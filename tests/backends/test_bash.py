@@ -26,23 +26,24 @@ from b00tc.ir import (
     Gpu,
     HostVar,
     Job,
-    Lit,
     Member,
     Mount,
-    Orchestration,
-    PortMap,
     Ref,
     Resources,
     ServiceDecl,
-    SkippedMember,
     Stack,
     Unit,
-    Value,
     WaitFor,
     lit,
 )
-
-GiB = 2**30
+from tests.backends.ir_fixtures import (
+    GiB,
+    V,
+    env_job,
+    llm_job,
+    printf_job,
+)
+from tests.backends.ir_fixtures import direct_pipeline_stack as pipeline_stack
 
 #: literals that some layer between the datum and the process could rewrite: shell
 #: expansion, systemd specifiers, templating, YAML typing, quoting, line structure
@@ -91,139 +92,7 @@ HOSTILE = [
 
 
 # ---------------------------------------------------------------------------
-# IR fixtures, built by hand
-
-
-def V(*parts, path: str = "") -> Value:
-    return Value(parts=tuple(Lit(text=p) if isinstance(p, str) else p for p in parts), path=path)
-
-
-def printf_job(args, env=(), **kw) -> Job:
-    """A job whose process prints its arguments NUL-terminated: what it gets, exactly."""
-    fields = dict(
-        name="dump",
-        file="jobs/dump.job.toml",
-        container=Container(
-            image=lit("busybox:1.36"),
-            command=(lit("printf"), lit("%s\\0")),
-            args=tuple(a if isinstance(a, Value) else lit(a) for a in args),
-        ),
-        env=tuple(env),
-    )
-    fields.update(kw)
-    return Job(**fields)
-
-
-def env_job(env, **kw) -> Job:
-    """A job whose process prints its environment NUL-separated."""
-    fields = dict(
-        name="envdump",
-        file="jobs/envdump.job.toml",
-        container=Container(image=lit("busybox:1.36"), command=(lit("/usr/bin/env"), lit("-0"))),
-        env=tuple(env),
-    )
-    fields.update(kw)
-    return Job(**fields)
-
-
-def n8n_member() -> Member:
-    return Member(
-        name="n8n",
-        datum="n8n.docker",
-        file="datums/n8n.docker.toml",
-        container=Container(image=lit("n8nio/n8n:latest")),
-        env=(
-            EnvVar(name="N8N_HOST", value=V(HostVar(name="N8N_HOST", op=":-", arg="localhost"))),
-            EnvVar(name="N8N_PORT", value=lit("5678")),
-            EnvVar(name="HOSTILE", value=lit("a b'c\"$d\n`e`\\")),
-        ),
-        ports=(PortMap(container=5678, host=5678, path="$.b00t.docker_args[1]"),),
-        mounts=(
-            Mount(source="~/.n8n", target="/home/node/.n8n", kind="bind"),
-            Mount(source="n8n_data", target="/data", read_only=True),
-        ),
-        restart="unless-stopped",
-        container_name="n8n",
-    )
-
-
-def python_member() -> Member:
-    return Member(
-        name="python",
-        datum="python.docker",
-        file="datums/python.docker.toml",
-        container=Container(
-            image=lit("python:3.11"),
-            command=(lit("python"), lit("-m")),
-            args=(lit("http.server"), lit("8000")),
-        ),
-        ports=(
-            PortMap(container=8000),
-            PortMap(container=53, host=5353, host_ip="127.0.0.1", protocol="udp"),
-        ),
-        resources=Resources(
-            cpu_millis=500, memory_bytes=GiB, gpu=Gpu(count=1, type="nvidia", vendor="nvidia")
-        ),
-    )
-
-
-def pipeline_stack(**kw) -> Stack:
-    fields = dict(
-        name="llm-inference-pipeline",
-        file="datums/llm-inference-pipeline.stack.toml",
-        hint="LLM inference services",
-        members=(n8n_member(), python_member()),
-        skipped=(SkippedMember(datum="python.cli", kind="cli", path="$.b00t.members[0]"),),
-        services=(
-            ServiceDecl(name="n8n", port=5678, member="n8n", host_port=5678),
-            ServiceDecl(name="python", port=8000, member="python", host_port=8000),
-            ServiceDecl(name="metrics", port=9100, member="python", host_port=9100),
-        ),
-    )
-    fields.update(kw)
-    return Stack(**fields)
-
-
-def llm_job() -> Job:
-    stack = pipeline_stack()
-    ref = Ref(
-        stack=stack.name,
-        service="n8n",
-        field="endpoint",
-        port=5678,
-        protocol="http",
-        host_port=5678,
-        member="n8n",
-    )
-    return Job(
-        name="llm-batch-job",
-        file="datums/llm-batch-job.job.toml",
-        hint="Batch inference job for LLM pipeline",
-        container=Container(
-            image=lit("ghcr.io/my-org/llm-batch-processor:latest"),
-            command=(lit("python"),),
-            args=(lit("-m"), lit("batch_processor")),
-        ),
-        env=(
-            EnvVar(name="MODEL_ENDPOINT", value=V(ref)),
-            EnvVar(name="BATCH_SIZE", value=lit("32")),
-        ),
-        requires=(stack,),
-        wait_for=(
-            WaitFor(stack=stack.name, service="n8n", port=5678, host_port=5678, member="n8n"),
-            WaitFor(stack=stack.name, service="python", port=8000, host_port=8000, member="python"),
-        ),
-        resources=Resources(
-            cpu_millis=2000,
-            memory_bytes=8 * GiB,
-            cpu="2",
-            memory="8Gi",
-            cpu_path="$.b00t.resources.cpu",
-            gpu=Gpu(count=1, vendor="nvidia", model="a100", type="nvidia-a100", shared=True,
-                    type_path="$.b00t.resources.gpu_type"),
-        ),
-        orchestration=Orchestration(schedule_type="queue_based", queue_name="gpu-queue"),
-    )
+# IR fixtures: built by hand in ir_fixtures.py, the bash tests take them as they are
 
 
 ANNOTATIONS = (

@@ -28,19 +28,16 @@ from b00tc.ir import (
     Lit,
     Member,
     Mount,
-    Orchestration,
     PortMap,
-    Ref,
     Resources,
-    ServiceDecl,
     Stack,
     Unit,
     Value,
     WaitFor,
     lit,
 )
-
-GiB = 2**30
+from tests.backends import ir_fixtures as fx
+from tests.backends.ir_fixtures import GiB, ref, small_job
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("docker-compose") and shutil.which("check-jsonschema")),
@@ -48,129 +45,47 @@ pytestmark = pytest.mark.skipif(
 )
 
 # ---------------------------------------------------------------------------
-# IR fixtures, built by hand
-
-
-def small_job(**kw) -> Job:
-    fields = dict(
-        name="hello",
-        file="jobs/hello.job.toml",
-        container=Container(image=lit("busybox:1.36"), command=(lit("echo"),), args=(lit("hi"),)),
-    )
-    fields.update(kw)
-    return Job(**fields)
-
-
-def gpu_job() -> Job:
-    return Job(
-        name="llm-batch-job",
-        file="/abs/path/llm-batch-job.job.toml",
-        container=Container(
-            image=lit("ghcr.io/my-org/llm-batch-processor:latest"),
-            command=(lit("python"),),
-            args=(lit("-m"), lit("batch_processor")),
-        ),
-        env=(EnvVar(name="BATCH_SIZE", value=lit("32")),),
-        resources=Resources(
-            cpu_millis=2000,
-            memory_bytes=8 * GiB,
-            gpu=Gpu(count=1, vendor="nvidia", model="a100", type="nvidia-a100", shared=True,
-                    path="$.b00t.resources.gpu_type"),
-            path="$.b00t.resources",
-        ),
-        orchestration=Orchestration(
-            schedule_type="queue_based", queue_name="gpu-queue", batch_group="llama-70b",
-            path="$.b00t.orchestration",
-        ),
-    )
+# IR fixtures: built by hand in ir_fixtures.py; compose's variants of them
 
 
 def n8n_member() -> Member:
-    return Member(
-        name="n8n",
-        datum="n8n.docker",
-        file="members/n8n.docker.toml",
-        container=Container(image=lit("n8nio/n8n:latest")),
+    """n8n with a host variable compose interpolates, and a mount without a path."""
+    return fx.n8n_member(
         env=(
             EnvVar(name="N8N_BASIC_AUTH_USER",
                    value=Value(parts=(HostVar(name="N8N_BASIC_AUTH_USER", op=":-", arg="admin"),))),
             EnvVar(name="N8N_PORT", value=lit("5678")),
         ),
-        ports=(PortMap(container=5678, host=5678),),
         mounts=(Mount(source="~/.n8n", target="/home/node/.n8n", kind="bind"),),
-        restart="unless-stopped",
-        container_name="n8n",
-        resources=Resources(cpu_millis=500, memory_bytes=512 * 2**20),
     )
 
 
 def redis_member() -> Member:
-    return Member(
-        name="redis",
-        datum="redis.docker",
-        file="members/redis.docker.toml",
-        container=Container(image=lit("redis:7-alpine"), args=(lit("--appendonly"), lit("yes"))),
+    """redis with a udp port that differs from its host port, ssh's port and a retry limit."""
+    return fx.redis_member(
         ports=(
             PortMap(container=6379, host=6379, host_ip="127.0.0.1"),
             PortMap(container=53, host=5353, protocol="udp"),
             PortMap(container=9121),
             PortMap(container=22, host=22),
         ),
-        mounts=(
-            Mount(source="redis_data", target="/data", kind="volume"),
-            Mount(source="/etc/redis", target="/usr/local/etc/redis", kind="bind", read_only=True),
-        ),
         restart="on-failure:3",
     )
 
 
 def pipeline_stack() -> Stack:
-    return Stack(
-        name="llm-inference-pipeline",
-        file="stacks/llm-inference-pipeline.stack.toml",
-        members=(n8n_member(), redis_member()),
-        services=(
-            ServiceDecl(name="n8n", port=5678, protocol="http", member="n8n", host_port=5678,
-                        path="$.b00t.services.n8n"),
-            ServiceDecl(name="cache", port=6379, protocol="tcp", member="redis", host_port=6379,
-                        path="$.b00t.services.cache"),
-            ServiceDecl(name="python", port=8000, protocol="http", member="", host_port=8000,
-                        path="$.b00t.services.python"),
-        ),
-        resources=Resources(cpu_millis=4000, memory_bytes=16 * GiB,
-                            path="$.b00t.orchestration.resource_requirements"),
-        orchestration=Orchestration(gpu_affinity="llama-70b", path="$.b00t.orchestration"),
-    )
+    """The pipeline of these members, without a stack-level GPU."""
+    return fx.pipeline_stack(n8n_member(), redis_member(), gpu=None)
 
 
-def ref(service: str, field: str, port: int, member: str, protocol: str = "http") -> Ref:
-    return Ref(stack="llm-inference-pipeline", service=service, field=field, port=port,
-               protocol=protocol, host_port=port, member=member)
+def gpu_job() -> Job:
+    """The GPU's diagnostics point at gpu_type."""
+    return fx.gpu_job(gpu_path="$.b00t.resources.gpu_type")
 
 
 def deps_job() -> Job:
-    return Job(
-        name="consumer",
-        file="jobs/consumer.job.toml",
-        container=Container(image=lit("busybox:1.36"), command=(lit("sh"), lit("-c")),
-                            args=(Value(parts=(Lit(text="wget -qO- "),
-                                               ref("n8n", "endpoint", 5678, "n8n"))),)),
-        env=(
-            EnvVar(name="MODEL_ENDPOINT",
-                   value=Value(parts=(ref("n8n", "endpoint", 5678, "n8n"),))),
-            EnvVar(name="CACHE", value=Value(parts=(
-                Lit(text="redis://"), ref("cache", "host", 6379, "redis", "tcp"),
-                Lit(text=":"), ref("cache", "port", 6379, "redis", "tcp"), Lit(text="/0"),
-            ))),
-        ),
-        requires=(pipeline_stack(),),
-        wait_for=(
-            WaitFor(stack="llm-inference-pipeline", service="n8n", port=5678, host_port=5678,
-                    member="n8n", path="$.b00t.dependencies.wait_for_services[0]"),
-            WaitFor(stack="llm-inference-pipeline", service="cache", port=6379, host_port=6379,
-                    member="redis", path="$.b00t.dependencies.wait_for_services[1]"),
-        ),
-    )
+    """Requires this module's pipeline; no PROTO env var."""
+    return fx.deps_job(pipeline_stack(), protocol=False)
 
 
 HOSTILE = [
@@ -183,11 +98,7 @@ HOSTILE = [
 
 
 def hostile_job() -> Job:
-    return small_job(
-        container=Container(image=lit("busybox:1.36"), command=(lit("printf"), lit("%s$x")),
-                            args=tuple(lit(s) for s in HOSTILE)),
-        env=tuple(EnvVar(name=f"V{i}", value=lit(s)) for i, s in enumerate(HOSTILE)),
-    )
+    return fx.hostile_job(HOSTILE, "%s$x")
 
 
 def render(datum, annotations=(), **ctx_kw) -> tuple[str, dict, Context]:

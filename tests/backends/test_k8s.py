@@ -28,146 +28,28 @@ from b00tc.ir import (
     Member,
     Mount,
     Orchestration,
-    PortMap,
-    Ref,
     Resources,
-    ServiceDecl,
     Stack,
     Unit,
     Value,
     WaitFor,
     lit,
 )
+from tests.backends import ir_fixtures as fx
+from tests.backends.ir_fixtures import (
+    GiB,
+    deps_job,
+    gpu_job,
+    pipeline_stack,
+    redis_member,
+    ref,
+    small_job,
+)
 
-GiB = 2**30
 VERSIONS = ("1.25", "1.33")  # the oldest schema kubernetes-validate ships, and current
 
 # ---------------------------------------------------------------------------
-# IR fixtures, built by hand
-
-
-def small_job(**kw) -> Job:
-    fields = dict(
-        name="hello",
-        file="jobs/hello.job.toml",
-        container=Container(image=lit("busybox:1.36"), command=(lit("echo"),), args=(lit("hi"),)),
-    )
-    fields.update(kw)
-    return Job(**fields)
-
-
-def gpu_job() -> Job:
-    return Job(
-        name="llm-batch-job",
-        file="/abs/path/llm-batch-job.job.toml",
-        container=Container(
-            image=lit("ghcr.io/my-org/llm-batch-processor:latest"),
-            command=(lit("python"),),
-            args=(lit("-m"), lit("batch_processor")),
-        ),
-        env=(EnvVar(name="BATCH_SIZE", value=lit("32")),),
-        resources=Resources(
-            cpu_millis=2000,
-            memory_bytes=8 * GiB,
-            gpu=Gpu(count=1, vendor="nvidia", model="a100", type="nvidia-a100", shared=True,
-                    path="$.b00t.resources.gpu_count"),
-            path="$.b00t.resources",
-        ),
-        orchestration=Orchestration(
-            schedule_type="queue_based", queue_name="gpu-queue", batch_group="llama-70b",
-            path="$.b00t.orchestration",
-        ),
-    )
-
-
-def n8n_member() -> Member:
-    return Member(
-        name="n8n",
-        datum="n8n.docker",
-        file="members/n8n.docker.toml",
-        container=Container(image=lit("n8nio/n8n:latest")),
-        env=(
-            EnvVar(name="MODEL_NAME", value=lit("llama-70b-q4")),
-            EnvVar(name="N8N_PORT", value=lit("5678")),
-        ),
-        ports=(PortMap(container=5678, host=5678),),
-        mounts=(Mount(source="~/.n8n", target="/home/node/.n8n", kind="bind",
-                      path="$.b00t.docker_args[3]"),),
-        restart="unless-stopped",
-        container_name="n8n",
-        resources=Resources(cpu_millis=500, memory_bytes=512 * 2**20),
-    )
-
-
-def redis_member() -> Member:
-    return Member(
-        name="redis",
-        datum="redis.docker",
-        file="members/redis.docker.toml",
-        container=Container(image=lit("redis:7-alpine"), args=(lit("--appendonly"), lit("yes"))),
-        ports=(
-            PortMap(container=6379, host=6379, host_ip="127.0.0.1"),
-            PortMap(container=6379, host=6379, protocol="udp"),
-            PortMap(container=9121),
-        ),
-        mounts=(
-            Mount(source="redis_data", target="/data", kind="volume"),
-            Mount(source="/etc/redis", target="/usr/local/etc/redis", kind="bind", read_only=True),
-        ),
-        restart="no",
-    )
-
-
-def pipeline_stack() -> Stack:
-    return Stack(
-        name="llm-inference-pipeline",
-        file="stacks/llm-inference-pipeline.stack.toml",
-        members=(n8n_member(), redis_member()),
-        services=(
-            ServiceDecl(name="n8n", port=5678, protocol="http", member="n8n", host_port=5678,
-                        path="$.b00t.services.n8n"),
-            ServiceDecl(name="cache", port=6379, protocol="tcp", member="redis", host_port=6379,
-                        path="$.b00t.services.cache"),
-            ServiceDecl(name="python", port=8000, protocol="http", member="", host_port=8000,
-                        path="$.b00t.services.python"),
-        ),
-        resources=Resources(cpu_millis=4000, memory_bytes=16 * GiB,
-                            gpu=Gpu(count=1, type="nvidia-a100", model="a100"),
-                            path="$.b00t.orchestration.resource_requirements"),
-        orchestration=Orchestration(gpu_affinity="llama-70b", path="$.b00t.orchestration"),
-    )
-
-
-def ref(service: str, field: str, port: int, member: str, protocol: str = "http") -> Ref:
-    return Ref(stack="llm-inference-pipeline", service=service, field=field, port=port,
-               protocol=protocol, host_port=port, member=member)
-
-
-def deps_job() -> Job:
-    return Job(
-        name="consumer",
-        file="jobs/consumer.job.toml",
-        container=Container(image=lit("busybox:1.36"), command=(lit("sh"), lit("-c")),
-                            args=(Value(parts=(Lit(text="wget -qO- "),
-                                               ref("n8n", "endpoint", 5678, "n8n"))),)),
-        env=(
-            EnvVar(name="MODEL_ENDPOINT",
-                   value=Value(parts=(ref("n8n", "endpoint", 5678, "n8n"),))),
-            EnvVar(name="CACHE", value=Value(parts=(
-                Lit(text="redis://"), ref("cache", "host", 6379, "redis", "tcp"),
-                Lit(text=":"), ref("cache", "port", 6379, "redis", "tcp"), Lit(text="/0"),
-            ))),
-            EnvVar(name="PROTO", value=Value(parts=(ref("n8n", "protocol", 5678, "n8n"),))),
-        ),
-        requires=(pipeline_stack(),),
-        wait_for=(
-            WaitFor(stack="llm-inference-pipeline", service="n8n", port=5678, host_port=5678,
-                    member="n8n", path="$.b00t.dependencies.wait_for_services[0]"),
-            WaitFor(stack="llm-inference-pipeline", service="cache", port=6379, host_port=6379,
-                    member="redis", path="$.b00t.dependencies.wait_for_services[1]"),
-        ),
-    )
-
+# IR fixtures: built by hand in ir_fixtures.py, taken as they are; hostile_job over these strings
 
 # Strings that some layer between the datum and the process could take for syntax.
 HOSTILE = [
@@ -184,11 +66,7 @@ DEFINED = {"x": "EXPANDED-x", "HOME": "EXPANDED-HOME", "é": "EXPANDED-é", "語
 
 
 def hostile_job() -> Job:
-    return small_job(
-        container=Container(image=lit("busybox:1.36"), command=(lit("printf"),),
-                            args=tuple(lit(s) for s in HOSTILE)),
-        env=tuple(EnvVar(name=f"V{i}", value=lit(s)) for i, s in enumerate(HOSTILE)),
-    )
+    return fx.hostile_job(HOSTILE)
 
 
 def render(datum, annotations=(), **ctx_kw) -> tuple[str, list[dict], Context]:

@@ -57,7 +57,6 @@ from b00tc.ir import (
     Mount,
     Orchestration,
     PortMap,
-    Ref,
     Resources,
     ServiceDecl,
     Stack,
@@ -66,6 +65,7 @@ from b00tc.ir import (
     WaitFor,
     lit,
 )
+from tests.backends.ir_fixtures import ref
 
 # ---------------------------------------------------------------------------
 # 1. HCL quoted templates
@@ -522,22 +522,14 @@ def _check_meta(meta: dict) -> None:
 
 
 # ---------------------------------------------------------------------------
-# Fixtures
+# Fixtures: Nomad's own; the shared ones are in ir_fixtures.py
 
 JOB_FILE = "datums/llm-batch-job.job.toml"
 STACK_FILE = "datums/llm-inference-pipeline.stack.toml"
 
 
 def endpoint(service="n8n", port=5678, field="endpoint", stack="llm-inference-pipeline"):
-    return Ref(
-        stack=stack,
-        service=service,
-        field=field,
-        port=port,
-        protocol="http",
-        host_port=port,
-        member=service,
-    )
+    return ref(service, field, port, member=service, stack=stack)
 
 
 def small_job(**kw) -> Job:

@@ -36,23 +36,27 @@ from b00tc.ir import (
     Gpu,
     HostVar,
     Job,
-    Lit,
     Member,
     Mount,
-    Orchestration,
     PortMap,
-    Ref,
     Resources,
     ServiceDecl,
     SkippedMember,
     Stack,
     Unit,
-    Value,
     WaitFor,
     lit,
 )
-
-GiB = 2**30
+from tests.backends import ir_fixtures as fx
+from tests.backends.ir_fixtures import (
+    GiB,
+    V,
+    direct_n8n_member,
+    direct_pipeline_stack,
+    env_job,
+    printf_job,
+    python_member,
+)
 
 #: literals that some layer between the datum and the process could rewrite
 HOSTILE = [
@@ -367,85 +371,25 @@ def decode_command_line(line: str) -> list[str]:
 
 
 # ---------------------------------------------------------------------------
-# IR fixtures, built by hand
-
-
-def V(*parts, path: str = "") -> Value:
-    return Value(parts=tuple(Lit(text=p) if isinstance(p, str) else p for p in parts), path=path)
-
-
-def printf_job(args, **kw) -> Job:
-    fields = dict(
-        name="dump",
-        file="jobs/dump.job.toml",
-        container=Container(
-            image=lit("busybox:1.36"),
-            command=(lit("printf"), lit("%s\\0")),
-            args=tuple(a if isinstance(a, Value) else lit(a) for a in args),
-        ),
-    )
-    fields.update(kw)
-    return Job(**fields)
-
-
-def env_job(env, **kw) -> Job:
-    fields = dict(
-        name="envdump",
-        file="jobs/envdump.job.toml",
-        container=Container(image=lit("busybox:1.36"), command=(lit("/usr/bin/env"), lit("-0"))),
-        env=tuple(env),
-    )
-    fields.update(kw)
-    return Job(**fields)
-
-
-def n8n_member() -> Member:
-    return Member(
-        name="n8n",
-        datum="n8n.docker",
-        file="datums/n8n.docker.toml",
-        container=Container(image=lit("n8nio/n8n:latest")),
-        env=(
-            EnvVar(name="N8N_HOST", value=V(HostVar(name="N8N_HOST", op=":-", arg="localhost"))),
-            EnvVar(name="N8N_PORT", value=lit("5678")),
-            EnvVar(name="HOSTILE", value=lit("a b'c\"$d%h\n`e`\\")),
-            EnvVar(name="DOCKER_HOST", value=lit("unix:///x y")),
-            EnvVar(name="PATH", value=lit("/opt/n8n/bin:/usr/bin")),
-        ),
-        ports=(PortMap(container=5678, host=5678),),
-        mounts=(
-            Mount(source="~/.n8n", target="/home/node/.n8n", kind="bind"),
-            Mount(source="n8n_data", target="/data", read_only=True),
-        ),
-        restart="unless-stopped",
-        container_name="n8n",
-        hint="n8n: 100% workflow\nautomation \\",
-    )
-
-
-def python_member() -> Member:
-    return Member(
-        name="python",
-        datum="python.docker",
-        file="datums/python.docker.toml",
-        container=Container(
-            image=lit("python:3.11"),
-            command=(lit("python"), lit("-m")),
-            args=(lit("http.server"), lit("8000")),
-        ),
-        ports=(PortMap(container=8000), PortMap(container=53, host=5353, host_ip="127.0.0.1",
-                                                 protocol="udp")),
-        resources=Resources(cpu_millis=500, memory_bytes=GiB, gpu=Gpu(count=1, type="nvidia")),
-        restart="on-failure:3",
-    )
+# IR fixtures: built by hand in ir_fixtures.py; systemd's variants of them
 
 
 def pipeline_stack(**kw) -> Stack:
+    """The direct targets' stack as the systemd tests know it: n8n's env holds systemd's
+    ``%h`` and variables a unit could mistake for its own, its port has no path and its
+    hint needs quoting; python restarts on failure; the skipped member has no path and no
+    member serves metrics."""
     fields = dict(
-        name="llm-inference-pipeline",
-        file="datums/llm-inference-pipeline.stack.toml",
-        hint="LLM inference services",
-        members=(n8n_member(), python_member()),
+        members=(
+            direct_n8n_member(
+                EnvVar(name="DOCKER_HOST", value=lit("unix:///x y")),
+                EnvVar(name="PATH", value=lit("/opt/n8n/bin:/usr/bin")),
+                hostile="a b'c\"$d%h\n`e`\\",
+                ports=(PortMap(container=5678, host=5678),),
+                hint="n8n: 100% workflow\nautomation \\",
+            ),
+            python_member(restart="on-failure:3"),
+        ),
         skipped=(SkippedMember(datum="python.cli", kind="cli"),),
         services=(
             ServiceDecl(name="n8n", port=5678, member="n8n", host_port=5678),
@@ -453,37 +397,12 @@ def pipeline_stack(**kw) -> Stack:
         ),
     )
     fields.update(kw)
-    return Stack(**fields)
+    return direct_pipeline_stack(**fields)
 
 
 def llm_job(**kw) -> Job:
-    stack = pipeline_stack()
-    ref = Ref(stack=stack.name, service="n8n", field="endpoint", port=5678, protocol="http",
-              host_port=5678, member="n8n")
-    fields = dict(
-        name="llm-batch-job",
-        file="datums/llm-batch-job.job.toml",
-        hint="Batch inference job for LLM pipeline",
-        container=Container(
-            image=lit("ghcr.io/my-org/llm-batch-processor:latest"),
-            command=(lit("python"),),
-            args=(lit("-m"), lit("batch_processor")),
-        ),
-        env=(EnvVar(name="MODEL_ENDPOINT", value=V(ref)), EnvVar(name="BATCH_SIZE", value=lit("32"))),
-        requires=(stack,),
-        wait_for=(
-            WaitFor(stack=stack.name, service="n8n", port=5678, host_port=5678, member="n8n"),
-            WaitFor(stack=stack.name, service="python", port=8000, host_port=8000, member="python"),
-        ),
-        resources=Resources(
-            cpu_millis=2000, memory_bytes=8 * GiB, cpu="2", memory="8Gi",
-            gpu=Gpu(count=2, model="a100", type="nvidia-a100", shared=True,
-                    type_path="$.b00t.resources.gpu_type"),
-        ),
-        orchestration=Orchestration(schedule_type="queue_based", queue_name="gpu-queue"),
-    )
-    fields.update(kw)
-    return Job(**fields)
+    """The batch job requiring this module's stack, with two GPUs and no path on its cpu."""
+    return fx.llm_job(pipeline_stack(), gpus=2, cpu_path="", **kw)
 
 
 ANNOTATIONS = (Annotation(key="budget-daily-limit", value="50.0"),
@@ -817,7 +736,8 @@ def test_member_unit_runs_docker_with_exact_argv():
     # the stack's members share a docker network (created once; later creates fail and
     # are ignored), where each answers to its member name
     assert unit.exec("ExecStartPre") == [
-        ("-", ["/usr/bin/env", "docker", "network", "create", "b00t-llm-inference-pipeline"]),
+        ("-", ["/usr/bin/env", "docker", "network", "create", "--label", "app.kubernetes.io/managed-by=b00tc",
+               "--label", "app.kubernetes.io/part-of=llm-inference-pipeline", "b00t-llm-inference-pipeline"]),
         ("-", ["/usr/bin/env", "docker", "rm", "-f", "llm-inference-pipeline-n8n"]),
     ]
     ((_, run),) = unit.exec("ExecStart")
