@@ -145,25 +145,20 @@ def _scan(source: str) -> dict:
     return _Scanner(source).run()
 
 
-class Sources(dict):
-    """file -> the text of every file the diagnostics of one run may point into, each
-    text scanned for spans once, when a diagnostic first needs it (a build of thousands
-    of datums renders their warnings target after target: a shared bounded cache would
-    scan every file again for each target)."""
-
-    def __init__(self, *args, **kw) -> None:
-        super().__init__(*args, **kw)
-        self._tables: dict[str, dict] = {}
-
-    def __setitem__(self, file: str, text: str) -> None:
-        self._tables.pop(file, None)
-        super().__setitem__(file, text)
-
-    def table(self, file: str) -> dict:
-        t = self._tables.get(file)
-        if t is None:
-            t = self._tables[file] = _Scanner(self[file]).run()
-        return t
+def resolve_all(diags: list, sources: dict[str, str]) -> None:
+    """Locate every diagnostic once, file by file (``d.span`` is set): each file's text is
+    scanned once and its table dropped before the next, so that the warnings of a build of
+    thousands of datums, rendered target after target, neither scan a file again for each
+    target nor keep every file's table (tens of MB at 10,000 datums)."""
+    by_file: dict[str, list] = {}
+    for d in diags:
+        if d.span is None and d.path and d.file in sources:
+            by_file.setdefault(d.file, []).append(d)
+    for file, found in by_file.items():
+        src = sources[file]
+        table = _Scanner(src).run()
+        for d in found:
+            d.span = _narrow(d, src, locate(src, d.path, key=d.key, table=table))
 
 
 class _Scanner:
@@ -372,7 +367,12 @@ def resolve_span(d: Diagnostic, sources: dict[str, str]) -> Optional[Span]:
     src = sources.get(d.file)
     if src is None or not d.path:
         return None
-    span = locate(src, d.path, key=d.key, table=sources.table(d.file) if isinstance(sources, Sources) else None)
+    return _narrow(d, src, locate(src, d.path, key=d.key))
+
+
+def _narrow(d: Diagnostic, src: str, span: Optional[Span]) -> Optional[Span]:
+    """A value's span narrowed to the part a diagnostic means: an offset into the string
+    (reference errors), or a needle inside it."""
     if (
         span is not None
         and d.offset is not None

@@ -6,7 +6,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from b00tc.diagnostics import render_github, render_text, to_json
+from b00tc.diagnostics import render_github, render_text, resolve_all, to_json
 
 if TYPE_CHECKING:
     from b00tc.backends import OutputFile
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 def report(diags: "Diagnostics", fmt: str = "text", stream=None) -> int:
     """Print every diagnostic; return the exit code they mean (1 with an error, else 0)."""
     stream = stream or sys.stderr
+    resolve_all(diags, diags.sources)
     errors = diags.errors
     warnings = len(diags) - errors
     if fmt == "json":

@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 import msgspec
 
-from b00tc.diagnostics import Diagnostic, Severity, Sources, Span, did_you_mean, join
+from b00tc.diagnostics import Diagnostic, Severity, Span, did_you_mean, join
 from b00tc.frontend import spec as S
 from b00tc.frontend.dockerargs import parse_docker_args
 from b00tc.frontend.refs import RefError, parse_value
@@ -45,7 +45,7 @@ class Diagnostics(list):
 
     def __init__(self) -> None:
         super().__init__()
-        self.sources: Sources = Sources()
+        self.sources: dict[str, str] = {}
 
     def error(self, code: str, message: str, file: str = "", path: str = "", **kw: Any) -> None:
         self.append(Diagnostic(Severity.ERROR, code, message, file=file, path=path, **kw))

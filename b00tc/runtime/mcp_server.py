@@ -106,7 +106,7 @@ def _checked(schema: dict, args: dict) -> Optional[dict]:
 
 def _build(args: dict, targets: list[str]):
     from b00tc.compiler import BuildRequest, build
-    from b00tc.diagnostics import to_json
+    from b00tc.diagnostics import resolve_all, to_json
 
     req = BuildRequest(
         paths=[args["path"]] if "path" in args else [],
@@ -115,6 +115,7 @@ def _build(args: dict, targets: list[str]):
         includes=list(args.get("include", [])),
     )
     result = build(req)
+    resolve_all(result.diags, result.diags.sources)
     diags = [to_json(d, result.diags.sources) for d in result.diags]
     return result, diags
 
