@@ -23,7 +23,8 @@ import yaml
 from tests.test_runtime import DATA, JOB, STACK, Host
 
 ROOT = Path(__file__).resolve().parent.parent
-REAL_MCP = Path(__file__).resolve().parents[2] / "shared" / "b00t-datums" / "_b00t_"
+#: copies of b00t's real MCP datums (../shared/b00t-datums/_b00t_/*.mcp.toml)
+REAL_MCP = ROOT / "tests" / "data" / "b00t-datums"
 BUNDLED = ROOT / "b00tc" / "runtime" / "data" / "kubernetes.mcp.toml"
 JOB_SEL = "app.kubernetes.io/managed-by=b00tc,b00t.io/datum=exit7.job"
 STACK_SEL = "app.kubernetes.io/managed-by=b00tc,app.kubernetes.io/part-of=site"

@@ -244,16 +244,15 @@ def _global_install(spec: str) -> Path:
 def test_status_via_mcp_starts_the_real_server_from_b00ts_kubernetes_datum(server_env, tmp_path):
     """No config: `b00tc status --via mcp` reads b00t's own kubernetes.mcp datum (here a
     copy of ../shared/b00t-datums/_b00t_/kubernetes.mcp.toml on the search path, byte for
-    byte), starts its entry `npx mcp-server-kubernetes` (requires node) over stdio, checks
+    byte, as tests/data/b00t-datums holds it), starts its entry `npx mcp-server-kubernetes` (requires node) over stdio, checks
     the five kubectl_get calls against the schemas the server lists and calls them; with no
     apiserver behind the dummy kubeconfig the server's error comes back as b00tc's (exit 3)."""
     _, spec, _ = SERVERS["mcp-server-kubernetes"]
     prefix = _global_install(spec)
-    real = ROOT.parent / "shared" / "b00t-datums" / "_b00t_" / "kubernetes.mcp.toml"
+    real = ROOT / "tests" / "data" / "b00t-datums" / "kubernetes.mcp.toml"  # b00t's, copied
     datums = tmp_path / "datums"
     datums.mkdir()
-    shutil.copy(real if real.exists() else ROOT / "b00tc" / "runtime" / "data" / "kubernetes.mcp.toml",
-                datums / "kubernetes.mcp.toml")
+    shutil.copy(real, datums / "kubernetes.mcp.toml")
     shutil.copy(JOB, datums / "exit7.job.toml")
     env = {**os.environ, **server_env, "npm_config_prefix": str(prefix), "B00TC_CONFIG": str(tmp_path / "none.toml")}
     r = subprocess.run([sys.executable, "-m", "b00tc", "plan", str(datums / "exit7.job.toml"), "--orchestrator", "kubernetes"],
