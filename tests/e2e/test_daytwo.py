@@ -47,7 +47,10 @@ def stack(name: str) -> str:
 
 def b00tc(engine, folder: Path, *args) -> subprocess.CompletedProcess:
     env = {**engine.env, "B00TC_CONFIG": str(folder / "config.toml"), "B00TC_STATE_DIR": str(folder / "state"),
-           "PYTHONPATH": str(ROOT), "B00T_CONTAINER_RUNTIME": "docker"}
+           "PYTHONPATH": str(ROOT),
+           # detection asks the engine (docker info): on a loaded machine it may take over
+           # the default 5 s, and the orchestrator would be reported unavailable (exit 3)
+           "B00TC_PROBE_TIMEOUT": "60", "B00T_CONTAINER_RUNTIME": "docker"}
     return subprocess.run([sys.executable, "-m", "b00tc", *map(str, args)], capture_output=True, text=True,
                           env=env, cwd=folder, timeout=300)
 

@@ -47,7 +47,10 @@ members = ["pong.docker"]
 
 
 def b00tc(engine, *args, config: Path, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**engine.env, "B00TC_CONFIG": str(config), "PYTHONPATH": str(ROOT)}
+    env = {**engine.env, "B00TC_CONFIG": str(config), "PYTHONPATH": str(ROOT),
+           # detection asks the engine (docker info): on a loaded machine it may take over
+           # the default 5 s, and the orchestrator would be reported unavailable (exit 3)
+           "B00TC_PROBE_TIMEOUT": "60"}
     return subprocess.run([sys.executable, "-m", "b00tc", *map(str, args)], capture_output=True, text=True,
                           env=env, cwd=cwd, timeout=300)
 
