@@ -440,7 +440,11 @@ def _day_two(op, target, orchestrator, via, includes, namespace, kube_context, *
     diags = Diagnostics()
     result = do_build(BuildRequest(paths=paths, targets=[target_name] if needs_file else [],
                                    includes=list(includes)), diags)
-    code = output.report(result.diags, "json" if fmt == "json" else "text")
+    # what a datum's target cannot express was said at build time: only errors stop here
+    errors = Diagnostics()
+    errors.sources = result.diags.sources
+    errors.extend(d for d in result.diags if d.is_error)
+    code = output.report(errors, "json" if fmt == "json" and errors else "text")
     if code:
         sys.exit(code)
     deployed = lc.deployed_of(result, target_name if needs_file else "")

@@ -379,3 +379,15 @@ def test_plan_lists_the_day_two_commands_and_tool_calls(host, orchestrator):
         "nomad": {"status": [], "logs": [], "down": []},
         "direct": {"status": [], "logs": [], "down": []},
     }[orchestrator]
+
+
+def test_down_dry_run_asks_nothing_and_warnings_stay_quiet(host):
+    """--dry-run runs nothing, not even the checks (nomad is not installed here): it says
+    what it would check and run. The datum's warnings (what a target cannot express) were
+    said at build time: day-two commands print errors only."""
+    r = host.b00tc("down", ROOT / "examples", "--orchestrator", "nomad", "--dry-run")
+    assert r.returncode == 0, r.stderr
+    assert "would check that the Nomad job llm-batch-job has meta b00t_managed_by" in r.stderr
+    assert "would run: nomad job stop -purge llm-inference-pipeline" in r.stderr
+    assert "warning[" not in r.stderr
+    assert host.calls() == []

@@ -635,6 +635,15 @@ def down(d: Deployed, orchestrator: str, o: Options, echo: Callable[[str], None]
     holds something of that name that b00tc did not create."""
     if orchestrator == "direct" and d.kind == "job":
         return direct_job_down(d, echo, dry_run)
+    if dry_run:  # ask nothing, change nothing: say what would be checked and run
+        if orchestrator == "docker-compose":
+            echo(f"would check that every container of the compose project {d.name} carries {MANAGED}")
+        elif orchestrator == "nomad":
+            echo(f"would check that the Nomad job {d.name} has meta b00t_managed_by = \"b00tc\" and "
+                 f"b00t_datum = \"{d.datum}\" (nomad job inspect {d.name})")
+        for c in commands(d, orchestrator, "down", o):
+            echo(f"would run: {c.text()}")
+        return 0
     if orchestrator == "docker-compose":
         st = status(d, orchestrator, o, run)
         foreign = [s.name for s in st.objects if not s.managed]
@@ -654,9 +663,6 @@ def down(d: Deployed, orchestrator: str, o: Options, echo: Callable[[str], None]
                 f"{meta.get('b00t_managed_by')!r}, b00t_datum={meta.get('b00t_datum')!r}): not stopping it", 1)
     code = 0
     for c in commands(d, orchestrator, "down", o):
-        if dry_run:
-            echo(f"would run: {c.text()}")
-            continue
         echo(f"+ {c.text()}")
         argv = ["bash", "-c", c.argv[0]] if c.shell else c.argv
         try:
