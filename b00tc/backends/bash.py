@@ -612,10 +612,14 @@ class _StackScript:
         body.append("}")
         body.append("")
         # each container's output with its name before every line; -f follows them all
+        # a read loop, not sed: sed buffers its output on a pipe, and `logs -f` would show
+        # nothing until 4 KiB had come
         body.append("log_of() {")
-        body.append("  local c=$1")
+        body.append("  local c=$1 line")
         body.append("  shift")
-        body.append('  "$runtime" logs "$@" "$c" 2>&1 | sed "s/^/$c | /"')
+        body.append('  "$runtime" logs "$@" "$c" 2>&1 | while IFS= read -r line || [ -n "$line" ]; do')
+        body.append("    printf '%s | %s\\n' \"$c\" \"$line\"")
+        body.append("  done")
         body.append("}")
         body.append("")
         body.append("logs() {")

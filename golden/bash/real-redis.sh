@@ -35,9 +35,11 @@ status() {
 }
 
 log_of() {
-  local c=$1
+  local c=$1 line
   shift
-  "$runtime" logs "$@" "$c" 2>&1 | sed "s/^/$c | /"
+  "$runtime" logs "$@" "$c" 2>&1 | while IFS= read -r line || [ -n "$line" ]; do
+    printf '%s | %s\n' "$c" "$line"
+  done
 }
 
 logs() {

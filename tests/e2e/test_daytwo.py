@@ -10,8 +10,12 @@ and nomad executables, and tests/test_mcp.py reaches the real mcp-server-kuberne
 from __future__ import annotations
 
 import json
+import os
+import queue
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -45,12 +49,16 @@ def stack(name: str) -> str:
     return f'[b00t]\nname = "{name}"\ntype = "stack"\nmembers = ["ticker.docker"]\n'
 
 
-def b00tc(engine, folder: Path, *args) -> subprocess.CompletedProcess:
-    env = {**engine.env, "B00TC_CONFIG": str(folder / "config.toml"), "B00TC_STATE_DIR": str(folder / "state"),
+def b00tc_env(engine, folder: Path) -> dict:
+    return {**engine.env, "B00TC_CONFIG": str(folder / "config.toml"), "B00TC_STATE_DIR": str(folder / "state"),
            "PYTHONPATH": str(ROOT),
            # detection asks the engine (docker info): on a loaded machine it may take over
            # the default 5 s, and the orchestrator would be reported unavailable (exit 3)
            "B00TC_PROBE_TIMEOUT": "60", "B00T_CONTAINER_RUNTIME": "docker"}
+
+
+def b00tc(engine, folder: Path, *args) -> subprocess.CompletedProcess:
+    env = b00tc_env(engine, folder)
     return subprocess.run([sys.executable, "-m", "b00tc", *map(str, args)], capture_output=True, text=True,
                           env=env, cwd=folder, timeout=300)
 
@@ -143,6 +151,20 @@ def test_direct_stack_status_logs_down(docker_engine, tmp_path):
                 break
             time.sleep(0.5)
         assert r.returncode == 0 and "clock-ticker | ticking" in r.stdout, r.stdout + r.stderr
+        # --follow runs the script's `logs -f` (docker logs -f of each container in the
+        # background, prefixed): its first line arrives and it keeps running until stopped
+        follow = subprocess.Popen([sys.executable, "-m", "b00tc", "logs", "clock", "--orchestrator", "direct", "--follow"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                                  env=b00tc_env(docker_engine, tmp_path), start_new_session=True)
+        try:
+            lines: queue.Queue = queue.Queue()
+            threading.Thread(target=lambda: lines.put(follow.stdout.readline()), daemon=True).start()
+            first = lines.get(timeout=30)  # (a line-buffering bug would block here: no hang)
+            time.sleep(1)
+            assert first == "clock-ticker | ticking\n" and follow.poll() is None, (first, follow.poll())
+        finally:
+            os.killpg(follow.pid, signal.SIGTERM)
+            follow.wait(timeout=30)
         r = b00tc(docker_engine, tmp_path, "down", "clock", "--orchestrator", "direct")
         assert r.returncode == 0, r.stderr
         assert containers(docker_engine, "app.kubernetes.io/part-of=clock") == []
