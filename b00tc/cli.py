@@ -250,14 +250,15 @@ def plan(paths, orchestrator, includes, strict, fmt, mcp_profile, namespace, kub
 def _deploy(paths, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context):
     import tempfile
 
-    paths = [p for target in paths for p in _datum_paths(target, includes)]
+    paths = _datum_paths(paths, includes)
 
     from b00tc.runtime import deploy as rt
     from b00tc.runtime.detect import detect
 
     cfg = _config()
     name = _choose_orchestrator(orchestrator, cfg)
-    server, why = _mcp_server(name, cfg, paths, includes)
+    # the MCP server matters to --via mcp only: a CLI deploy reads no MCP datum
+    server, why = _mcp_server(name, cfg, paths, includes) if via == "mcp" else (None, "")
     if mcp_profile is None and server is not None:
         mcp_profile = server.profile
     configured = cfg.mcp.get(name)
@@ -349,19 +350,29 @@ def deploy(paths, orchestrator, dry_run, via, includes, strict, workdir, mcp_pro
     _deploy(paths, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context)
 
 
-def _find_datum(name: str, kind: str, includes) -> str:
+def _name_search(includes):
+    """Where a datum NAME is looked for: ., -I DIR, B00T_DATUM_PATH."""
     from b00tc.frontend.search import SearchPath
 
-    search = SearchPath.for_root(".", list(includes), os.environ.get("B00T_DATUM_PATH", ""))
-    found = search.find(f"{name}.{kind}")
-    if found is None:
-        guess = search.closest(f"{name}.{kind}")
-        raise click.ClickException(
-            f"no {kind} datum {name!r} ({name}.{kind}.toml) in {', '.join(search.dirs)}"
-            + (f" (did you mean {guess.rpartition('.')[0]!r}?)" if guess else "")
-            + "; add its folder with -I DIR or B00T_DATUM_PATH"
-        )
-    return found
+    return SearchPath.for_root(".", list(includes), os.environ.get("B00T_DATUM_PATH", ""))
+
+
+def _find_datum(name: str, kinds: tuple, includes, search=None) -> str:
+    """The file of the datum NAME of one of ``kinds`` (job, stack) on the search path."""
+    search = search or _name_search(includes)
+    found = [f for f in (search.find(f"{name}.{kind}") for kind in kinds) if f]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise click.ClickException(f"both {' and '.join(found)} are named {name!r}: give the file")
+    guess = next((g for g in (search.closest(f"{name}.{kind}") for kind in kinds) if g), "")
+    one = len(kinds) == 1
+    raise click.ClickException(
+        f"no {kinds[0] + ' ' if one else ''}datum {name!r} "
+        f"({' or '.join(f'{name}.{kind}.toml' for kind in kinds)}) in {', '.join(search.dirs)}"
+        + (f" (did you mean {guess.rpartition('.')[0]!r}?)" if guess else "")
+        + f"; {'' if one else 'give its file, or '}add its folder with -I DIR or B00T_DATUM_PATH"
+    )
 
 
 def _to_manifest(name, kind, orchestrator, includes, out_dir):
@@ -372,7 +383,7 @@ def _to_manifest(name, kind, orchestrator, includes, out_dir):
         orch = resolve(orchestrator)
     except UnknownOrchestrator as e:
         raise click.BadParameter(str(e), param_hint="--orchestrator")
-    path = _find_datum(name, kind, includes)
+    path = _find_datum(name, (kind,), includes)
     p = _compile_plan([path], orch.name, includes, False, "text")
     for m in p.manifests:
         dest = os.path.join(out_dir, f"{m.datum}-{orch.short}.{orch.ext}")
@@ -385,25 +396,17 @@ def _to_manifest(name, kind, orchestrator, includes, out_dir):
 # Day two: status, logs, down (b00tc/runtime/lifecycle.py)
 
 
-def _datum_paths(target: str, includes) -> list[str]:
-    """PATH (a datum file or folder) as it is; NAME: NAME.job.toml or NAME.stack.toml on
-    the search path (., -I DIR, B00T_DATUM_PATH)."""
-    if target == "-" or os.path.exists(target) or target.endswith(".toml"):
-        return [target]
-    from b00tc.frontend.search import SearchPath
-
-    search = SearchPath.for_root(".", list(includes), os.environ.get("B00T_DATUM_PATH", ""))
-    found = [f for f in (search.find(f"{target}.job"), search.find(f"{target}.stack")) if f]
-    if len(found) == 1:
-        return found
-    if len(found) == 2:
-        raise click.ClickException(f"both {found[0]} and {found[1]} are named {target!r}: give the file")
-    guess = search.closest(f"{target}.job") or search.closest(f"{target}.stack")
-    raise click.ClickException(
-        f"no datum {target!r} ({target}.job.toml or {target}.stack.toml) in {', '.join(search.dirs)}"
-        + (f" (did you mean {guess.rpartition('.')[0]!r}?)" if guess else "")
-        + "; give its file, or add its folder with -I DIR or B00T_DATUM_PATH"
-    )
+def _datum_paths(targets, includes) -> list[str]:
+    """Each PATH (a datum file or folder) as it is; each NAME: NAME.job.toml or
+    NAME.stack.toml on the search path (listed once for all of them)."""
+    paths, search = [], None
+    for target in targets:
+        if target == "-" or os.path.exists(target) or target.endswith(".toml"):
+            paths.append(target)
+        else:
+            search = search or _name_search(includes)
+            paths.append(_find_datum(target, ("job", "stack"), includes, search))
+    return paths
 
 
 def _day_two_options(f):
@@ -432,7 +435,7 @@ def _day_two(op, target, orchestrator, via, includes, namespace, kube_context, *
 
     cfg = _config()
     name = _choose_orchestrator(orchestrator, cfg)
-    paths = _datum_paths(target, includes)
+    paths = _datum_paths([target], includes)
     # compose and direct need the file again (docker compose -f, the stack's script); for
     # kubernetes and nomad the names are enough, and no host variable has to be set
     needs_file = name in ("docker-compose", "direct")
@@ -482,17 +485,11 @@ def _day_two(op, target, orchestrator, via, includes, namespace, kube_context, *
                 statuses.append(st)
                 codes.append(st.code)
             elif op == "logs":
-                codes.append(lc.logs(d, name, opts, echo))
+                codes.append(lc.logs(d, name, opts))
             else:
                 codes.append(lc.down(d, name, opts, echo, dry_run=dry_run))
         if op == "status":
-            if fmt == "json":
-                import json
-
-                doc = [st.to_json() for st in statuses]
-                click.echo(json.dumps(doc[0] if len(doc) == 1 else doc, indent=2, ensure_ascii=False))
-            else:
-                click.echo("".join(st.text() for st in statuses), nl=False)
+            _print_statuses(statuses, fmt)
         sys.exit(max(codes, default=0))
     except lc.LifecycleError as e:
         click.echo(f"error: {e}", err=True)
@@ -500,6 +497,17 @@ def _day_two(op, target, orchestrator, via, includes, namespace, kube_context, *
     finally:
         if temp is not None:
             shutil.rmtree(temp, ignore_errors=True)
+
+
+def _print_statuses(statuses, fmt) -> None:
+    """Text, or JSON: one object for one datum, a list for several."""
+    if fmt == "json":
+        import json
+
+        doc = [st.to_json() for st in statuses]
+        click.echo(json.dumps(doc[0] if len(doc) == 1 else doc, indent=2, ensure_ascii=False))
+    else:
+        click.echo("".join(st.text() for st in statuses), nl=False)
 
 
 def _day_two_mcp(op, name, cfg, paths, includes, deployed, opts, fmt, dry_run):
@@ -548,11 +556,7 @@ def _day_two_mcp(op, name, cfg, paths, includes, deployed, opts, fmt, dry_run):
                     except ValueError:
                         pass
             docs.append(lc.k8s_status_from(d, items))
-        if fmt == "json":
-            doc = [st.to_json() for st in docs]
-            click.echo(json.dumps(doc[0] if len(doc) == 1 else doc, indent=2, ensure_ascii=False))
-        else:
-            click.echo("".join(st.text() for st in docs), nl=False)
+        _print_statuses(docs, fmt)
         sys.exit(max(st.code for st in docs))
     for (_, c), o in zip(calls, outcomes):
         if op != "logs":
@@ -605,7 +609,7 @@ def job():
 @_deploy_options
 def job_deploy(name, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context):
     """Deploy the job NAME (NAME.job.toml on the search path)."""
-    path = _find_datum(name, "job", includes)
+    path = _find_datum(name, ("job",), includes)
     _deploy([path], orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context)
 
 
@@ -629,7 +633,7 @@ def stack():
 @_deploy_options
 def stack_deploy(name, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context):
     """Deploy the stack NAME (NAME.stack.toml on the search path)."""
-    path = _find_datum(name, "stack", includes)
+    path = _find_datum(name, ("stack",), includes)
     _deploy([path], orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context)
 
 
@@ -708,12 +712,7 @@ def main() -> None:
         raise
     except KeyboardInterrupt:
         sys.exit(130)
-    except Exception as e:  # an internal error is exit 2, never a traceback unless asked
-        if os.environ.get("B00TC_DEBUG"):
-            raise
-        click.echo(
-            f"b00tc: internal error: {type(e).__name__}: {e}\n"
-            "this is a bug in b00tc; run with B00TC_DEBUG=1 for the traceback",
-            err=True,
-        )
-        sys.exit(2)
+    except Exception as e:
+        from b00tc.commands import internal_error
+
+        internal_error(e)

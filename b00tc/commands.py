@@ -51,6 +51,18 @@ def targets(values) -> list[str]:
     return out
 
 
+def internal_error(e: Exception) -> None:
+    """A bug in b00tc is exit 2 with one line about it, never a traceback unless
+    B00TC_DEBUG is set (then it is raised again)."""
+    import os
+
+    if os.environ.get("B00TC_DEBUG"):
+        raise e
+    _err(f"b00tc: internal error: {type(e).__name__}: {e}\n"
+         "this is a bug in b00tc; run with B00TC_DEBUG=1 for the traceback")
+    sys.exit(2)
+
+
 def _err(text: str) -> None:
     sys.stderr.write(text + "\n")
 

@@ -126,12 +126,8 @@ def main() -> None:
             _exit(e.code)
         except KeyboardInterrupt:
             sys.exit(130)
-        except Exception as e:  # as cli.main: exit 2, never a traceback unless asked
-            if os.environ.get("B00TC_DEBUG"):
-                raise
-            sys.stderr.write(f"b00tc: internal error: {type(e).__name__}: {e}\n"
-                             "this is a bug in b00tc; run with B00TC_DEBUG=1 for the traceback\n")
-            sys.exit(2)
+        except Exception as e:
+            commands.internal_error(e)
     from b00tc.cli import main as click_main
 
     click_main()

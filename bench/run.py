@@ -14,7 +14,6 @@ import argparse
 import os
 import platform
 import random
-import resource
 import shutil
 import statistics
 import subprocess
@@ -64,7 +63,7 @@ def datums(n: int, seed: int = 7) -> dict[str, str]:
                 f'[b00t.env]\nITEM = "{j}"\nHOME_DIR = "${{HOME:-/root}}"\n'
                 f'[b00t.orchestration]\nrequires_stacks = ["stack-{s}"]\nqueue_name = "q"\nschedule_type = "queue_based"\n'
                 f'[b00t.orchestration.resource_requirements]\ncpu = "2"\nmemory = "4Gi"\n'
-                + (f'[b00t.orchestration.gpu_requirements]\ncount = 1\ngpu_type = "nvidia-a100"\n' if gpu else "")
+                + ('[b00t.orchestration.gpu_requirements]\ncount = 1\ngpu_type = "nvidia-a100"\n' if gpu else "")
             )
         else:
             text = (
@@ -73,8 +72,8 @@ def datums(n: int, seed: int = 7) -> dict[str, str]:
                 f'[b00t.env]\nURL = "${{STACK:stack-{s}:svc-{s}-1:endpoint}}/api"\nLITERAL = "cost $$5 and 100%"\n'
                 f'[b00t.dependencies]\nrequires_stacks = ["stack-{s}"]\nwait_for_services = ["svc-{s}-0:8000"]\n'
                 f'[b00t.resources]\ncpu = "500m"\nmemory = "512Mi"\n'
-                + (f'gpu_count = 1\ngpu_type = "nvidia-h100"\n' if gpu else "")
-                + f"[b00t.orchestration]\nbudget_daily_limit = 50.0\nbudget_cost_per_job = 1.25\n"
+                + ('gpu_count = 1\ngpu_type = "nvidia-h100"\n' if gpu else "")
+                + "[b00t.orchestration]\nbudget_daily_limit = 50.0\nbudget_cost_per_job = 1.25\n"
             )
         files[f"job-{j}.job.toml"] = text
     return files

@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from b00tc.runtime.plan import Command, Manifest, McpCommand
+from b00tc.runtime.plan import DEFAULT_COMPOSE, Command, Manifest, McpCommand
 
 OPS = ("status", "logs", "down")
 NOT_DEPLOYED = 4
@@ -85,7 +85,7 @@ def deployed_of(result, target: str) -> list[Deployed]:
 class Options:
     namespace: Optional[str] = None
     context: Optional[str] = None
-    compose: list[str] = field(default_factory=lambda: ["docker", "compose"])
+    compose: list[str] = field(default_factory=lambda: list(DEFAULT_COMPOSE))
     #: the container runtime of direct stacks (their script's $B00T_CONTAINER_RUNTIME)
     runtime: str = field(default_factory=lambda: os.environ.get("B00T_CONTAINER_RUNTIME") or "docker")
     follow: bool = False
@@ -133,6 +133,18 @@ def _docker_by_labels(d: Deployed, o: Options) -> list[str]:
             "--filter", f"label=app.kubernetes.io/part-of={d.name}"]
 
 
+def _compose_ps(d: Deployed, o: Options) -> list[str]:
+    return list(o.compose) + ["-p", d.name, "-f", o.path(d), "ps", "--all", "--quiet"]
+
+
+def _nomad_inspect(d: Deployed) -> list[str]:
+    return ["nomad", "job", "inspect", d.name]
+
+
+def _nomad_allocs(d: Deployed) -> list[str]:
+    return ["nomad", "job", "allocs", "-json", d.name]
+
+
 def commands(d: Deployed, orchestrator: str, op: str, o: Options) -> list[Command]:
     """The commands ``op`` runs for ``d`` (a shell form where one takes the answer of
     another: those lines are shown, b00tc runs them step by step)."""
@@ -149,14 +161,13 @@ def commands(d: Deployed, orchestrator: str, op: str, o: Options) -> list[Comman
     if orchestrator == "docker-compose":
         head = list(o.compose) + ["-p", d.name, "-f", o.path(d)]
         if op == "status":
-            ps = head + ["ps", "--all", "--quiet"]
-            return [Command([f"{o.runtime} inspect $({shlex.join(ps)})"], shell=True)]
+            return [Command([f"{o.runtime} inspect $({shlex.join(_compose_ps(d, o))})"], shell=True)]
         if op == "logs":
             return [Command(head + ["logs", "--no-color"] + (["--follow"] if o.follow else []))]
         return [Command(head + ["down", "--remove-orphans"] + (["--volumes"] if o.volumes else []))]
     if orchestrator == "nomad":
         if op == "status":
-            return [Command(["nomad", "job", "inspect", d.name]), Command(["nomad", "job", "allocs", "-json", d.name])]
+            return [Command(_nomad_inspect(d)), Command(_nomad_allocs(d))]
         if op == "logs":
             out = []
             for task in ([d.name] if d.kind == "job" else d.members):
@@ -405,7 +416,7 @@ def nomad_status_from(d: Deployed, job: Optional[dict], allocs: list[dict]) -> S
 
 
 def _nomad_job(d: Deployed, run: Runner) -> Optional[dict]:
-    argv = ["nomad", "job", "inspect", d.name]
+    argv = _nomad_inspect(d)
     p = run(argv)
     if p.returncode != 0:
         if "not found" in (p.stderr + p.stdout).lower():
@@ -423,7 +434,7 @@ def status(d: Deployed, orchestrator: str, o: Options, run: Runner = run_capture
             raise _failed(argv, p)
         return k8s_status_from(d, (_json(argv, p.stdout) or {}).get("items") or [])
     if orchestrator == "docker-compose":
-        argv = list(o.compose) + ["-p", d.name, "-f", o.path(d), "ps", "--all", "--quiet"]
+        argv = _compose_ps(d, o)
         p = run(argv)
         if p.returncode != 0:
             raise _failed(argv, p)
@@ -433,7 +444,7 @@ def status(d: Deployed, orchestrator: str, o: Options, run: Runner = run_capture
         job = _nomad_job(d, run)
         allocs: list[dict] = []
         if job is not None:
-            argv = ["nomad", "job", "allocs", "-json", d.name]
+            argv = _nomad_allocs(d)
             p = run(argv)
             if p.returncode != 0:
                 raise _failed(argv, p)
@@ -617,7 +628,7 @@ def direct_job_logs(d: Deployed, follow: bool, out=None) -> int:
 # Logs and down through the orchestrators' CLIs
 
 
-def logs(d: Deployed, orchestrator: str, o: Options, echo: Callable[[str], None]) -> int:
+def logs(d: Deployed, orchestrator: str, o: Options) -> int:
     if orchestrator == "direct" and d.kind == "job":
         return direct_job_logs(d, o.follow)
     code = 0

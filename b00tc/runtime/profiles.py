@@ -34,6 +34,9 @@ class Profile:
     tool: str
     #: manifest text + options -> one arguments object per tool call
     arguments: Callable[[str, CallOptions], list[dict]]
+    #: the packages (npm, PyPI) or commands that start this server (mcp_datums reads an
+    #: MCP datum's command for them)
+    starts: tuple[str, ...] = ()
 
 
 def split_documents(text: str) -> list[str]:
@@ -83,27 +86,30 @@ PROFILES: dict[str, Profile] = {
         Profile(
             "kubernetes-mcp", "kubernetes", "kubernetes-mcp",
             "the design's kubernetes-mcp server (b00t's k8s subsystem)",
-            ("b00t-mcp", "kubernetes"), "kubectl_apply", _kubectl_apply,
+            ("b00t-mcp", "kubernetes"), "kubectl_apply", _kubectl_apply, ("b00t-mcp",),
         ),
         Profile(
             "kubernetes-mcp-server", "kubernetes", "kubernetes-mcp-server",
             "npm kubernetes-mcp-server",
             ("npx", "-y", "kubernetes-mcp-server"), "resources_create_or_update", _create_or_update,
+            ("kubernetes-mcp-server",),
         ),
         Profile(
             "kubectl-mcp-server", "kubernetes", "kubectl-mcp-server",
             "PyPI kubectl-mcp-server (command kubectl-mcp)",
-            ("kubectl-mcp",), "kubectl_apply", _kubectl_apply_context,
+            ("kubectl-mcp",), "kubectl_apply", _kubectl_apply_context, ("kubectl-mcp-server", "kubectl-mcp"),
         ),
         Profile(
             "mcp-server-kubernetes", "kubernetes", "mcp-server-kubernetes",
             "npm mcp-server-kubernetes",
             ("npx", "-y", "mcp-server-kubernetes"), "kubectl_apply", _kubectl_apply_dry_run,
+            ("mcp-server-kubernetes",),
         ),
         Profile(
             "docker-mcp-server", "docker-compose", "docker-mcp-server",
             "npm @0xshariq/docker-mcp-server (runs docker-compose -f FILE -p PROJECT COMMAND)",
             ("npx", "-y", "@0xshariq/docker-mcp-server"), "docker-compose", _compose_up,
+            ("@0xshariq/docker-mcp-server",),
         ),
     )
 }
@@ -116,14 +122,7 @@ DEFAULTS: dict[str, str] = {
 }
 
 #: package (npm, PyPI) or command -> the profile of the server it starts (mcp_datums)
-PACKAGES: dict[str, str] = {
-    "mcp-server-kubernetes": "mcp-server-kubernetes",
-    "kubernetes-mcp-server": "kubernetes-mcp-server",
-    "kubectl-mcp-server": "kubectl-mcp-server",
-    "kubectl-mcp": "kubectl-mcp-server",
-    "@0xshariq/docker-mcp-server": "docker-mcp-server",
-    "b00t-mcp": "kubernetes-mcp",
-}
+PACKAGES: dict[str, str] = {start: p.name for p in PROFILES.values() for start in p.starts}
 
 
 class UnknownProfile(ValueError):

@@ -9,7 +9,6 @@ The job runs in a small known environment (PATH, HOME, LC_ALL), not the test run
 
 from __future__ import annotations
 
-import pytest
 
 from tests.e2e.probe import EXIT_CODE, HOST_PORT, LATE, MEMBER_ENV, PAGE, env_mismatches, expected_env
 
