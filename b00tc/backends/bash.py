@@ -319,6 +319,25 @@ def gpu_selection(gpu: Gpu) -> str:
     return " and ".join(parts)
 
 
+def warn_gpu_count_only(gpu: Gpu, ctx: Context, file: str, checker: str, help: str) -> None:
+    """bash and systemd check a host's GPUs by counting NVIDIA GPUs with nvidia-smi: say
+    what that cannot express (another vendor; a GPU type or memory to select by)."""
+    if gpu.vendor != "nvidia":
+        ctx.cannot_express(
+            f"a check for {gpu.vendor} GPUs (only NVIDIA GPUs are counted, with nvidia-smi)",
+            file,
+            gpu.type_path or gpu.path,
+        )
+    selection = gpu_selection(gpu)
+    if selection:
+        ctx.cannot_express(
+            f"GPU selection by {selection} ({checker} checks the GPU count only)",
+            file,
+            gpu_path(gpu),
+            help=help,
+        )
+
+
 def gpu_path(gpu: Gpu) -> str:
     return (gpu.type_path if gpu.model else gpu.memory_path) or gpu.path
 
@@ -528,21 +547,9 @@ class _JobScript:
         return out
 
     def gpu_check(self, gpu: Gpu) -> list[str]:
-        job, ctx = self.job, self.ctx
-        if gpu.vendor != "nvidia":
-            ctx.cannot_express(
-                f"a check for {gpu.vendor} GPUs (only NVIDIA GPUs are counted, with nvidia-smi)",
-                self.file,
-                gpu.type_path or gpu.path,
-            )
-        selection = gpu_selection(gpu)
-        if selection:
-            ctx.cannot_express(
-                f"GPU selection by {selection} (the script checks the GPU count only)",
-                self.file,
-                gpu_path(gpu),
-                help="set CUDA_VISIBLE_DEVICES to the GPUs to use before running the script",
-            )
+        job = self.job
+        warn_gpu_count_only(gpu, self.ctx, self.file, "the script",
+                            "set CUDA_VISIBLE_DEVICES to the GPUs to use before running the script")
         lines = [f"# needs {gpu.count} GPU(s)" + (f" of type {gpu.type}" if gpu.type else "")]
         if gpu.shared:
             lines[0] += ", shared"

@@ -32,16 +32,15 @@ from b00tc.backends.bash import (
     container_name,
     docker_resources,
     entrypoint,
-    gpu_path,
-    gpu_selection,
     labels,
     mount_suffix,
-    publish_specs,
     network,
+    publish_specs,
     ref_for_member,
     ref_local,
     stack_resources,
     warn_container_name,
+    warn_gpu_count_only,
     warn_unserved,
     warn_unserved_wait,
 )
@@ -284,21 +283,8 @@ class _JobUnit:
         return " ".join(words + [quote(a) for a in argv])
 
     def gpu_notes(self, gpu: Gpu) -> list[str]:
-        ctx = self.ctx
-        if gpu.vendor != "nvidia":
-            ctx.cannot_express(
-                f"a check for {gpu.vendor} GPUs (only NVIDIA GPUs are counted, with nvidia-smi)",
-                self.file,
-                gpu.type_path or gpu.path,
-            )
-        selection = gpu_selection(gpu)
-        if selection:
-            ctx.cannot_express(
-                f"GPU selection by {selection} (the unit checks the GPU count only)",
-                self.file,
-                gpu_path(gpu),
-                help="set CUDA_VISIBLE_DEVICES in a drop-in to the GPUs to use",
-            )
+        warn_gpu_count_only(gpu, self.ctx, self.file, "the unit",
+                            "set CUDA_VISIBLE_DEVICES in a drop-in to the GPUs to use")
         note = f"needs {gpu.count} GPU(s)" + (f" of type {gpu.type}" if gpu.type else "")
         return [note + (", shared" if gpu.shared else "")]
 
