@@ -193,7 +193,7 @@ def _compile_plan(paths, orchestrator, includes, strict, fmt, *, base="", mcp_pr
     """Compile for the orchestrator's target and make the plan; exit 1 on input errors."""
     from b00tc import output
     from b00tc.compiler import BuildRequest, build as do_build, host_env, read_stdin
-    from b00tc.frontend.loader import Diagnostics
+    from b00tc.diagnostics import Diagnostics
     from b00tc.runtime.orchestrators import BY_NAME
     from b00tc.runtime.plan import make_plan
     from b00tc.runtime.profiles import UnknownProfile
@@ -427,7 +427,7 @@ def _day_two(op, target, orchestrator, via, includes, namespace, kube_context, *
 
     from b00tc import output
     from b00tc.compiler import BuildRequest, build as do_build
-    from b00tc.frontend.loader import Diagnostics
+    from b00tc.diagnostics import Diagnostics
     from b00tc.runtime import lifecycle as lc
     from b00tc.runtime.deploy import write_manifests
     from b00tc.runtime.detect import detect

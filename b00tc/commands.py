@@ -72,7 +72,7 @@ def run_build(paths, target_values, out, env_files, sets, helper_image, check_on
     """``b00tc build``: exits through sys.exit with b00tc's exit code."""
     from b00tc import output
     from b00tc.compiler import BuildRequest, build as do_build, host_env, read_stdin
-    from b00tc.frontend.loader import Diagnostics
+    from b00tc.diagnostics import Diagnostics
 
     chosen = targets(target_values)
     if (check_only or show_diff or depfile) and out == "-":
@@ -141,7 +141,7 @@ def run_check(paths, target_values, env_files, sets, includes, strict, fmt) -> N
     """``b00tc check``: exits through sys.exit with b00tc's exit code."""
     from b00tc import output
     from b00tc.compiler import BuildRequest, build as do_build, host_env, read_stdin
-    from b00tc.frontend.loader import Diagnostics
+    from b00tc.diagnostics import Diagnostics
 
     chosen = targets(target_values) if target_values else []
     diags = Diagnostics()

@@ -14,13 +14,9 @@ import msgspec
 
 from b00tc.backends import OutputFile, get_backend
 from b00tc.diagnostics import Span
-from b00tc.frontend.loader import (
-    Diagnostics,
-    build_job,
-    build_member,
-    build_stack,
-    read_datum,
-)
+from b00tc.diagnostics import Diagnostics
+from b00tc.frontend.build import build_job, build_member, build_stack
+from b00tc.frontend.read import read_datum
 from b00tc.ir import Name, Stack, Unit
 
 STDIN = "<stdin>"

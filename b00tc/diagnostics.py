@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import re
 from functools import lru_cache
-from typing import Optional
+from typing import Any, Optional
 
 import msgspec
 
@@ -92,6 +92,24 @@ CODES: dict[str, str] = {
 
 
 _SEG = re.compile(r'\.([A-Za-z0-9_-]+)|\["((?:[^"\\]|\\.)*)"\]|\[(\d+)\]')
+
+
+class Diagnostics(list):
+    """The diagnostics of one run, and the source text of every file they may point into."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sources: dict[str, str] = {}
+
+    def error(self, code: str, message: str, file: str = "", path: str = "", **kw: Any) -> None:
+        self.append(Diagnostic(Severity.ERROR, code, message, file=file, path=path, **kw))
+
+    def warn(self, code: str, message: str, file: str = "", path: str = "", **kw: Any) -> None:
+        self.append(Diagnostic(Severity.WARNING, code, message, file=file, path=path, **kw))
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for d in self if d.is_error)
 
 
 def join(path: str, key: str | int) -> str:

@@ -10,7 +10,7 @@ from b00tc.diagnostics import render_github, render_text, resolve_all, to_json
 
 if TYPE_CHECKING:
     from b00tc.backends import OutputFile
-    from b00tc.frontend.loader import Diagnostics
+    from b00tc.diagnostics import Diagnostics
 
 
 def report(diags: "Diagnostics", fmt: str = "text", stream=None) -> int:

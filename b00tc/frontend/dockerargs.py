@@ -17,7 +17,8 @@ from b00tc.diagnostics import join
 from b00tc.ir import Mount, PortMap
 
 if TYPE_CHECKING:
-    from b00tc.frontend.loader import Diagnostics, Raw
+    from b00tc.diagnostics import Diagnostics
+    from b00tc.frontend.read import Raw
 
 _PORT = re.compile(
     r"(?:(?P<ip>\[[0-9a-fA-F:.]+\]|[0-9]{1,3}(?:\.[0-9]{1,3}){3}):)?(?:(?P<host>[0-9]{1,5})?:)?(?P<container>[0-9]{1,5})(?:/(?P<proto>tcp|udp))?$"

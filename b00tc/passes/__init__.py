@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Callable
 import msgspec
 
 if TYPE_CHECKING:
-    from b00tc.frontend.loader import Diagnostics
+    from b00tc.diagnostics import Diagnostics
     from b00tc.frontend.search import SearchPath
     from b00tc.ir import Unit
 

@@ -142,7 +142,8 @@ def _member(n: Name, stack: Stack, ctx: PassContext):
         return SkippedMember(datum=qualified, kind=kind, path=n.path)
     if qualified in ctx.members:
         return ctx.members[qualified]
-    from b00tc.frontend.loader import build_member, read_datum
+    from b00tc.frontend.build import build_member
+    from b00tc.frontend.read import read_datum
 
     file = ctx.search.find(qualified)
     member = None
@@ -232,7 +233,8 @@ def _stack(n: Name, owner: str, file: str, ctx: PassContext, chain: tuple[str, .
         return None
     if name in ctx.stacks:
         return cached
-    from b00tc.frontend.loader import build_stack, read_datum
+    from b00tc.frontend.build import build_stack
+    from b00tc.frontend.read import read_datum
 
     path = ctx.search.find(f"{name}.stack")
     if path is None:
