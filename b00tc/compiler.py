@@ -15,11 +15,8 @@ import msgspec
 from b00tc.backends import OutputFile, get_backend
 from b00tc.diagnostics import Span
 from b00tc.diagnostics import Diagnostics
-from b00tc.frontend.build import build_job, build_member, build_stack
-from b00tc.frontend.read import read_datum
-from b00tc.ir import Name, Stack, Unit
-
-STDIN = "<stdin>"
+from b00tc.frontend.link import STDIN
+from b00tc.ir import Stack, Unit
 
 
 class BuildRequest(msgspec.Struct):
@@ -80,52 +77,19 @@ def discover(paths: list[str], diags: Diagnostics) -> list[str]:
 
 
 def compile_roots(req: BuildRequest, diags: Diagnostics) -> list[Unit]:
-    from b00tc.frontend.search import SearchPath
+    """Front end (link), then the passes over the whole program; the roots put together
+    for the backends, or none when there are errors."""
+    from b00tc.frontend.link import link
     from b00tc.passes import PassContext, run
 
     roots: list[tuple[str, Optional[str]]] = [
         (r, req.stdin_text if r == STDIN else None) for r in discover(req.paths, diags)
     ]
     roots += [(name, text) for name, text in req.texts]
-    env_path = os.environ.get("B00T_DATUM_PATH", "")
-    contexts: dict[str, PassContext] = {}
-    units: list[Unit] = []
-    for file, text in roots:
-        folder = "." if file == STDIN else (os.path.dirname(file) or ".")
-        ctx = contexts.get(folder)
-        if ctx is None:
-            ctx = contexts[folder] = PassContext(
-                diags=diags,
-                search=SearchPath.for_root(folder, req.includes, env_path),
-                targets=tuple(req.targets),
-            )
-        raw = read_datum(file, text, diags)
-        if raw is None:
-            continue
-        before = diags.errors
-        if raw.kind == "job":
-            datum = build_job(raw, diags)
-        elif raw.kind == "stack":
-            datum = build_stack(raw, diags)
-        else:  # a docker datum on its own: a stack of one member
-            from b00tc.passes.normalize_resources import normalize_member
-
-            member = build_member(raw, diags)
-            if member is None:
-                continue
-            ctx.members[member.datum] = normalize_member(member, ctx)
-            datum = Stack(
-                name=raw.name,
-                file=raw.file,
-                hint=member.hint,
-                member_names=(Name(value=member.datum, path="$.b00t.name"),),
-            )
-        if datum is None or diags.errors > before:
-            continue
-        unit = run(Unit(datum=datum), ctx)
-        if diags.errors == before:
-            units.append(unit)
-    return units
+    targets = tuple(req.targets)
+    program = link(roots, diags, req.includes, os.environ.get("B00T_DATUM_PATH", ""), targets)
+    program = run(program, PassContext(diags=diags, targets=targets))
+    return program.units() if not diags.errors else []
 
 
 def unit_files(unit: Unit) -> list[str]:

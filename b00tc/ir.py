@@ -8,9 +8,11 @@ and the diagnostics layer turns a path into a ``file:line:col`` only when it rep
 
 from __future__ import annotations
 
+import os
 from typing import Literal, Optional, Union
 
 from msgspec import Struct
+from msgspec.structs import replace
 
 
 class Node(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -268,6 +270,14 @@ class Job(Node, tag="job"):
 
 Datum = Union[Job, Stack]
 
+#: the datum kinds a backend can be asked to render (``Backend.KINDS``)
+DATUM_KINDS = ("job", "stack")
+
+
+def kind_of(datum: Datum) -> str:
+    """The datum's kind: its Struct tag ("job", "stack")."""
+    return type(datum).__struct_config__.tag  # type: ignore[return-value]
+
 
 class Annotation(Node):
     """A key/value that b00tc records on the output where the target has metadata
@@ -278,7 +288,75 @@ class Annotation(Node):
 
 
 class Unit(Node):
-    """What one backend renders: a root datum after every pass."""
+    """What one backend renders: a root datum after every pass, with the stacks it
+    requires filled in from the program (``Program.units``)."""
 
     datum: Datum
     annotations: tuple[Annotation, ...] = ()
+
+
+# ---------------------------------------------------------------------------
+# The program: every datum one build needs, each loaded once
+
+
+def key_of(file: str) -> str:
+    """A datum's key in the program: its file, normalised (``./a/x`` and ``a/x`` are one)."""
+    return os.path.normpath(file)
+
+
+class Edge(Node):
+    """A name a datum writes (a required stack "db", a member "n8n.docker") and the key of
+    the datum the link phase found for it ("" when none was found or it failed to load)."""
+
+    name: str
+    target: str = ""
+    path: str = ""
+
+
+class Program(Node):
+    """The link phase's output and the passes' input and output: every datum of one build
+    by key (its file, normalised), the edges between them and the roots in the order they
+    were given. Passes rewrite the datums in place of their keys; nothing here refers to
+    another datum by value until ``units`` puts each root together for the backends."""
+
+    roots: tuple[str, ...] = ()
+    datums: dict[str, Datum] = {}
+    members: dict[str, Member] = {}
+    #: datum key -> its required stacks, as written, in order
+    requires: dict[str, tuple[Edge, ...]] = {}
+    #: stack key -> its deployable (docker) members, in order, each once
+    member_edges: dict[str, tuple[Edge, ...]] = {}
+    #: root key -> what annotate_budget records on its output
+    annotations: dict[str, tuple[Annotation, ...]] = {}
+
+    def required(self, key: str) -> tuple[str, ...]:
+        """The keys of the stacks ``key`` requires, each once, in order."""
+        out: dict[str, None] = {}
+        for e in self.requires.get(key, ()):
+            if e.target:
+                out.setdefault(e.target)
+        return tuple(out)
+
+    def units(self) -> list[Unit]:
+        """Each root with the stacks it requires (transitively) filled in: what backends
+        render. Only for a program without errors (a cycle has none to fill)."""
+        done: dict[str, Stack] = {}
+
+        def stack(key: str) -> Stack:
+            if key not in done:
+                s = self.datums[key]
+                assert isinstance(s, Stack)
+                done[key] = replace(
+                    s, requires=tuple(stack(r) for r in self.required(key) if r != key)
+                )
+            return done[key]
+
+        out = []
+        for key in self.roots:
+            d = self.datums[key]
+            if isinstance(d, Stack):
+                d = stack(key)
+            else:
+                d = replace(d, requires=tuple(stack(r) for r in self.required(key)))
+            out.append(Unit(datum=d, annotations=self.annotations.get(key, ())))
+        return out

@@ -6,16 +6,20 @@ from __future__ import annotations
 
 from msgspec.structs import replace
 
-from b00tc.ir import Annotation, Job, Stack, Unit
-from b00tc.passes import PassContext
+from b00tc.ir import Annotation, Datum, Job, Program, Stack
+from b00tc.passes.context import PassContext
 
 
 def money(v: float) -> str:
     return f"{v:.2f}" if round(v, 2) == v else repr(v)
 
 
-def annotate_budget(unit: Unit, ctx: PassContext) -> Unit:
-    d = unit.datum
+def annotate_budget(program: Program, ctx: PassContext) -> Program:
+    annotations = {key: _annotations(program.datums[key], ctx) for key in program.roots}
+    return replace(program, annotations=annotations)
+
+
+def _annotations(d: Datum, ctx: PassContext) -> tuple[Annotation, ...]:
     o = d.orchestration
     notes: list[tuple[str, str]] = []
     if o.schedule_type:
@@ -67,4 +71,4 @@ def annotate_budget(unit: Unit, ctx: PassContext) -> Unit:
             notes.append(("stack-gpu-count", str(g.count)))
     else:
         assert isinstance(d, Job)
-    return replace(unit, annotations=tuple(Annotation(key=k, value=v) for k, v in notes))
+    return tuple(Annotation(key=k, value=v) for k, v in notes)

@@ -1,9 +1,8 @@
 """Normalise resources: cpu to millicores, memory to bytes, GPU vendor and model from
 ``gpu_type``; every unit validated.
 
-Stacks and members are normalised where they are loaded (``resolve_references`` calls
-``normalize_stack`` / ``normalize_member``), so each is checked once per run however many
-datums use it; the pass itself normalises the root job.
+Every member and datum of the program is normalised once, however many stacks and roots
+use it; a stack's members (copies made by resolve_references) take their member's result.
 """
 
 from __future__ import annotations
@@ -13,8 +12,8 @@ from decimal import Decimal, InvalidOperation, localcontext
 
 from msgspec.structs import replace
 
-from b00tc.ir import Gpu, Job, Member, Resources, Stack, Unit
-from b00tc.passes import PassContext
+from b00tc.ir import Datum, Gpu, Member, Program, Resources, Stack, key_of
+from b00tc.passes.context import PassContext
 
 _CPU = re.compile(r"([0-9]{1,12}(?:\.[0-9]{1,12})?|\.[0-9]{1,12})(m?)$")
 _MEM = re.compile(r"([0-9]{1,24}(?:\.[0-9]{1,24})?|\.[0-9]{1,24})\s*(Ki|Mi|Gi|Ti|Pi|Ei|k|K|M|G|T|P|E)?(B)?$")
@@ -41,15 +40,20 @@ _MULT = {
 VENDORS = ("nvidia", "amd", "intel")
 
 
-def normalize_resources(unit: Unit, ctx: PassContext) -> Unit:
-    d = unit.datum
-    if isinstance(d, Job):
-        return replace(unit, datum=replace(d, resources=_resources(d.resources, d.file, ctx)))
-    return unit
-
-
-def normalize_stack(stack: Stack, ctx: PassContext) -> Stack:
-    return replace(stack, resources=_resources(stack.resources, stack.file, ctx))
+def normalize_resources(program: Program, ctx: PassContext) -> Program:
+    members = {k: normalize_member(m, ctx) for k, m in program.members.items()}
+    datums: dict[str, Datum] = {}
+    for key, d in program.datums.items():
+        d = replace(d, resources=_resources(d.resources, d.file, ctx))
+        if isinstance(d, Stack):
+            d = replace(
+                d,
+                members=tuple(
+                    replace(m, resources=members[key_of(m.file)].resources) for m in d.members
+                ),
+            )
+        datums[key] = d
+    return replace(program, datums=datums, members=members)
 
 
 def normalize_member(member: Member, ctx: PassContext) -> Member:

@@ -1,8 +1,11 @@
-"""Resolve what a datum names: stack members, required stacks (with cycles), the services of
-each stack, ``wait_for_services`` entries and every ``${STACK:...}`` reference.
+"""Resolve what a datum names, over the linked program: the services of each stack,
+required stacks (with cycles), ``wait_for_services`` entries and every ``${STACK:...}``
+reference.
 
-After this pass a Job's ``requires`` holds its stacks compiled, every Ref knows its
-protocol, port, host port and serving member, and a Stack knows its members and services.
+After this pass each stack of the program knows its members (the stack's env merged under
+each member's own, references resolved in the stack's scope) and its services, each job
+its ``wait_for``, and every Ref its protocol, port, host port and serving member. Stacks
+are compiled once, in the order the roots first need them.
 """
 
 from __future__ import annotations
@@ -13,163 +16,115 @@ from typing import Optional
 from msgspec.structs import replace
 
 from b00tc.diagnostics import did_you_mean
-from b00tc.ir import EnvVar, Job, Member, Name, Ref, ServiceDecl, SkippedMember, Stack, Unit, Value, WaitFor
-from b00tc.passes import PassContext
+from b00tc.ir import Edge, EnvVar, Job, Member, Program, Ref, ServiceDecl, Stack, Value, WaitFor
+from b00tc.passes.context import PassContext
 
 _IN_PROGRESS = object()
 
 
-def resolve_references(unit: Unit, ctx: PassContext) -> Unit:
-    d = unit.datum
-    if isinstance(d, Stack):
-        return replace(unit, datum=_root_stack(d, ctx))
-    assert isinstance(d, Job)
-    scope = _required(d.requires_stacks, d.name, d.file, ctx, chain=(d.name,))
-    resolve = lambda v: _value(v, scope, d.name, d.file, ctx)  # noqa: E731
-    job = replace(
-        d,
-        requires=tuple(s for s in scope.values() if s is not None),
-        wait_for=_wait_for(d, scope, ctx),
-        env=tuple(replace(e, value=resolve(e.value)) for e in d.env),
-        container=replace(
-            d.container,
-            image=resolve(d.container.image),
-            command=tuple(resolve(v) for v in d.container.command),
-            args=tuple(resolve(v) for v in d.container.args),
-        ),
-    )
-    return replace(unit, datum=job)
+def resolve_references(program: Program, ctx: PassContext) -> Program:
+    r = _Resolver(program, ctx)
+    for key in program.roots:
+        d = program.datums[key]
+        if isinstance(d, Stack):
+            r.stack(key, chain=())
+        else:
+            assert isinstance(d, Job)
+            r.datums[key] = r.job(key, d)
+    return replace(program, datums=r.datums)
 
 
-# ---------------------------------------------------------------------------
-# Stacks
+class _Resolver:
+    def __init__(self, program: Program, ctx: PassContext) -> None:
+        self.program = program
+        self.ctx = ctx
+        self.datums = dict(program.datums)
+        #: stack key -> compiled stack, _IN_PROGRESS while its requirements are compiled,
+        #: None when it cannot be (its error was reported)
+        self.compiled: dict[str, object] = {}
 
+    def job(self, key: str, d: Job) -> Job:
+        scope = self.required(self.program.requires.get(key, ()), d.name, d.file, chain=(d.name,))
+        resolve = lambda v: _value(v, scope, d.name, d.file, self.ctx)  # noqa: E731
+        return replace(
+            d,
+            wait_for=_wait_for(d, scope, self.ctx),
+            env=tuple(replace(e, value=resolve(e.value)) for e in d.env),
+            container=replace(
+                d.container,
+                image=resolve(d.container.image),
+                command=tuple(resolve(v) for v in d.container.command),
+                args=tuple(resolve(v) for v in d.container.args),
+            ),
+        )
 
-def _root_stack(stack: Stack, ctx: PassContext) -> Stack:
-    """A stack given on the command line; shared with jobs of the same run that require it,
-    so that it is compiled (and warned about) once."""
-    import os
+    def stack(self, key: str, chain: tuple[str, ...]) -> Optional[Stack]:
+        done = self.compiled.get(key)
+        if isinstance(done, Stack):
+            return done
+        self.compiled[key] = _IN_PROGRESS
+        compiled = self.compile_stack(key, chain)
+        self.compiled[key] = compiled
+        self.datums[key] = compiled
+        return compiled
 
-    from b00tc.passes.normalize_resources import normalize_stack
-
-    cached = ctx.stacks.get(stack.name)
-    if isinstance(cached, Stack) and os.path.normpath(cached.file) == os.path.normpath(stack.file):
-        return cached
-    ctx.stacks[stack.name] = _IN_PROGRESS
-    compiled = normalize_stack(compile_stack(stack, ctx, chain=()), ctx)
-    ctx.stacks[stack.name] = compiled
-    return compiled
-
-
-def compile_stack(stack: Stack, ctx: PassContext, chain: tuple[str, ...]) -> Stack:
-    members: list[Member] = []
-    skipped: list[SkippedMember] = []
-    seen: set[str] = set()
-    for n in stack.member_names:
-        m = _member(n, stack, ctx)
-        if m is None:
-            continue
-        if isinstance(m, SkippedMember):
-            skipped.append(m)
-            continue
-        if m.name in seen:
-            ctx.diags.error(
-                "E0113", f"member {n.value} is listed twice", stack.file, n.path
+    def compile_stack(self, key: str, chain: tuple[str, ...]) -> Stack:
+        program, ctx = self.program, self.ctx
+        stack = program.datums[key]
+        assert isinstance(stack, Stack)
+        members = [program.members[e.target] for e in program.member_edges.get(key, ())]
+        compiled = replace(stack, members=tuple(members), services=_services(stack, members))
+        scope = self.required(program.requires.get(key, ()), stack.name, stack.file, chain + (stack.name,))
+        scope[stack.name] = compiled
+        resolve_in = lambda v, file: _value(v, scope, stack.name, file, ctx)  # noqa: E731
+        env = tuple(replace(e, value=resolve_in(e.value, stack.file)) for e in stack.env)
+        final_members = []
+        for m in members:
+            own = tuple(replace(e, value=resolve_in(e.value, m.file)) for e in m.env)
+            merged: dict[str, EnvVar] = {e.name: e for e in env}
+            merged.update({e.name: e for e in own})
+            final_members.append(
+                replace(
+                    m,
+                    env=tuple(merged.values()),
+                    container=replace(
+                        m.container,
+                        image=resolve_in(m.container.image, m.file),
+                        command=tuple(resolve_in(v, m.file) for v in m.container.command),
+                        args=tuple(resolve_in(v, m.file) for v in m.container.args),
+                    ),
+                )
             )
-            continue
-        seen.add(m.name)
-        members.append(m)
-    services = _services(stack, members)
-    if not members:
-        ctx.diags.warn(
-            "W0104",
-            f"stack {stack.name} has no deployable member: nothing is written for it",
-            stack.file,
-            stack.member_names[0].path if stack.member_names else "$.b00t.name",
-            help="add docker members (members = [\"<name>.docker\", ...])",
-        )
-    compiled = replace(stack, members=tuple(members), skipped=tuple(skipped), services=services)
-    scope = _required(stack.requires_stacks, stack.name, stack.file, ctx, chain + (stack.name,))
-    scope[stack.name] = compiled
-    resolve_in = lambda v, file: _value(v, scope, stack.name, file, ctx)  # noqa: E731
-    env = tuple(replace(e, value=resolve_in(e.value, stack.file)) for e in stack.env)
-    final_members = []
-    for m in members:
-        own = tuple(replace(e, value=resolve_in(e.value, m.file)) for e in m.env)
-        merged: dict[str, EnvVar] = {e.name: e for e in env}
-        merged.update({e.name: e for e in own})
-        final_members.append(
-            replace(
-                m,
-                env=tuple(merged.values()),
-                container=replace(
-                    m.container,
-                    image=resolve_in(m.container.image, m.file),
-                    command=tuple(resolve_in(v, m.file) for v in m.container.command),
-                    args=tuple(resolve_in(v, m.file) for v in m.container.args),
-                ),
+        return replace(compiled, members=tuple(final_members), env=env)
+
+    def required(
+        self, edges: tuple[Edge, ...], owner: str, file: str, chain: tuple[str, ...]
+    ) -> dict[str, Optional[Stack]]:
+        scope: dict[str, Optional[Stack]] = {}
+        for e in edges:
+            scope[e.name] = self.required_stack(e, owner, file, chain)
+        return scope
+
+    def required_stack(self, e: Edge, owner: str, file: str, chain: tuple[str, ...]) -> Optional[Stack]:
+        name = e.name
+        if name in chain or name == owner:
+            cycle = " -> ".join(chain + (name,)) if name in chain else f"{owner} -> {name}"
+            self.ctx.diags.error(
+                "E0305",
+                f"stacks require each other in a cycle: {cycle}",
+                file,
+                e.path,
+                help="a stack cannot require itself, directly or through others",
             )
-        )
-    return replace(
-        compiled,
-        members=tuple(final_members),
-        env=env,
-        requires=tuple(s for n, s in scope.items() if n != stack.name and s is not None),
-    )
-
-
-def _member(n: Name, stack: Stack, ctx: PassContext):
-    qualified = n.value
-    name, dot, kind = qualified.rpartition(".")
-    if not dot or not name:
-        ctx.diags.error(
-            "E0302",
-            f"member {qualified!r} is not <name>.<type>",
-            stack.file,
-            n.path,
-            help='write members = ["n8n.docker", ...]',
-        )
-        return None
-    if kind != "docker":
-        targets = ", ".join(ctx.targets) or "every container target"
-        ctx.diags.warn(
-            "W0101",
-            f"member {qualified} is a {kind} datum, not a container: skipped on {targets}",
-            stack.file,
-            n.path,
-            help="only docker members are deployed; run it with b00t itself",
-        )
-        return SkippedMember(datum=qualified, kind=kind, path=n.path)
-    if qualified in ctx.members:
-        return ctx.members[qualified]
-    from b00tc.frontend.build import build_member
-    from b00tc.frontend.read import read_datum
-
-    file = ctx.search.find(qualified)
-    member = None
-    if file is None:
-        _not_found(qualified, stack.file, n.path, ctx, "member")
-    else:
-        raw = read_datum(file, None, ctx.diags, expect_kind="docker")
-        member = build_member(raw, ctx.diags) if raw is not None else None
-        if member is not None:
-            from b00tc.passes.normalize_resources import normalize_member
-
-            member = normalize_member(member, ctx)
-    ctx.members[qualified] = member
-    return member
-
-
-def _not_found(qualified: str, file: str, path: str, ctx: PassContext, what: str) -> None:
-    near = ctx.search.closest(qualified)
-    ctx.diags.error(
-        "E0302",
-        f"{what} {qualified} not found on the datum search path",
-        file,
-        path,
-        help=(f"did you mean {near!r}? " if near else "")
-        + f"searched {', '.join(ctx.search.dirs)}; add a folder with -I DIR or B00T_DATUM_PATH",
-    )
+            return None
+        if not e.target:  # not found or unreadable: the link phase said so
+            return None
+        if self.compiled.get(e.target) is _IN_PROGRESS:
+            self.ctx.diags.error(
+                "E0305", f"stacks require each other in a cycle through {name}", file, e.path
+            )
+            return None
+        return self.stack(e.target, chain)
 
 
 def _services(stack: Stack, members: list[Member]) -> tuple[ServiceDecl, ...]:
@@ -202,55 +157,6 @@ def _host_port(m: Optional[Member], port: int) -> int:
             if p.container == port and p.host:
                 return p.host
     return port
-
-
-def _required(
-    names: tuple[Name, ...], owner: str, file: str, ctx: PassContext, chain: tuple[str, ...]
-) -> dict[str, Optional[Stack]]:
-    scope: dict[str, Optional[Stack]] = {}
-    for n in names:
-        scope[n.value] = _stack(n, owner, file, ctx, chain)
-    return scope
-
-
-def _stack(n: Name, owner: str, file: str, ctx: PassContext, chain: tuple[str, ...]) -> Optional[Stack]:
-    name = n.value
-    if name in chain or name == owner:
-        cycle = " -> ".join(chain + (name,)) if name in chain else f"{owner} -> {name}"
-        ctx.diags.error(
-            "E0305",
-            f"stacks require each other in a cycle: {cycle}",
-            file,
-            n.path,
-            help="a stack cannot require itself, directly or through others",
-        )
-        return None
-    cached = ctx.stacks.get(name)
-    if cached is _IN_PROGRESS:
-        ctx.diags.error(
-            "E0305", f"stacks require each other in a cycle through {name}", file, n.path
-        )
-        return None
-    if name in ctx.stacks:
-        return cached
-    from b00tc.frontend.build import build_stack
-    from b00tc.frontend.read import read_datum
-
-    path = ctx.search.find(f"{name}.stack")
-    if path is None:
-        _not_found(f"{name}.stack", file, n.path, ctx, "required stack")
-        ctx.stacks[name] = None
-        return None
-    ctx.stacks[name] = _IN_PROGRESS
-    raw = read_datum(path, None, ctx.diags, expect_kind="stack")
-    stack = None
-    if raw is not None:
-        stack = compile_stack(build_stack(raw, ctx.diags), ctx, chain)
-        from b00tc.passes.normalize_resources import normalize_stack
-
-        stack = normalize_stack(stack, ctx)
-    ctx.stacks[name] = stack
-    return stack
 
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,228 @@
+"""The link phase: every datum one build needs, read once, into one ``Program``.
+
+Roots come from the command line (or as text); from each root the linker follows the
+names it writes: a stack's members (``"n8n.docker"``) and every ``requires_stacks`` entry,
+found on the datum search path of the root's folder (``SearchPath``). Each file is read
+and built once per run however many datums name it; a name is looked up once per folder.
+What the linker decides, it reports here: a name found nowhere (E0302), a member that is not
+a container (W0101), a member listed twice (E0113), a stack left with nothing to deploy
+(W0104). Passes then run over the program and never read a file.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from msgspec.structs import replace
+
+from b00tc.diagnostics import Diagnostics
+from b00tc.frontend.build import build_job, build_member, build_stack
+from b00tc.frontend.read import read_datum
+from b00tc.frontend.search import SearchPath
+from b00tc.ir import Datum, Edge, Job, Member, Name, Program, SkippedMember, Stack, key_of
+
+STDIN = "<stdin>"
+
+
+class _Folder:
+    """What one folder's search path resolves, by name, for the roots in that folder."""
+
+    def __init__(self, search: SearchPath) -> None:
+        self.search = search
+        self.stacks: dict[str, Optional[str]] = {}  # stack name -> key (None: not found)
+        self.members: dict[str, Optional[str]] = {}  # "<name>.docker" -> key
+
+
+class Linker:
+    def __init__(self, diags: Diagnostics, includes: list[str], env_path: str, targets: tuple[str, ...]) -> None:
+        self.diags = diags
+        self.includes = includes
+        self.env_path = env_path
+        self.targets = targets
+        self.folders: dict[str, _Folder] = {}
+        self.roots: list[str] = []
+        self.datums: dict[str, Datum] = {}
+        self.members: dict[str, Optional[Member]] = {}
+        self.requires: dict[str, tuple[Edge, ...]] = {}
+        self.member_edges: dict[str, tuple[Edge, ...]] = {}
+        self.failed: set[str] = set()  # stack keys that could not be read or built
+
+    def program(self) -> Program:
+        return Program(
+            roots=tuple(self.roots),
+            datums=self.datums,
+            members={k: m for k, m in self.members.items() if m is not None},
+            requires=self.requires,
+            member_edges=self.member_edges,
+        )
+
+    def _folder(self, file: str) -> _Folder:
+        folder = "." if file == STDIN else (os.path.dirname(file) or ".")
+        f = self.folders.get(folder)
+        if f is None:
+            f = self.folders[folder] = _Folder(SearchPath.for_root(folder, self.includes, self.env_path))
+        return f
+
+    # -- roots ------------------------------------------------------------------
+
+    def root(self, file: str, text: Optional[str]) -> None:
+        folder = self._folder(file)
+        diags = self.diags
+        raw = read_datum(file, text, diags)
+        if raw is None:
+            return
+        before = diags.errors
+        datum: Optional[Datum]
+        if raw.kind == "job":
+            datum = build_job(raw, diags)
+        elif raw.kind == "stack":
+            datum = build_stack(raw, diags)
+        else:  # a docker datum on its own: a stack of one member
+            member = build_member(raw, diags)
+            if member is None:
+                return
+            mkey = key_of(member.file)
+            self.members[mkey] = member
+            folder.members[member.datum] = mkey
+            datum = Stack(
+                name=raw.name,
+                file=raw.file,
+                hint=member.hint,
+                member_names=(Name(value=member.datum, path="$.b00t.name"),),
+            )
+        if datum is None or diags.errors > before:
+            return
+        key = key_of(datum.file)
+        if isinstance(datum, Job):
+            self.datums[key] = datum
+            self.requires[key] = tuple(self._stack_edge(n, datum.file, folder) for n in datum.requires_stacks)
+        else:
+            # a stack given on the command line: a job of the same run that requires it by
+            # name links to this one, and one already linked as required is not read again
+            folder.stacks[datum.name] = key
+            if key not in self.datums:
+                self._stack(datum, key, folder)
+        self.roots.append(key)
+
+    # -- stacks -------------------------------------------------------------------
+
+    def _stack(self, stack: Stack, key: str, folder: _Folder) -> None:
+        """Link a stack: its members, then the stacks it requires (registered before they
+        are followed, so that a cycle ends here and is reported by resolve_references)."""
+        self.datums[key] = stack
+        edges: list[Edge] = []
+        skipped: list[SkippedMember] = []
+        seen: set[str] = set()
+        for n in stack.member_names:
+            found = self._member(n, stack, folder)
+            if found is None:
+                continue
+            if isinstance(found, SkippedMember):
+                skipped.append(found)
+                continue
+            mkey, member = found
+            if member.name in seen:
+                self.diags.error("E0113", f"member {n.value} is listed twice", stack.file, n.path)
+                continue
+            seen.add(member.name)
+            edges.append(Edge(name=n.value, target=mkey, path=n.path))
+        if not edges:
+            self.diags.warn(
+                "W0104",
+                f"stack {stack.name} has no deployable member: nothing is written for it",
+                stack.file,
+                stack.member_names[0].path if stack.member_names else "$.b00t.name",
+                help="add docker members (members = [\"<name>.docker\", ...])",
+            )
+        self.datums[key] = replace(stack, skipped=tuple(skipped))
+        self.member_edges[key] = tuple(edges)
+        self.requires[key] = tuple(self._stack_edge(n, stack.file, folder) for n in stack.requires_stacks)
+
+    def _stack_edge(self, n: Name, file: str, folder: _Folder) -> Edge:
+        name = n.value
+        if name in folder.stacks:
+            key = folder.stacks[name]
+        else:
+            path = folder.search.find(f"{name}.stack")
+            if path is None:
+                self._not_found(f"{name}.stack", file, n.path, folder, "required stack")
+                key = folder.stacks[name] = None
+            else:
+                key = folder.stacks[name] = key_of(path)
+                if key not in self.datums and key not in self.failed:
+                    raw = read_datum(path, None, self.diags, expect_kind="stack")
+                    if raw is None:
+                        self.failed.add(key)
+                    else:
+                        self._stack(build_stack(raw, self.diags), key, folder)
+        return Edge(name=name, target=key if key in self.datums else "", path=n.path)
+
+    # -- members --------------------------------------------------------------------
+
+    def _member(self, n: Name, stack: Stack, folder: _Folder):
+        """``(key, Member)`` for a docker member, a ``SkippedMember`` for another kind, None
+        when it cannot be had (its error is reported)."""
+        qualified = n.value
+        name, dot, kind = qualified.rpartition(".")
+        if not dot or not name:
+            self.diags.error(
+                "E0302",
+                f"member {qualified!r} is not <name>.<type>",
+                stack.file,
+                n.path,
+                help='write members = ["n8n.docker", ...]',
+            )
+            return None
+        if kind != "docker":
+            targets = ", ".join(self.targets) or "every container target"
+            self.diags.warn(
+                "W0101",
+                f"member {qualified} is a {kind} datum, not a container: skipped on {targets}",
+                stack.file,
+                n.path,
+                help="only docker members are deployed; run it with b00t itself",
+            )
+            return SkippedMember(datum=qualified, kind=kind, path=n.path)
+        if qualified in folder.members:
+            key = folder.members[qualified]
+        else:
+            file = folder.search.find(qualified)
+            key = None
+            if file is None:
+                self._not_found(qualified, stack.file, n.path, folder, "member")
+            else:
+                key = key_of(file)
+                if key not in self.members:
+                    raw = read_datum(file, None, self.diags, expect_kind="docker")
+                    self.members[key] = build_member(raw, self.diags) if raw is not None else None
+            folder.members[qualified] = key
+        member = self.members.get(key) if key is not None else None
+        return None if member is None else (key, member)
+
+    def _not_found(self, qualified: str, file: str, path: str, folder: _Folder, what: str) -> None:
+        search = folder.search
+        near = search.closest(qualified)
+        self.diags.error(
+            "E0302",
+            f"{what} {qualified} not found on the datum search path",
+            file,
+            path,
+            help=(f"did you mean {near!r}? " if near else "")
+            + f"searched {', '.join(search.dirs)}; add a folder with -I DIR or B00T_DATUM_PATH",
+        )
+
+
+def link(
+    roots: list[tuple[str, Optional[str]]],
+    diags: Diagnostics,
+    includes: list[str],
+    env_path: str = "",
+    targets: tuple[str, ...] = (),
+) -> Program:
+    """Read every root (``(file, text)``, text None to read the file) and everything it
+    names, once; the program the passes run over."""
+    linker = Linker(diags, includes, env_path, targets)
+    for file, text in roots:
+        linker.root(file, text)
+    return linker.program()
