@@ -130,19 +130,15 @@ def build(req: BuildRequest, diags: Optional[Diagnostics] = None) -> BuildResult
         return result
     multi = len(req.targets) > 1
     produced: dict[str, str] = {}
-    seen: set = set()
+    lowered: set = set()  # Context.reporting_once, for the whole build
     for target in req.targets:
         backend = get_backend(target)
         for unit in units:
-            if isinstance(unit.datum, Stack) and not unit.datum.members:
-                continue  # W0104 said so: there is nothing to deploy
-            ctx = Context(target=target, env=req.host_env, helper_image=req.helper_image)
+            if unit.empty:
+                continue
+            ctx = Context(target=target, env=req.host_env, helper_image=req.helper_image, lowered=lowered)
             files = backend.render(unit, ctx)
-            for d in ctx.diagnostics:
-                key = (d.severity, d.code, d.message, d.file, d.path)
-                if key not in seen:  # a stack rendered inside a job's file warns once
-                    seen.add(key)
-                    diags.append(d)
+            diags.extend(ctx.diagnostics)
             for f in files:
                 name = output_name(target, f, multi)
                 if name in produced and produced[name] != unit.datum.file:

@@ -294,6 +294,11 @@ class Unit(Node):
     datum: Datum
     annotations: tuple[Annotation, ...] = ()
 
+    @property
+    def empty(self) -> bool:
+        """A stack with no deployable member: nothing to render (W0104 said so)."""
+        return isinstance(self.datum, Stack) and not self.datum.members
+
 
 # ---------------------------------------------------------------------------
 # The program: every datum one build needs, each loaded once

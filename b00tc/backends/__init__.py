@@ -1,19 +1,21 @@
 """Backends: one module per target, registered by name, imported only when used.
 
-A backend is a class with ``name``, ``aliases``, ``KEEPS_HOST_VARS`` and
-``render(unit, ctx) -> list[OutputFile]``. Add one by writing its module and one line in
-``REGISTRY`` (or an entry point in the group ``b00tc.backends``, scanned only when a
+A backend is a class with ``name``, ``aliases``, ``KEEPS_HOST_VARS`` and ``KINDS``, the
+datum kinds it renders, each by its method ``render_<kind>(unit, datum, ctx) ->
+list[OutputFile]``; ``render`` dispatches on the unit's kind, and a kind the backend does not
+declare is error E0115, never an exception. Add a backend by writing its module and one line
+in ``REGISTRY`` (or an entry point in the group ``b00tc.backends``, scanned only when a
 target name is not found here).
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Callable, ClassVar, NamedTuple
 
 if TYPE_CHECKING:
     from b00tc.backends._context import Context
-    from b00tc.ir import Unit
+    from b00tc.ir import Datum, Unit
 
 REGISTRY: dict[str, str] = {
     "k8s": "b00tc.backends.k8s:K8sBackend",
@@ -50,9 +52,30 @@ class Backend:
     #: compose and bash keep ``${VAR}`` host variables for run time; the others resolve
     #: them at build time from --env-file / --set / the environment.
     KEEPS_HOST_VARS: ClassVar[bool] = False
+    #: the datum kinds (``b00tc.ir.DATUM_KINDS``) this target renders
+    KINDS: ClassVar[tuple[str, ...]] = ()
 
-    def render(self, unit: "Unit", ctx: "Context") -> list[OutputFile]:  # pragma: no cover
-        raise NotImplementedError
+    def render(self, unit: "Unit", ctx: "Context") -> list[OutputFile]:
+        from b00tc.ir import kind_of
+
+        datum = unit.datum
+        kind = kind_of(datum)
+        if kind not in self.KINDS:
+            ctx.error(
+                "E0115",
+                f"target {self.name} does not render a {kind} datum",
+                datum.file,
+                "$.b00t",
+                help=f"targets that do: {', '.join(renderers(kind)) or 'none yet'}",
+            )
+            return []
+        render: Callable[["Unit", "Datum", "Context"], list[OutputFile]] = getattr(self, f"render_{kind}")
+        return render(unit, datum, ctx)
+
+
+def renderers(kind: str) -> list[str]:
+    """The built-in targets that render datums of ``kind``."""
+    return [name for name in REGISTRY if kind in get_backend(name).KINDS]
 
 
 def canonical_target(name: str) -> str | None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Mapping
+from contextlib import contextmanager
+from typing import Iterator, Mapping
 
 import msgspec
 
@@ -20,6 +21,22 @@ class Context(msgspec.Struct):
     #: seconds a generated wait gives a service before it fails
     wait_timeout: int = 300
     diagnostics: list[Diagnostic] = msgspec.field(default_factory=list)
+    #: the nodes already lowered in this build, shared by the contexts of one build (every
+    #: unit and every target): see ``reporting_once``
+    lowered: set = msgspec.field(default_factory=set)
+
+    @contextmanager
+    def reporting_once(self, node: tuple) -> Iterator[None]:
+        """Lower a node that more than one output of the build includes (a required stack's
+        members in a compose job file and in the stack's own; a job's wait, which both
+        direct targets check the same way): what it reports is kept the first time only.
+        ``node`` says which node, and includes the target when the finding is the target's."""
+        first = node not in self.lowered
+        self.lowered.add(node)
+        start = len(self.diagnostics)
+        yield
+        if not first:
+            del self.diagnostics[start:]
 
     def warn(self, code: str, message: str, file: str, path: str = "", help: str = "") -> None:
         self.diagnostics.append(

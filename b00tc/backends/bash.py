@@ -27,6 +27,7 @@ from b00tc.backends._context import Context
 from b00tc.backends._values import ref_text
 from b00tc.ir import (
     Container,
+    Datum,
     Gpu,
     HostVar,
     Job,
@@ -61,15 +62,17 @@ class BashBackend(Backend):
     aliases = ("direct",)
     KEEPS_HOST_VARS = True
 
-    def render(self, unit: Unit, ctx: Context) -> list[OutputFile]:
-        datum = unit.datum
-        if isinstance(datum, Job):
-            text = _JobScript(unit, datum, ctx).render()
-        else:
-            text = _StackScript(unit, datum, ctx).render()
-        if text is None:
-            return []
-        return [OutputFile(f"{datum.name}.sh", text, 0o755)]
+    KINDS = ("job", "stack")
+
+    def render_job(self, unit: Unit, job: Job, ctx: Context) -> list[OutputFile]:
+        return _output(job, _JobScript(unit, job, ctx).render())
+
+    def render_stack(self, unit: Unit, stack: Stack, ctx: Context) -> list[OutputFile]:
+        return _output(stack, _StackScript(unit, stack, ctx).render())
+
+
+def _output(datum: Datum, text: Optional[str]) -> list[OutputFile]:
+    return [] if text is None else [OutputFile(f"{datum.name}.sh", text, 0o755)]
 
 
 # ---------------------------------------------------------------------------
@@ -380,15 +383,17 @@ def warn_unserved(stack: Stack, ctx: Context) -> list[str]:
 
 
 def warn_unserved_wait(wait: WaitFor, file: str, ctx: Context) -> None:
+    """Both direct targets (bash, systemd) wait on localhost: one finding for the build."""
     if not wait.member:
-        ctx.warn(
-            "W0103",
-            f"service {wait.service} of stack {wait.stack} has no deployable member: the job "
-            f"waits for localhost:{wait.host_port or wait.port}, which the stack does not start",
-            file,
-            wait.path,
-            help=f"start {wait.service} some other way, or remove the wait",
-        )
+        with ctx.reporting_once(("wait-on-host", file, wait.path)):
+            ctx.warn(
+                "W0103",
+                f"service {wait.service} of stack {wait.stack} has no deployable member: the job "
+                f"waits for localhost:{wait.host_port or wait.port}, which the stack does not start",
+                file,
+                wait.path,
+                help=f"start {wait.service} some other way, or remove the wait",
+            )
 
 
 def header(unit: Unit, lines: Iterable[str]) -> list[str]:

@@ -63,12 +63,14 @@ class SystemdBackend(Backend):
     aliases = ()
     KEEPS_HOST_VARS = False
 
-    def render(self, unit: Unit, ctx: Context) -> list[OutputFile]:
-        datum = unit.datum
-        if isinstance(datum, Job):
-            text = _JobUnit(unit, datum, ctx).render()
-            return [] if text is None else [OutputFile(f"{datum.name}.service", text)]
-        return _StackUnits(unit, datum, ctx).render()
+    KINDS = ("job", "stack")
+
+    def render_job(self, unit: Unit, job: Job, ctx: Context) -> list[OutputFile]:
+        text = _JobUnit(unit, job, ctx).render()
+        return [] if text is None else [OutputFile(f"{job.name}.service", text)]
+
+    def render_stack(self, unit: Unit, stack: Stack, ctx: Context) -> list[OutputFile]:
+        return _StackUnits(unit, stack, ctx).render()
 
 
 # ---------------------------------------------------------------------------
