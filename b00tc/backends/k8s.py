@@ -6,6 +6,9 @@ Kubernetes resolves nothing at run time that b00tc could leave to it: host varia
 baked at build time (``_values.bake``), references become the Service DNS name
 (``http://<service>:<port>``), and every literal that reaches ``env[].value``,
 ``command`` or ``args`` is escaped against Kubernetes' dependent-variable expansion.
+
+Over 500 lines: one target, one module (the house style); the generator has one method per
+IR node, and splitting it would split the escaping rules above from their only users.
 """
 
 from __future__ import annotations

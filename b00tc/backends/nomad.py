@@ -28,6 +28,9 @@ and args elements that hold a reference cannot be templated in ``config`` direct
 template exports them as ``B00T_CMD_<i>`` / ``B00T_ARG_<i>`` and ``config`` refers to
 them as ``${B00T_ARG_<i>}``, which Nomad's config evaluation resolves from the task
 environment (template env vars included) before the container starts.
+
+Over 500 lines: one target, one module (the house style); most of it is the escaping for the
+four ways Nomad reads a string, described above, which belongs next to the renderer.
 """
 
 from __future__ import annotations

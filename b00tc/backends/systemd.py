@@ -25,8 +25,7 @@ from typing import Optional
 
 from b00tc.backends import Backend, OutputFile
 from b00tc.backends._context import Context
-from b00tc.backends._values import text_of
-from b00tc.backends.bash import (
+from b00tc.backends._host import (
     check_nul,
     comment,
     container_name,
@@ -44,6 +43,7 @@ from b00tc.backends.bash import (
     warn_unserved,
     warn_unserved_wait,
 )
+from b00tc.backends._values import text_of
 from b00tc.ir import Gpu, Job, Member, Mount, Resources, Stack, Unit, Value
 
 #: variables the docker CLI itself reads (where it finds docker, its config, its daemon,

@@ -69,6 +69,18 @@ class Linker:
     def root(self, file: str, text: Optional[str]) -> None:
         folder = self._folder(file)
         diags = self.diags
+        key = key_of(file)
+        if text is None and (key in self.failed or (key in self.members and self.members[key] is None)):
+            return  # an earlier root named it and its errors are reported
+        if text is None and key in self.datums and isinstance(self.datums[key], Stack):
+            # a stack an earlier root required, given on the command line too: linked already
+            folder.stacks[self.datums[key].name] = key
+            self.roots.append(key)
+            return
+        if text is None and self.members.get(key) is not None:
+            # a member an earlier stack named, given on the command line: a stack of one
+            self._one_member_stack(self.members[key], key, folder)
+            return
         raw = read_datum(file, text, diags)
         if raw is None:
             return
@@ -80,20 +92,12 @@ class Linker:
             datum = build_stack(raw, diags)
         else:  # a docker datum on its own: a stack of one member
             member = build_member(raw, diags)
-            if member is None:
-                return
-            mkey = key_of(member.file)
-            self.members[mkey] = member
-            folder.members[member.datum] = mkey
-            datum = Stack(
-                name=raw.name,
-                file=raw.file,
-                hint=member.hint,
-                member_names=(Name(value=member.datum, path="$.b00t.name"),),
-            )
+            if member is not None and diags.errors == before:
+                self.members[key] = member
+                self._one_member_stack(member, key, folder)
+            return
         if datum is None or diags.errors > before:
             return
-        key = key_of(datum.file)
         if isinstance(datum, Job):
             self.datums[key] = datum
             self.requires[key] = tuple(self._stack_edge(n, datum.file, folder) for n in datum.requires_stacks)
@@ -103,6 +107,18 @@ class Linker:
             folder.stacks[datum.name] = key
             if key not in self.datums:
                 self._stack(datum, key, folder)
+        self.roots.append(key)
+
+    def _one_member_stack(self, member: Member, key: str, folder: _Folder) -> None:
+        """A docker datum given as a root deploys as a stack of that one member."""
+        folder.members[member.datum] = key
+        stack = Stack(
+            name=member.name,
+            file=member.file,
+            hint=member.hint,
+            member_names=(Name(value=member.datum, path="$.b00t.name"),),
+        )
+        self._stack(stack, key, folder)
         self.roots.append(key)
 
     # -- stacks -------------------------------------------------------------------
