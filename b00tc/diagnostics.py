@@ -65,6 +65,7 @@ CODES: dict[str, str] = {
     "E0112": "a key is given twice (both shapes, or [env] and [b00t.env])",
     "E0113": "a stack lists a member twice",
     "E0114": "two datums of one build write the same output file",
+    "E0115": "the target does not render this kind of datum",
     "E0201": "a cpu quantity cannot be read",
     "E0202": "a memory quantity cannot be read",
     "E0203": "a GPU requirement cannot be read",
