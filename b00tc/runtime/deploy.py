@@ -11,18 +11,9 @@ import subprocess
 import sys
 from typing import Callable, Optional
 
-from b00tc.runtime.detect import Availability
+from b00tc.exitcodes import UNAVAILABLE  # noqa: F401 (cli.py's, until it goes)
+from b00tc.runtime.model import AdapterOutput, Availability, DeployError
 from b00tc.runtime.orchestrators import BY_NAME
-from b00tc.runtime.plan import AdapterOutput
-
-#: exit code when the orchestrator (or its MCP server) cannot be used here
-UNAVAILABLE = 3
-
-
-class DeployError(Exception):
-    def __init__(self, message: str, code: int = UNAVAILABLE):
-        super().__init__(message)
-        self.code = code
 
 
 def unavailable(avail: Availability) -> DeployError:

@@ -20,9 +20,10 @@ import os
 import shutil
 import signal
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
+from b00tc.runtime.model import Availability
 from b00tc.runtime.orchestrators import BY_NAME, ORCHESTRATORS
 
 
@@ -46,20 +47,6 @@ class Probe:
             return f"`{cmd}` could not start: {self.stderr}"
         detail = (self.stderr.strip() or self.stdout.strip()).splitlines()
         return f"`{cmd}` exited {self.code}" + (f": {detail[-1][:160]}" if detail else "")
-
-
-@dataclass
-class Availability:
-    name: str
-    available: bool
-    reason: str
-    #: how to run it (e.g. ["docker", "compose"] or ["docker-compose"]); empty for direct
-    command: list[str] = field(default_factory=list)
-
-    def line(self, default: Optional[str] = None) -> str:
-        mark = "✅" if self.available else "❌"
-        tail = "  [default]" if default == self.name else ""
-        return f"{mark} {self.name} ({self.reason}){tail}"
 
 
 def timeout() -> float:

@@ -31,44 +31,37 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from b00tc.runtime.plan import DEFAULT_COMPOSE, Command, Manifest, McpCommand
+from b00tc.exitcodes import NOT_DEPLOYED
+from b00tc.runtime.model import (
+    MANAGED, Command, Deployed, LifecycleError, Manifest, McpCommand, ObjectState, Options, Status, summarize,
+)
 
-OPS = ("status", "logs", "down")
-NOT_DEPLOYED = 4
-MANAGED = "app.kubernetes.io/managed-by=b00tc"  # b00tc.backends._meta.identity
 K8S_STATUS_KINDS = ("jobs", "deployments", "services", "pods", "persistentvolumeclaims")
 K8S_DOWN_KINDS = ("jobs", "deployments", "services")
 
 
-class LifecycleError(Exception):
-    def __init__(self, message: str, code: int = 1):
-        super().__init__(message)
-        self.code = code
+# file suffix each target's backend writes after the datum's name
+SUFFIX = {"k8s": ".yaml", "compose": ".compose.yaml", "nomad": ".nomad.hcl", "bash": ".sh"}
 
 
-@dataclass
-class Deployed:
-    """One root datum as b00tc deploys it."""
+def manifests_of(result, target: str) -> list[Manifest]:
+    from b00tc.ir import Job
 
-    name: str
-    kind: str  # job | stack
-    #: a stack's deployable members (its Deployments, compose services, Nomad tasks)
-    members: list[str] = field(default_factory=list)
-    #: the file handed to the orchestrator (compose, direct), when compiled
-    manifest: Optional[Manifest] = None
-
-    @property
-    def datum(self) -> str:
-        return f"{self.name}.{self.kind}"
+    kinds = {u.datum.name: ("job" if isinstance(u.datum, Job) else "stack") for u in result.units}
+    out = []
+    for t, f in result.outputs:
+        if t != target:
+            continue
+        name = f.path[: -len(SUFFIX[target])] if f.path.endswith(SUFFIX[target]) else f.path
+        out.append(Manifest(f.path, f.content, f.mode, name, kinds.get(name, "job")))
+    return out
 
 
 def deployed_of(result, target: str) -> list[Deployed]:
     """The root datums of a build, with the manifests of ``target`` (if it was built)."""
     from b00tc.ir import Job
-    from b00tc.runtime.plan import manifests_of
 
     manifests = {m.datum: m for m in manifests_of(result, target)} if target else {}
     out = []
@@ -79,23 +72,6 @@ def deployed_of(result, target: str) -> list[Deployed]:
         else:
             out.append(Deployed(d.name, "stack", [m.name for m in d.members], manifests.get(d.name)))
     return out
-
-
-@dataclass
-class Options:
-    namespace: Optional[str] = None
-    context: Optional[str] = None
-    compose: list[str] = field(default_factory=lambda: list(DEFAULT_COMPOSE))
-    #: the container runtime of direct stacks (their script's $B00T_CONTAINER_RUNTIME)
-    runtime: str = field(default_factory=lambda: os.environ.get("B00T_CONTAINER_RUNTIME") or "docker")
-    follow: bool = False
-    volumes: bool = False
-    #: the folder the manifests are (or would be) written to
-    base: str = ""
-
-    def path(self, d: Deployed) -> str:
-        name = d.manifest.path if d.manifest else f"{d.name}.?"
-        return os.path.join(self.base, name) if self.base else name
 
 
 def k8s_selector(d: Deployed) -> str:
@@ -230,48 +206,6 @@ def mcp_calls(d: Deployed, op: str, o: Options, profile) -> list[McpCommand]:
 # Status
 
 
-@dataclass
-class ObjectState:
-    kind: str
-    name: str
-    state: str
-    detail: str = ""
-    managed: bool = True  # carries b00tc's labels / meta
-
-
-@dataclass
-class Status:
-    datum: str
-    orchestrator: str
-    state: str  # succeeded | failed | running | pending | up | degraded | not deployed | unknown
-    objects: list[ObjectState] = field(default_factory=list)
-    note: str = ""
-
-    @property
-    def code(self) -> int:
-        if self.state == "not deployed":
-            return NOT_DEPLOYED
-        return 1 if self.state in ("failed", "degraded", "unknown") else 0
-
-    def to_json(self) -> dict:
-        out = {"datum": self.datum, "orchestrator": self.orchestrator, "state": self.state,
-               "objects": [{"kind": s.kind, "name": s.name, "state": s.state, "detail": s.detail,
-                            "managed_by_b00tc": s.managed} for s in self.objects]}
-        if self.note:
-            out["note"] = self.note
-        return out
-
-    def text(self) -> str:
-        lines = [f"{self.datum} on {self.orchestrator}: {self.state}"]
-        if self.note:
-            lines.append(f"  {self.note}")
-        width = max([len(f"{s.kind}/{s.name}") for s in self.objects] or [0])
-        for s in self.objects:
-            tag = "" if s.managed else "  (not created by b00tc)"
-            lines.append(f"  {f'{s.kind}/{s.name}':<{width}}  {s.state}" + (f"  {s.detail}" if s.detail else "") + tag)
-        return "\n".join(lines) + "\n"
-
-
 Runner = Callable[[list[str]], subprocess.CompletedProcess]
 
 
@@ -325,22 +259,10 @@ def _k8s_object(item: dict) -> ObjectState:
     return ObjectState(kind, name, "present", "", managed)
 
 
-def _summary(d: Deployed, orchestrator: str, objects: list[ObjectState], job_obj: Optional[ObjectState],
-             workloads: list[ObjectState]) -> Status:
-    if not objects:
-        return Status(d.datum, orchestrator, "not deployed", [])
-    if d.kind == "job":
-        state = job_obj.state if job_obj is not None else "unknown"
-        return Status(d.datum, orchestrator, state, objects,
-                      "" if job_obj is not None else "the job itself was not found")
-    up = all(w.state in ("up", "running") for w in workloads) and workloads
-    return Status(d.datum, orchestrator, "up" if up else "degraded", objects)
-
-
 def k8s_status_from(d: Deployed, items: list[dict]) -> Status:
     objects = [_k8s_object(i) for i in items]
     job = next((s for s in objects if s.kind == "Job" and s.name == d.name), None)
-    return _summary(d, "kubernetes", objects, job, [s for s in objects if s.kind in ("Deployment", "StatefulSet")])
+    return summarize(d, "kubernetes", objects, job, [s for s in objects if s.kind in ("Deployment", "StatefulSet")])
 
 
 def _container(info: dict, service_label: str) -> ObjectState:
@@ -371,7 +293,7 @@ def containers_status_from(d: Deployed, orchestrator: str, infos: list[dict], se
             job = ObjectState(main.kind, main.name, state, main.detail)
     workloads = [ObjectState(s.kind, s.name, "up" if s.state == "running" and "unhealthy" not in s.detail
                              and "starting" not in s.detail else s.state) for s in objects]
-    return _summary(d, orchestrator, objects, job, workloads)
+    return summarize(d, orchestrator, objects, job, workloads)
 
 
 def _inspect(ids: list[str], o: Options, run: Runner) -> list[dict]:

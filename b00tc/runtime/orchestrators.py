@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from b00tc.runtime.model import UnknownOrchestrator
+
 
 @dataclass(frozen=True)
 class Orchestrator:
@@ -46,10 +48,6 @@ ALIASES: dict[str, str] = {
 }
 
 NAMES: list[str] = [o.name for o in ORCHESTRATORS]
-
-
-class UnknownOrchestrator(ValueError):
-    pass
 
 
 def resolve(name: str) -> Orchestrator:

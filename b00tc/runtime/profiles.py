@@ -8,35 +8,10 @@ the seed's ``kubernetes-mcp``, which is the design's name for a kubectl_apply se
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Optional
 
 from b00tc.diagnostics import did_you_mean
-
-
-@dataclass(frozen=True)
-class CallOptions:
-    namespace: str = "default"
-    context: Optional[str] = None
-    dry_run: bool = False
-    #: where the manifest files are, for servers that read a file (compose)
-    file_path: str = ""
-    project: str = ""
-
-
-@dataclass(frozen=True)
-class Profile:
-    name: str
-    orchestrator: str
-    server: str  # the server's name in mcp_commands
-    package: str  # where the server comes from
-    command: tuple[str, ...]  # a typical way to start it over stdio
-    tool: str
-    #: manifest text + options -> one arguments object per tool call
-    arguments: Callable[[str, CallOptions], list[dict]]
-    #: the packages (npm, PyPI) or commands that start this server (mcp_datums reads an
-    #: MCP datum's command for them)
-    starts: tuple[str, ...] = ()
+from b00tc.runtime.model import CallOptions, Profile, UnknownProfile
 
 
 def split_documents(text: str) -> list[str]:
@@ -123,10 +98,6 @@ DEFAULTS: dict[str, str] = {
 
 #: package (npm, PyPI) or command -> the profile of the server it starts (mcp_datums)
 PACKAGES: dict[str, str] = {start: p.name for p in PROFILES.values() for start in p.starts}
-
-
-class UnknownProfile(ValueError):
-    pass
 
 
 def for_orchestrator(orchestrator: str, name: Optional[str]) -> Optional[Profile]:
