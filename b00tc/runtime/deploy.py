@@ -80,9 +80,9 @@ def run_cli(plan: AdapterOutput, echo: Callable[[str], None], env: Optional[dict
         argv = ["bash", "-c", c.argv[0]] if c.shell else c.argv
         try:
             if plan.orchestrator == "direct" and c.is_job and c.datum:
-                from b00tc.runtime.lifecycle import run_direct_job
+                from b00tc.runtime.state import supervise
 
-                code = run_direct_job(argv, c.datum, env=env)  # recorded for status, logs, down
+                code = supervise(argv, c.datum, env=env)  # recorded for status, logs, down
             else:
                 code = subprocess.run(argv, env=env).returncode
         except OSError as e:

@@ -18,69 +18,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
-from dataclasses import dataclass
 from typing import Optional
 
 from b00tc.runtime.model import Availability
 from b00tc.runtime.orchestrators import BY_NAME, ORCHESTRATORS
-
-
-@dataclass
-class Probe:
-    argv: list[str]
-    code: Optional[int]  # None: timed out or could not start
-    stdout: str = ""
-    stderr: str = ""
-    timed_out: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.code == 0
-
-    def why(self) -> str:
-        cmd = " ".join(self.argv)
-        if self.timed_out:
-            return f"`{cmd}` did not answer within {timeout():g} s"
-        if self.code is None:
-            return f"`{cmd}` could not start: {self.stderr}"
-        detail = (self.stderr.strip() or self.stdout.strip()).splitlines()
-        return f"`{cmd}` exited {self.code}" + (f": {detail[-1][:160]}" if detail else "")
-
-
-def timeout() -> float:
-    try:
-        return float(os.environ.get("B00TC_PROBE_TIMEOUT", "5"))
-    except ValueError:
-        return 5.0
-
-
-def run(argv: list[str], limit: Optional[float] = None, env: Optional[dict] = None) -> Probe:
-    """Run a probe in its own process group; on timeout the whole group is killed, so a
-    wrapper script whose child hangs cannot keep the pipes open."""
-    limit = timeout() if limit is None else limit
-    try:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            env=env,
-        )
-    except OSError as e:
-        return Probe(argv, None, stderr=e.strerror or str(e))
-    try:
-        out, err = proc.communicate(timeout=limit)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        proc.communicate()
-        return Probe(argv, None, timed_out=True)
-    return Probe(argv, proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
+from b00tc.runtime.process import probe as run
+from b00tc.runtime.process import timeout
 
 
 def kubernetes() -> Availability:

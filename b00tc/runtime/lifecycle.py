@@ -23,20 +23,17 @@ failed or degraded (or a down that was refused); 3 the orchestrator cannot be us
 
 from __future__ import annotations
 
-import json
-import os
-import re
 import shlex
-import signal
-import subprocess
 import sys
-import time
 from typing import Callable, Optional
 
 from b00tc.exitcodes import NOT_DEPLOYED
+from b00tc.runtime import containers
+from b00tc.runtime import state as st
 from b00tc.runtime.model import (
     MANAGED, Command, Deployed, LifecycleError, Manifest, McpCommand, ObjectState, Options, Status, summarize,
 )
+from b00tc.runtime.process import Runner, answer, failed, parse_json, run_captured, run_each
 
 K8S_STATUS_KINDS = ("jobs", "deployments", "services", "pods", "persistentvolumeclaims")
 K8S_DOWN_KINDS = ("jobs", "deployments", "services")
@@ -78,18 +75,6 @@ def k8s_selector(d: Deployed) -> str:
     if d.kind == "job":
         return f"{MANAGED},b00t.io/datum={d.datum}"
     return f"{MANAGED},app.kubernetes.io/part-of={d.name}"
-
-
-def state_root() -> str:
-    explicit = os.environ.get("B00TC_STATE_DIR")
-    if explicit:
-        return explicit
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return os.path.join(base, "b00tc")
-
-
-def state_dir(name: str) -> str:
-    return os.path.join(state_root(), "direct", name)
 
 
 # ---------------------------------------------------------------------------------------
@@ -157,12 +142,11 @@ def commands(d: Deployed, orchestrator: str, op: str, o: Options) -> list[Comman
         if op == "status":
             return [Command([f"{o.runtime} inspect $({shlex.join(_docker_by_labels(d, o))})"], shell=True)]
         return [Command(["bash", o.path(d), op] + (["-f"] if op == "logs" and o.follow else []))]
-    folder = state_dir(d.name)
     if op == "status":
-        return [Command(["cat", os.path.join(folder, "state.json")])]
+        return [Command(["cat", st.state_file(d.name)])]
     if op == "logs":
-        return [Command(["tail", "-n", "+1"] + (["-f"] if o.follow else []) + [os.path.join(folder, "output.log")])]
-    return [Command([f"kill -TERM -- \"-$(cat {shlex.quote(os.path.join(folder, 'pid'))})\""], shell=True)]
+        return [Command(["tail", "-n", "+1"] + (["-f"] if o.follow else []) + [st.log_file(d.name)])]
+    return [Command([f"kill -TERM -- \"-$(cat {shlex.quote(st.pid_file(d.name))})\""], shell=True)]
 
 
 #: MCP day-two tool calls, by profile: (op, deployed, options) -> [(tool, arguments)]
@@ -206,30 +190,6 @@ def mcp_calls(d: Deployed, op: str, o: Options, profile) -> list[McpCommand]:
 # Status
 
 
-Runner = Callable[[list[str]], subprocess.CompletedProcess]
-
-
-def run_captured(argv: list[str]) -> subprocess.CompletedProcess:
-    try:
-        return subprocess.run(argv, capture_output=True, text=True, timeout=120)
-    except FileNotFoundError:
-        raise LifecycleError(f"cannot run {argv[0]}: not installed", 3) from None
-    except subprocess.TimeoutExpired:
-        raise LifecycleError(f"`{shlex.join(argv)}` did not answer within 120 s", 3) from None
-
-
-def _failed(argv: list[str], p: subprocess.CompletedProcess) -> LifecycleError:
-    err = (p.stderr or p.stdout or "").strip().splitlines()
-    return LifecycleError(f"`{shlex.join(argv)}` exited {p.returncode}" + (f": {err[-1]}" if err else ""), 3)
-
-
-def _json(argv: list[str], text: str):
-    try:
-        return json.loads(text or "null")
-    except ValueError as e:
-        raise LifecycleError(f"cannot read the answer of `{shlex.join(argv)}` as JSON: {e}", 3) from None
-
-
 def _k8s_object(item: dict) -> ObjectState:
     kind, meta = item.get("kind", "?"), item.get("metadata", {})
     name, st, spec = meta.get("name", "?"), item.get("status") or {}, item.get("spec") or {}
@@ -263,47 +223,6 @@ def k8s_status_from(d: Deployed, items: list[dict]) -> Status:
     objects = [_k8s_object(i) for i in items]
     job = next((s for s in objects if s.kind == "Job" and s.name == d.name), None)
     return summarize(d, "kubernetes", objects, job, [s for s in objects if s.kind in ("Deployment", "StatefulSet")])
-
-
-def _container(info: dict, service_label: str) -> ObjectState:
-    labels = (info.get("Config") or {}).get("Labels") or {}
-    st = info.get("State") or {}
-    name = labels.get(service_label) or info.get("Name", "?").lstrip("/")
-    status = st.get("Status", "unknown")
-    health = (st.get("Health") or {}).get("Status")
-    if status == "exited":
-        code = st.get("ExitCode", 0)
-        state, detail = ("exited", f"exit {code}")
-    else:
-        state, detail = status, ""
-    if health:
-        detail = f"{detail}, {health}".lstrip(", ")
-    return ObjectState("container", name, state, detail, labels.get("app.kubernetes.io/managed-by") == "b00tc")
-
-
-def containers_status_from(d: Deployed, orchestrator: str, infos: list[dict], service_label: str) -> Status:
-    objects = sorted((_container(i, service_label) for i in infos), key=lambda s: s.name)
-    job = None
-    if d.kind == "job":
-        main = next((s for s in objects if s.name == d.name), None)
-        if main is not None:
-            code = re.match(r"exit (\d+)", main.detail)
-            state = ("succeeded" if code and code.group(1) == "0" else "failed") if main.state == "exited" else (
-                "pending" if main.state == "created" else main.state)
-            job = ObjectState(main.kind, main.name, state, main.detail)
-    workloads = [ObjectState(s.kind, s.name, "up" if s.state == "running" and "unhealthy" not in s.detail
-                             and "starting" not in s.detail else s.state) for s in objects]
-    return summarize(d, orchestrator, objects, job, workloads)
-
-
-def _inspect(ids: list[str], o: Options, run: Runner) -> list[dict]:
-    if not ids:
-        return []
-    argv = [o.runtime, "inspect", *ids]
-    p = run(argv)
-    if p.returncode != 0:
-        raise _failed(argv, p)
-    return _json(argv, p.stdout) or []
 
 
 def nomad_status_from(d: Deployed, job: Optional[dict], allocs: list[dict]) -> Status:
@@ -343,42 +262,26 @@ def _nomad_job(d: Deployed, run: Runner) -> Optional[dict]:
     if p.returncode != 0:
         if "not found" in (p.stderr + p.stdout).lower():
             return None
-        raise _failed(argv, p)
-    doc = _json(argv, p.stdout)
+        raise failed(argv, p)
+    doc = parse_json(argv, p.stdout)
     return doc.get("Job", doc) if isinstance(doc, dict) else None
 
 
 def status(d: Deployed, orchestrator: str, o: Options, run: Runner = run_captured) -> Status:
     if orchestrator == "kubernetes":
         argv = commands(d, orchestrator, "status", o)[0].argv
-        p = run(argv)
-        if p.returncode != 0:
-            raise _failed(argv, p)
-        return k8s_status_from(d, (_json(argv, p.stdout) or {}).get("items") or [])
+        return k8s_status_from(d, (parse_json(argv, answer(argv, run)) or {}).get("items") or [])
     if orchestrator == "docker-compose":
-        argv = _compose_ps(d, o)
-        p = run(argv)
-        if p.returncode != 0:
-            raise _failed(argv, p)
-        infos = _inspect(p.stdout.split(), o, run)
-        return containers_status_from(d, orchestrator, infos, "com.docker.compose.service")
+        return containers.listed_status(d, orchestrator, _compose_ps(d, o), o, run, "com.docker.compose.service")
     if orchestrator == "nomad":
         job = _nomad_job(d, run)
         allocs: list[dict] = []
         if job is not None:
             argv = _nomad_allocs(d)
-            p = run(argv)
-            if p.returncode != 0:
-                raise _failed(argv, p)
-            allocs = _json(argv, p.stdout) or []
+            allocs = parse_json(argv, answer(argv, run)) or []
         return nomad_status_from(d, job, allocs)
     if d.kind == "stack":
-        argv = _docker_by_labels(d, o)
-        p = run(argv)
-        if p.returncode != 0:
-            raise _failed(argv, p)
-        infos = _inspect(p.stdout.split(), o, run)
-        return containers_status_from(d, "direct", infos, "app.kubernetes.io/name")
+        return containers.listed_status(d, "direct", _docker_by_labels(d, o), o, run, "app.kubernetes.io/name")
     return direct_job_status(d)
 
 
@@ -386,49 +289,8 @@ def status(d: Deployed, orchestrator: str, o: Options, run: Runner = run_capture
 # direct jobs: the state folder
 
 
-def _proc_start(pid: int) -> Optional[str]:
-    """The process's start time (field 22 of /proc/PID/stat): tells a pid reused by
-    another process apart from the job's."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
-def _read_state(name: str) -> Optional[dict]:
-    try:
-        with open(os.path.join(state_dir(name), "state.json")) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
-def _write_state(folder: str, state: dict) -> None:
-    """Atomically; silently nothing when the folder is gone (``down`` removed it)."""
-    tmp = os.path.join(folder, "state.json.tmp")
-    try:
-        with open(tmp, "w") as f:
-            json.dump(state, f, indent=2)
-        os.replace(tmp, os.path.join(folder, "state.json"))
-    except FileNotFoundError:
-        pass
-
-
-def _alive(state: dict) -> bool:
-    pid = state.get("pid")
-    return bool(pid) and _proc_start(pid) == state.get("proc_start")
-
-
-def _signal_group(pid: int, sig: int) -> None:
-    try:
-        os.killpg(pid, sig)
-    except ProcessLookupError:
-        pass
-
-
 def direct_job_status(d: Deployed) -> Status:
-    state = _read_state(d.name)
+    state = st.read(d.name)
     if state is None:
         return Status(d.datum, "direct", "not deployed")
     code = state.get("exit_code")
@@ -437,7 +299,7 @@ def direct_job_status(d: Deployed) -> Status:
         obj.state = "exited"
         obj.detail = f"exit {code}, {obj.detail}, finished {state.get('finished', '?')}"
         return Status(d.datum, "direct", "succeeded" if code == 0 else "failed", [obj])
-    if _alive(state):
+    if st.alive(state):
         obj.state = "running"
         return Status(d.datum, "direct", "running", [obj])
     obj.state = "gone"
@@ -445,105 +307,31 @@ def direct_job_status(d: Deployed) -> Status:
                   "the process is gone and no exit code was recorded (the deploying b00tc was stopped)")
 
 
-def run_direct_job(argv: list[str], name: str, env: Optional[dict] = None) -> int:
-    """Run a direct job in the foreground like ``bash job.sh``, its stdout and stderr
-    passed through byte for byte and also appended to the state folder's output.log; the
-    pid and then the exit code recorded in state.json for ``b00tc status|logs|down``."""
-    import threading
-    from datetime import datetime, timezone
-
-    folder = state_dir(name)
-    os.makedirs(folder, exist_ok=True)
-    log_path = os.path.join(folder, "output.log")
-    now = lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")  # noqa: E731
-    with open(log_path, "wb") as log:
-        # its own process group: `b00tc down` stops the job and whatever it started
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                                start_new_session=True)
-        state = {"pid": proc.pid, "proc_start": _proc_start(proc.pid), "started": now(),
-                 "argv": argv, "exit_code": None}
-        _write_state(folder, state)
-        with open(os.path.join(folder, "pid"), "w") as f:
-            f.write(f"{proc.pid}\n")
-        lock = threading.Lock()
-
-        def pump(src, dst) -> None:
-            while True:
-                chunk = os.read(src.fileno(), 65536)
-                if not chunk:
-                    break
-                with lock:
-                    dst.write(chunk)
-                    dst.flush()
-                    log.write(chunk)
-                    log.flush()
-
-        threads = [threading.Thread(target=pump, args=(proc.stdout, sys.stdout.buffer), daemon=True),
-                   threading.Thread(target=pump, args=(proc.stderr, sys.stderr.buffer), daemon=True)]
-        for t in threads:
-            t.start()
-        try:
-            code = proc.wait()
-        except KeyboardInterrupt:  # Ctrl-C reaches b00tc only: pass it on to the job's group
-            _signal_group(proc.pid, signal.SIGINT)
-            code = proc.wait()
-        for t in threads:
-            t.join()
-    code = 128 - code if code < 0 else code  # killed by a signal: the shell's 128+N
-    state.update(exit_code=code, finished=now())
-    _write_state(folder, state)
-    return code
-
-
 def direct_job_down(d: Deployed, echo: Callable[[str], None], dry_run: bool) -> int:
-    state = _read_state(d.name)
-    folder = state_dir(d.name)
+    state = st.read(d.name)
+    folder = st.state_dir(d.name)
     if state is None:
         echo(f"{d.datum}: nothing deployed by b00tc on direct (no {folder})")
         return 0
-    alive = state.get("exit_code") is None and _alive(state)
+    alive = st.running(state)
     if dry_run:
         if alive:
             echo(f"would stop process {state['pid']} and its children (SIGTERM, then SIGKILL after 10 s)")
         echo(f"would remove {folder}")
         return 0
     if alive:
-        pid = state["pid"]
-        echo(f"stopping process {pid} and its children")
-        _signal_group(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while _alive(state) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if _alive(state):
-            _signal_group(pid, signal.SIGKILL)
-    import shutil
-
-    shutil.rmtree(folder, ignore_errors=True)
+        echo(f"stopping process {state['pid']} and its children")
+        st.stop(state)
+    st.remove(d.name)
     echo(f"removed {folder}")
     return 0
 
 
 def direct_job_logs(d: Deployed, follow: bool, out=None) -> int:
-    out = out or sys.stdout.buffer
-    state = _read_state(d.name)
-    if state is None:
-        raise LifecycleError(f"{d.datum}: nothing deployed by b00tc on direct (no {state_dir(d.name)})", NOT_DEPLOYED)
-    with open(os.path.join(state_dir(d.name), "output.log"), "rb") as f:
-        while True:
-            chunk = f.read(65536)
-            if chunk:
-                out.write(chunk)
-                out.flush()
-                continue
-            if not follow:
-                return 0
-            current = _read_state(d.name)
-            if current is None or current.get("exit_code") is not None or not _alive(current):
-                rest = f.read()
-                out.write(rest)
-                out.flush()
-                return 0
-            time.sleep(0.2)
+    if st.read(d.name) is None:
+        raise LifecycleError(f"{d.datum}: nothing deployed by b00tc on direct (no {st.state_dir(d.name)})", NOT_DEPLOYED)
+    st.copy_output(d.name, follow, out or sys.stdout.buffer)
+    return 0
 
 
 # ---------------------------------------------------------------------------------------
@@ -553,13 +341,7 @@ def direct_job_logs(d: Deployed, follow: bool, out=None) -> int:
 def logs(d: Deployed, orchestrator: str, o: Options) -> int:
     if orchestrator == "direct" and d.kind == "job":
         return direct_job_logs(d, o.follow)
-    code = 0
-    for c in commands(d, orchestrator, "logs", o):
-        try:
-            code = subprocess.run(c.argv).returncode or code
-        except FileNotFoundError:
-            raise LifecycleError(f"cannot run {c.argv[0]}: not installed", 3) from None
-    return code
+    return run_each(commands(d, orchestrator, "logs", o))
 
 
 def down(d: Deployed, orchestrator: str, o: Options, echo: Callable[[str], None], dry_run: bool = False,
@@ -594,13 +376,4 @@ def down(d: Deployed, orchestrator: str, o: Options, echo: Callable[[str], None]
             raise LifecycleError(
                 f"the Nomad job {d.name} was not deployed by b00tc for {d.datum} (meta b00t_managed_by="
                 f"{meta.get('b00t_managed_by')!r}, b00t_datum={meta.get('b00t_datum')!r}): not stopping it", 1)
-    code = 0
-    for c in commands(d, orchestrator, "down", o):
-        echo(f"+ {c.text()}")
-        argv = ["bash", "-c", c.argv[0]] if c.shell else c.argv
-        try:
-            p = subprocess.run(argv)
-        except FileNotFoundError:
-            raise LifecycleError(f"cannot run {argv[0]}: not installed", 3) from None
-        code = p.returncode or code
-    return code
+    return run_each(commands(d, orchestrator, "down", o), echo)
