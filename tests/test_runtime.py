@@ -254,6 +254,22 @@ def test_config_lives_in_the_xdg_config_dir_without_b00tc_config(host):
     assert (host.root / "xdg" / "b00tc" / "config.toml").read_text() == 'default_orchestrator = "direct"\n'
 
 
+def test_the_registry_says_what_each_orchestrator_class_says():
+    """REGISTRY and ALIASES name orchestrators without importing their modules: they must
+    agree with each class, whose target is a backend b00tc has."""
+    from b00tc.backends import REGISTRY as BACKENDS
+    from b00tc.runtime import orchestrators
+
+    assert orchestrators.NAMES == ORCHESTRATORS  # detection order
+    aliases = {}
+    for name in orchestrators.NAMES:
+        o = orchestrators.get(name)
+        assert o.name == name and o.target in BACKENDS
+        aliases.update({a: name for a in o.aliases})
+    assert aliases == orchestrators.ALIASES
+    assert orchestrators.get(orchestrators.FALLBACK).available().available
+
+
 def test_choose_option_then_config_then_detection(monkeypatch, host):
     from b00tc.runtime.detect import choose
 

@@ -245,6 +245,14 @@ def summarize(d: Deployed, orchestrator: str, objects: list[ObjectState], job_ob
 
 
 @dataclass
+class Outcome:
+    """How a day-two command ended: its exit code, and the statuses to print (status)."""
+
+    code: int
+    statuses: Optional[list[Status]] = None
+
+
+@dataclass
 class Availability:
     name: str
     available: bool
@@ -280,6 +288,20 @@ class DeployError(RuntimeFailure):
 
 class LifecycleError(RuntimeFailure):
     """status, logs or down cannot go on (by default: a refused down)."""
+
+
+class InputErrors(Exception):
+    """The datums have errors: their diagnostics are printed; b00tc exits with ``code``."""
+
+    def __init__(self, code: int):
+        super().__init__(f"the datums have errors (exit {code})")
+        self.code = code
+
+
+class UserError(Exception):
+    """A problem with the command line or this machine that is no datum's and no
+    orchestrator's: a datum NAME not found, the MCP SDK not installed (said as click says
+    its own errors)."""
 
 
 class UnknownOrchestrator(ValueError):

@@ -1,5 +1,6 @@
-"""AdapterOutput: for one orchestrator, the manifests b00tc compiled, the shell commands
-that deploy them and the same as MCP tool calls (the seed's ``AdapterOutput``).
+"""The plan (the seed's ``AdapterOutput``) of a build on one orchestrator: the manifests b00tc
+compiled, the shell commands that deploy them, the same as MCP tool calls, and the
+commands of day two.
 
 A plan is data: making one runs nothing and probes nothing. Paths in commands are the
 manifests' paths joined to ``base`` (the folder they are, or would be, written to).
@@ -7,14 +8,40 @@ manifests' paths joined to ``base`` (the folder they are, or would be, written t
 
 from __future__ import annotations
 
-import os
-import shlex
 from typing import Optional
 
-from b00tc.runtime import lifecycle
-from b00tc.runtime.model import DEFAULT_COMPOSE, OPS, AdapterOutput, Command, McpCommand
-from b00tc.runtime.orchestrators import BY_NAME
-from b00tc.runtime.profiles import CallOptions, for_orchestrator
+from b00tc.ir import Job
+from b00tc.runtime import orchestrators
+from b00tc.runtime.model import (
+    DEFAULT_COMPOSE, OPS, AdapterOutput, Deployed, InputErrors, Manifest, Options,
+)
+from b00tc.runtime.orchestrators.base import Orchestrator
+
+
+def manifests_of(result, orchestrator: Orchestrator) -> list[Manifest]:
+    kinds = {u.datum.name: ("job" if isinstance(u.datum, Job) else "stack") for u in result.units}
+    out = []
+    for t, f in result.outputs:
+        if t != orchestrator.target:
+            continue
+        suffix = orchestrator.suffix
+        name = f.path[: -len(suffix)] if f.path.endswith(suffix) else f.path
+        out.append(Manifest(f.path, f.content, f.mode, name, kinds.get(name, "job")))
+    return out
+
+
+def deployed_of(result, orchestrator: Orchestrator) -> list[Deployed]:
+    """The root datums of a build, with the manifests of the orchestrator's target (if it
+    was built)."""
+    manifests = {m.datum: m for m in manifests_of(result, orchestrator)}
+    out = []
+    for unit in result.units:
+        d = unit.datum
+        if isinstance(d, Job):
+            out.append(Deployed(d.name, "job", [], manifests.get(d.name)))
+        else:
+            out.append(Deployed(d.name, "stack", [m.name for m in d.members], manifests.get(d.name)))
+    return out
 
 
 def make_plan(
@@ -29,53 +56,68 @@ def make_plan(
     dry_run: bool = False,
 ) -> AdapterOutput:
     """The plan for a successful build of ``orchestrator``'s target."""
-    orch = BY_NAME[orchestrator]
-    chosen = for_orchestrator(orch.name, profile)
-    plan = AdapterOutput(orchestrator=orch.name, manifests=lifecycle.manifests_of(result, orch.target), profile=chosen)
-    compose = list(compose_command or DEFAULT_COMPOSE)
+    orch = orchestrators.get(orchestrator)
+    chosen = orch.profile(profile)
+    o = Options(namespace=namespace, context=context, compose=list(compose_command or DEFAULT_COMPOSE), base=base)
+    deployed = deployed_of(result, orch)
+    plan = AdapterOutput(orchestrator=orch.name, manifests=manifests_of(result, orch), profile=chosen)
     for m in plan.manifests:
-        path = os.path.join(base, m.path) if base else m.path
-        if orch.name == "kubernetes":
-            argv = ["kubectl"]
-            if context:
-                argv += ["--context", context]
-            argv += ["apply", "-f", path]
-            if namespace:
-                argv += ["--namespace", namespace]
-            plan.commands.append(Command(argv))
-        elif orch.name == "docker-compose":
-            head = compose + ["-p", m.datum, "-f", path]
-            if m.kind == "job":
-                plan.commands.append(Command(head + ["up", "-d", m.datum]))
-                # follow the job's output until it stops, then exit with its exit code
-                ps = shlex.join(head + ["ps", "-q", m.datum])
-                plan.commands.append(Command(
-                    [f'id=$({ps}) && docker logs -f "$id" && exit "$(docker wait "$id")"'],
-                    shell=True, is_job=True,
-                ))
-            else:
-                plan.commands.append(Command(head + ["up", "-d"]))
-        elif orch.name == "nomad":
-            plan.commands.append(Command(["nomad", "job", "run", path]))
-        else:
-            plan.commands.append(Command(["bash", path] + (["up"] if m.kind == "stack" else []),
-                                         is_job=m.kind == "job", datum=m.datum))
+        path = o.at(m.path)
+        plan.commands += orch.deploy_commands(m, path, o)
         if chosen is not None:
-            opts = CallOptions(
-                namespace=namespace or "default",
-                context=context,
-                dry_run=dry_run,
-                file_path=path,
-                project=m.datum,
-            )
-            for args in chosen.arguments(m.content, opts):
-                plan.mcp_commands.append(McpCommand(chosen.server, chosen.tool, args))
-    lo = lifecycle.Options(namespace=namespace, context=context, compose=compose, base=base)
-    for d in lifecycle.deployed_of(result, orch.target):
+            plan.mcp_commands += orch.deploy_mcp_calls(m, path, o, chosen, dry_run)
+    for d in deployed:
         if d.manifest is None:
             continue  # a stack with nothing to deploy (W0104)
         for op in OPS:
             cmds, calls = plan.day_two.setdefault(op, ([], []))
-            cmds += lifecycle.commands(d, orch.name, op, lo)
-            calls += lifecycle.mcp_calls(d, op, lo, chosen)
+            cmds += orch.commands(d, op, o)
+            calls += orch.mcp_calls(d, op, o, chosen)
     return plan
+
+
+def build_for(paths, orchestrator: Orchestrator, includes, strict: bool, fmt: str):
+    """Compile ``paths`` for the orchestrator's target, host variables from the
+    environment; the diagnostics are printed, InputErrors when there are errors."""
+    from b00tc import output
+    from b00tc.compiler import BuildRequest, build, host_env, read_stdin
+    from b00tc.diagnostics import Diagnostics
+
+    diags = Diagnostics()
+    req = BuildRequest(
+        paths=list(paths),
+        targets=[orchestrator.target],
+        includes=list(includes),
+        host_env=host_env([], [], diags),
+        strict=strict,
+        stdin_text=read_stdin() if "-" in paths else None,
+    )
+    result = build(req, diags)
+    code = output.report(result.diags, "json" if fmt == "json" else "text")
+    if code:
+        raise InputErrors(code)
+    return result
+
+
+def compile_plan(paths, orchestrator: str, includes, strict: bool, fmt: str, **kw) -> AdapterOutput:
+    """Compile for the orchestrator's target and make the plan (``kw``: make_plan's)."""
+    result = build_for(paths, orchestrators.get(orchestrator), includes, strict, fmt)
+    return make_plan(result, orchestrator, **kw)
+
+
+def plan_for(paths, orchestrator: str, config, *, includes=(), strict: bool = False, fmt: str = "text",
+             mcp_profile: Optional[str] = None, namespace: Optional[str] = None,
+             context: Optional[str] = None) -> AdapterOutput:
+    """``b00tc plan``: the plan, with the MCP server its tool calls are for (the config's,
+    else an MCP datum's) or why there is none."""
+    from b00tc.runtime.mcp_datums import server_for
+
+    orch = orchestrators.get(orchestrator)
+    server, why = server_for(orch, config, paths, includes)
+    if mcp_profile is None and server is not None:
+        mcp_profile = server.profile
+    p = compile_plan(paths, orch.name, includes, strict, fmt, profile=mcp_profile, namespace=namespace,
+                     context=context)
+    p.mcp_server = (f"{' '.join(server.command)} ({server.source})" if server
+                    else why or f"none configured, and no MCP datum {orch.name}.mcp.toml on the search path")
+    return p

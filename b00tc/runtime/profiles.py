@@ -89,25 +89,18 @@ PROFILES: dict[str, Profile] = {
     )
 }
 
-#: the profile used when neither --mcp-profile, the config nor an MCP datum names one:
-#: b00t's kubernetes.mcp datum starts `npx mcp-server-kubernetes`
-DEFAULTS: dict[str, str] = {
-    "kubernetes": "mcp-server-kubernetes",
-    "docker-compose": "docker-mcp-server",
-}
-
 #: package (npm, PyPI) or command -> the profile of the server it starts (mcp_datums)
 PACKAGES: dict[str, str] = {start: p.name for p in PROFILES.values() for start in p.starts}
 
 
-def for_orchestrator(orchestrator: str, name: Optional[str]) -> Optional[Profile]:
+def for_orchestrator(orchestrator: str, name: Optional[str], default: Optional[str]) -> Optional[Profile]:
     """The profile to use for ``orchestrator`` (None: no MCP server fits; use the shell
-    commands). ``name`` "none" turns MCP calls off."""
+    commands): ``name``, else its ``default`` (the orchestrator's DEFAULT_MCP_PROFILE).
+    ``name`` "none" turns MCP calls off."""
     if name == "none":
         return None
     if name is None:
-        name = DEFAULTS.get(orchestrator)
-        return PROFILES[name] if name else None
+        return PROFILES[default] if default else None
     p = PROFILES.get(name)
     if p is None:
         guess = did_you_mean(name, list(PROFILES))
@@ -117,5 +110,5 @@ def for_orchestrator(orchestrator: str, name: Optional[str]) -> Optional[Profile
         )
     if p.orchestrator != orchestrator:
         # a kubernetes profile says nothing about compose: that one keeps its default
-        return for_orchestrator(orchestrator, None)
+        return for_orchestrator(orchestrator, None, default)
     return p
