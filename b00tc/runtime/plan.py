@@ -18,29 +18,21 @@ from b00tc.runtime.model import (
 from b00tc.runtime.orchestrators.base import Orchestrator
 
 
-def manifests_of(result, orchestrator: Orchestrator) -> list[Manifest]:
-    kinds = {u.datum.name: ("job" if isinstance(u.datum, Job) else "stack") for u in result.units}
-    out = []
-    for t, f in result.outputs:
-        if t != orchestrator.target:
-            continue
-        suffix = orchestrator.suffix
-        name = f.path[: -len(suffix)] if f.path.endswith(suffix) else f.path
-        out.append(Manifest(f.path, f.content, f.mode, name, kinds.get(name, "job")))
-    return out
-
-
 def deployed_of(result, orchestrator: Orchestrator) -> list[Deployed]:
-    """The root datums of a build, with the manifests of the orchestrator's target (if it
-    was built)."""
-    manifests = {m.datum: m for m in manifests_of(result, orchestrator)}
+    """The root datums of a build, as its units say (name, job or stack, a stack's
+    members), each with the file the orchestrator's target wrote for it: None where that
+    target was not built, or wrote nothing (a stack without members, W0104)."""
+    written = {f.path: f for t, f in result.outputs if t == orchestrator.target}
     out = []
     for unit in result.units:
         d = unit.datum
-        if isinstance(d, Job):
-            out.append(Deployed(d.name, "job", [], manifests.get(d.name)))
-        else:
-            out.append(Deployed(d.name, "stack", [m.name for m in d.members], manifests.get(d.name)))
+        kind = "job" if isinstance(d, Job) else "stack"
+        f = written.pop(d.name + orchestrator.suffix, None)
+        manifest = Manifest(f.path, f.content, f.mode, d.name, kind) if f is not None else None
+        out.append(Deployed(d.name, kind, [] if kind == "job" else [m.name for m in d.members], manifest))
+    if written:  # the target names its files otherwise than the orchestrator expects: a bug
+        raise AssertionError(f"{orchestrator.target} wrote {', '.join(written)}, the file of no root datum "
+                             f"(expected NAME{orchestrator.suffix})")
     return out
 
 
@@ -60,7 +52,8 @@ def make_plan(
     chosen = orch.profile(profile)
     o = Options(namespace=namespace, context=context, compose=list(compose_command or DEFAULT_COMPOSE), base=base)
     deployed = deployed_of(result, orch)
-    plan = AdapterOutput(orchestrator=orch.name, manifests=manifests_of(result, orch), profile=chosen)
+    plan = AdapterOutput(orchestrator=orch.name, manifests=[d.manifest for d in deployed if d.manifest],
+                         profile=chosen)
     for m in plan.manifests:
         path = o.at(m.path)
         plan.commands += orch.deploy_commands(m, path, o)
