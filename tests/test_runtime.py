@@ -498,6 +498,22 @@ server.run("stdio")
 '''
 
 
+def test_a_deploy_that_runs_nothing_leaves_no_temporary_folder(host):
+    """Errors in the datum, an unknown --mcp-profile, an MCP deploy that cannot start (of
+    compose, whose folder a deploy that ran keeps): the folder is not left behind."""
+    tmp = host.root / "tmp"
+    tmp.mkdir()
+    bad = host.root / "bad.job.toml"
+    bad.write_text('[b00t]\nname = "bad"\ntype = "job"\n[b00t.container]\nimage = "a"\ncommand = "x"\n'
+                   '[b00t.resources]\ncpu = "four"\n')
+    for args, code in [((bad, "--orchestrator", "direct"), 1),
+                       ((JOB, "--orchestrator", "direct", "--mcp-profile", "nope"), 2),
+                       ((JOB, "--orchestrator", "compose", "--via", "mcp"), 3)]:
+        r = host.b00tc("deploy", *args, TMPDIR=str(tmp))
+        assert r.returncode == code, r.stderr
+        assert list(tmp.iterdir()) == [], args
+
+
 def test_deploy_via_mcp_calls_the_configured_server(host):
     """A stand-in for the seed's kubernetes-mcp server (kubectl_apply {manifest,
     namespace}), started by the MCP client over stdio from the config file."""

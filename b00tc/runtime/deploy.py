@@ -15,7 +15,7 @@ from typing import Callable, Optional
 from b00tc.exitcodes import FAILED, OK, USAGE
 from b00tc.runtime import orchestrators
 from b00tc.runtime.model import AdapterOutput, DeployError, Manifest
-from b00tc.runtime.plan import compile_plan
+from b00tc.runtime.plan import build_for, compile_plan, make_plan
 
 Echo = Callable[[str], None]
 
@@ -122,6 +122,8 @@ def deploy(paths, orchestrator: str, config, *, dry_run: bool = False, via: str 
         avail = orch.available()
         if not avail.available and not dry_run:
             raise orch.unavailable(avail)
+    result = build_for(paths, orch, includes, strict, "text")
+    orch.profile(mcp_profile)  # an unknown --mcp-profile is said before a folder is made
     temp = None
     if workdir is not None:
         base = os.path.abspath(workdir)
@@ -130,8 +132,9 @@ def deploy(paths, orchestrator: str, config, *, dry_run: bool = False, via: str 
     else:
         base = temp = tempfile.mkdtemp(prefix="b00tc-deploy-")
     compose = orch.cli_command(avail) if avail is not None else None
-    p = compile_plan(paths, orch.name, includes, strict, "text", base=base, profile=mcp_profile,
-                     namespace=namespace, context=context, compose_command=compose, dry_run=dry_run)
+    p = make_plan(result, orch.name, base=base, profile=mcp_profile, namespace=namespace, context=context,
+                  compose_command=compose, dry_run=dry_run)
+    started = False
     try:
         if dry_run:
             if avail is not None and not avail.available:
@@ -144,9 +147,11 @@ def deploy(paths, orchestrator: str, config, *, dry_run: bool = False, via: str 
                 raise DeployError(why)
             mcp_server_for(p, server)  # a clear error before anything is written
             need_sdk()
+        started = True
         code = execute(p, via=via, workdir=base, server=server, echo=err)
     finally:
-        if temp is not None and orch.KEPT_FOLDER_NOTE is None:
+        # kept only where the orchestrator needs the files again, and something was run
+        if temp is not None and (orch.KEPT_FOLDER_NOTE is None or not started):
             shutil.rmtree(temp, ignore_errors=True)
     if temp is not None and orch.KEPT_FOLDER_NOTE is not None:
         err(orch.KEPT_FOLDER_NOTE.format(folder=temp))
