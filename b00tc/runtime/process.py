@@ -12,7 +12,7 @@ import subprocess
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from b00tc.exitcodes import UNAVAILABLE
+from b00tc.exitcodes import OK, UNAVAILABLE
 from b00tc.runtime.model import Command, LifecycleError
 
 # ---------------------------------------------------------------------------------------
@@ -114,7 +114,7 @@ def answer(argv: list[str], run: Runner) -> str:
 def run_each(commands: list[Command], echo: Optional[Callable[[str], None]] = None) -> int:
     """Run each in the foreground, its output passed through (each shown first as ``+
     COMMAND`` when ``echo``); the last non-zero exit code."""
-    code = 0
+    code = OK
     for c in commands:
         if echo is not None:
             echo(f"+ {c.text()}")
