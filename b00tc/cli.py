@@ -5,7 +5,7 @@ Exit codes: 0 success (warnings allowed), 1 errors in the input, 2 usage or inte
 
 from __future__ import annotations
 
-import os
+import contextlib
 import sys
 
 import click
@@ -154,7 +154,8 @@ def targets():
 
 # ---------------------------------------------------------------------------------------
 # The execution layer (b00tc/runtime): plan, deploy, orchestrators, the seed's aliases and
-# the MCP server. Imported inside each command: `b00tc build` never loads it.
+# the MCP server. Imported inside each command: `b00tc build` never loads it. These
+# commands read their arguments and print what the runtime gives back; the work is there.
 
 _ORCH_HELP = "kubernetes (k8s), docker-compose (compose), nomad or direct (bash)."
 
@@ -168,6 +169,34 @@ def _runtime_options(f):
     return f
 
 
+@contextlib.contextmanager
+def _runtime_errors():
+    """How a runtime command ends when the runtime cannot go on: ``error: ...`` and its
+    exit code; the datums' errors (already printed) and their code; a bad --mcp-profile
+    or a missing datum or SDK as click's errors."""
+    from b00tc.runtime.model import InputErrors, RuntimeFailure, UnknownProfile, UserError
+
+    try:
+        yield
+    except RuntimeFailure as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(e.code)
+    except InputErrors as e:
+        sys.exit(e.code)
+    except UnknownProfile as e:
+        raise click.BadParameter(str(e), param_hint="--mcp-profile")
+    except UserError as e:
+        raise click.ClickException(str(e))
+
+
+def _out(s: str) -> None:
+    click.echo(s)
+
+
+def _err(s: str) -> None:
+    click.echo(s, err=True)
+
+
 def _config():
     from b00tc.runtime.config import ConfigError, load
 
@@ -179,43 +208,13 @@ def _config():
 
 def _choose_orchestrator(explicit, cfg) -> str:
     from b00tc.runtime.detect import choose
-    from b00tc.runtime.orchestrators import UnknownOrchestrator
+    from b00tc.runtime.model import UnknownOrchestrator
 
     try:
         name, _why = choose(explicit, cfg.default_orchestrator if cfg is not None else None)
     except UnknownOrchestrator as e:
         raise click.BadParameter(str(e), param_hint="--orchestrator")
     return name
-
-
-def _compile_plan(paths, orchestrator, includes, strict, fmt, *, base="", mcp_profile=None,
-                  namespace=None, kube_context=None, compose_command=None, dry_run=False):
-    """Compile for the orchestrator's target and make the plan; exit 1 on input errors."""
-    from b00tc import output
-    from b00tc.compiler import BuildRequest, build as do_build, host_env, read_stdin
-    from b00tc.diagnostics import Diagnostics
-    from b00tc.runtime.orchestrators import BY_NAME
-    from b00tc.runtime.plan import make_plan
-    from b00tc.runtime.profiles import UnknownProfile
-
-    diags = Diagnostics()
-    req = BuildRequest(
-        paths=list(paths),
-        targets=[BY_NAME[orchestrator].target],
-        includes=list(includes),
-        host_env=host_env([], [], diags),
-        strict=strict,
-        stdin_text=read_stdin() if "-" in paths else None,
-    )
-    result = do_build(req, diags)
-    code = output.report(result.diags, "json" if fmt == "json" else "text")
-    if code:
-        sys.exit(code)
-    try:
-        return make_plan(result, orchestrator, base=base, profile=mcp_profile, namespace=namespace,
-                         context=kube_context, compose_command=compose_command, dry_run=dry_run)
-    except UnknownProfile as e:
-        raise click.BadParameter(str(e), param_hint="--mcp-profile")
 
 
 @cli.command()
@@ -232,15 +231,13 @@ def plan(paths, orchestrator, includes, strict, fmt, mcp_profile, namespace, kub
     calls (server, tool, arguments). Runs nothing."""
     import json
 
+    from b00tc.runtime.plan import plan_for
+
     cfg = _config()
     name = _choose_orchestrator(orchestrator, cfg)
-    server, why = _mcp_server(name, cfg, paths, includes)
-    if mcp_profile is None and server is not None:
-        mcp_profile = server.profile
-    p = _compile_plan(paths, name, includes, strict, fmt, mcp_profile=mcp_profile,
-                      namespace=namespace, kube_context=kube_context)
-    p.mcp_server = (f"{' '.join(server.command)} ({server.source})" if server
-                    else why or f"none configured, and no MCP datum {name}.mcp.toml on the search path")
+    with _runtime_errors():
+        p = plan_for(paths, name, cfg, includes=includes, strict=strict, fmt=fmt, mcp_profile=mcp_profile,
+                     namespace=namespace, context=kube_context)
     if fmt == "json":
         click.echo(json.dumps(p.to_json(), indent=2, ensure_ascii=False))
     else:
@@ -248,83 +245,16 @@ def plan(paths, orchestrator, includes, strict, fmt, mcp_profile, namespace, kub
 
 
 def _deploy(paths, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context):
-    import tempfile
+    from b00tc.runtime.deploy import deploy as run_deploy
 
     paths = _datum_paths(paths, includes)
-
-    from b00tc.runtime import deploy as rt
-    from b00tc.runtime.detect import detect
-
     cfg = _config()
     name = _choose_orchestrator(orchestrator, cfg)
-    # the MCP server matters to --via mcp only: a CLI deploy reads no MCP datum
-    server, why = _mcp_server(name, cfg, paths, includes) if via == "mcp" else (None, "")
-    if mcp_profile is None and server is not None:
-        mcp_profile = server.profile
-    configured = cfg.mcp.get(name)
-    if namespace is None and configured is not None and via == "mcp":
-        namespace = configured.namespace
-    avail = None
-    if via == "cli":
-        avail = detect(name)
-        if not avail.available and not dry_run:
-            click.echo(f"error: {rt.unavailable(avail)}", err=True)
-            sys.exit(rt.UNAVAILABLE)
-    temp = None
-    if workdir is not None:
-        base = os.path.abspath(workdir)
-    elif dry_run:
-        base = "<temporary folder>"
-    else:
-        base = temp = tempfile.mkdtemp(prefix="b00tc-deploy-")
-    compose = avail.command if (avail is not None and avail.available and name == "docker-compose") else None
-    p = _compile_plan(paths, name, includes, strict, "text", base=base, mcp_profile=mcp_profile,
-                      namespace=namespace, kube_context=kube_context, compose_command=compose, dry_run=dry_run)
-    echo = lambda s: click.echo(s, err=True)  # noqa: E731
-    try:
-        if dry_run:
-            if avail is not None and not avail.available:
-                echo(f"note: {rt.unavailable(avail)}")
-            p.mcp_server = why
-            rt.describe(p, via, base, server, lambda s: click.echo(s))
-            sys.exit(0)
-        if via == "mcp":
-            if why and p.profile is not None:  # an MCP datum none of whose entries can start
-                raise rt.DeployError(why)
-            rt.mcp_server_for(p, server)  # a clear error before anything is written
-            _need_mcp_sdk()
-        code = rt.execute(p, via=via, workdir=base, server=server, echo=echo)
-    except rt.DeployError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(e.code)
-    finally:
-        if temp is not None and name != "docker-compose":
-            import shutil
-
-            shutil.rmtree(temp, ignore_errors=True)
-    if temp is not None and name == "docker-compose":
-        echo(f"b00tc: the compose files are in {temp} (docker compose -p NAME -f FILE down stops them)")
+    with _runtime_errors():
+        code = run_deploy(paths, name, cfg, dry_run=dry_run, via=via, includes=includes, strict=strict,
+                          workdir=workdir, mcp_profile=mcp_profile, namespace=namespace, context=kube_context,
+                          out=_out, err=_err)
     sys.exit(code)
-
-
-def _search_path(paths, includes):
-    from b00tc.frontend.search import SearchPath
-
-    first = next((p for p in paths if p != "-"), ".")
-    root = first if os.path.isdir(first) else os.path.dirname(first)
-    return SearchPath.for_root(root or ".", list(includes), os.environ.get("B00T_DATUM_PATH", ""))
-
-
-def _mcp_server(orchestrator, cfg, paths, includes):
-    """(the MCP server for the orchestrator: config, else an MCP datum on the search path,
-    else b00t's kubernetes.mcp; or None, and why not)."""
-    from b00tc.runtime.mcp_datums import McpDatumError, resolve
-
-    try:
-        server = resolve(orchestrator, cfg, _search_path(paths, includes))
-    except McpDatumError as e:
-        return None, str(e)
-    return server, ""
 
 
 def _deploy_options(f):
@@ -350,46 +280,26 @@ def deploy(paths, orchestrator, dry_run, via, includes, strict, workdir, mcp_pro
     _deploy(paths, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context)
 
 
-def _name_search(includes):
-    """Where a datum NAME is looked for: ., -I DIR, B00T_DATUM_PATH."""
-    from b00tc.frontend.search import SearchPath
-
-    return SearchPath.for_root(".", list(includes), os.environ.get("B00T_DATUM_PATH", ""))
-
-
-def _find_datum(name: str, kinds: tuple, includes, search=None) -> str:
+def _find_datum(name: str, kinds: tuple, includes) -> str:
     """The file of the datum NAME of one of ``kinds`` (job, stack) on the search path."""
-    search = search or _name_search(includes)
-    found = [f for f in (search.find(f"{name}.{kind}") for kind in kinds) if f]
-    if len(found) == 1:
-        return found[0]
-    if found:
-        raise click.ClickException(f"both {' and '.join(found)} are named {name!r}: give the file")
-    guess = next((g for g in (search.closest(f"{name}.{kind}") for kind in kinds) if g), "")
-    one = len(kinds) == 1
-    raise click.ClickException(
-        f"no {kinds[0] + ' ' if one else ''}datum {name!r} "
-        f"({' or '.join(f'{name}.{kind}.toml' for kind in kinds)}) in {', '.join(search.dirs)}"
-        + (f" (did you mean {guess.rpartition('.')[0]!r}?)" if guess else "")
-        + f"; {'' if one else 'give its file, or '}add its folder with -I DIR or B00T_DATUM_PATH"
-    )
+    from b00tc.runtime.names import find_datum
+
+    with _runtime_errors():
+        return find_datum(name, kinds, includes)
 
 
 def _to_manifest(name, kind, orchestrator, includes, out_dir):
-    from b00tc.output import write_if_changed
-    from b00tc.runtime.orchestrators import UnknownOrchestrator, resolve
+    from b00tc.runtime.deploy import to_manifest
+    from b00tc.runtime.model import UnknownOrchestrator
+    from b00tc.runtime.orchestrators import resolve
 
     try:
         orch = resolve(orchestrator)
     except UnknownOrchestrator as e:
         raise click.BadParameter(str(e), param_hint="--orchestrator")
     path = _find_datum(name, (kind,), includes)
-    p = _compile_plan([path], orch.name, includes, False, "text")
-    for m in p.manifests:
-        dest = os.path.join(out_dir, f"{m.datum}-{orch.short}.{orch.ext}")
-        write_if_changed(dest, m.content)
-        os.chmod(dest, m.mode)
-        click.echo(dest)
+    with _runtime_errors():
+        to_manifest(path, orch.name, includes, out_dir, echo=_out)
 
 
 # ---------------------------------------------------------------------------------------
@@ -398,15 +308,11 @@ def _to_manifest(name, kind, orchestrator, includes, out_dir):
 
 def _datum_paths(targets, includes) -> list[str]:
     """Each PATH (a datum file or folder) as it is; each NAME: NAME.job.toml or
-    NAME.stack.toml on the search path (listed once for all of them)."""
-    paths, search = [], None
-    for target in targets:
-        if target == "-" or os.path.exists(target) or target.endswith(".toml"):
-            paths.append(target)
-        else:
-            search = search or _name_search(includes)
-            paths.append(_find_datum(target, ("job", "stack"), includes, search))
-    return paths
+    NAME.stack.toml on the search path."""
+    from b00tc.runtime.names import datum_paths
+
+    with _runtime_errors():
+        return datum_paths(targets, includes)
 
 
 def _day_two_options(f):
@@ -422,81 +328,18 @@ def _day_two_options(f):
 
 def _day_two(op, target, orchestrator, via, includes, namespace, kube_context, *, fmt="text",
              follow=False, dry_run=False, volumes=False):
-    import shutil
-    import tempfile
-
-    from b00tc import output
-    from b00tc.compiler import BuildRequest, build as do_build
-    from b00tc.diagnostics import Diagnostics
-    from b00tc.runtime import lifecycle as lc
-    from b00tc.runtime.deploy import write_manifests
-    from b00tc.runtime.detect import detect
-    from b00tc.runtime.orchestrators import BY_NAME
+    from b00tc.runtime.lifecycle import day_two
 
     cfg = _config()
     name = _choose_orchestrator(orchestrator, cfg)
     paths = _datum_paths([target], includes)
-    # compose and direct need the file again (docker compose -f, the stack's script); for
-    # kubernetes and nomad the names are enough, and no host variable has to be set
-    needs_file = name in ("docker-compose", "direct")
-    target_name = BY_NAME[name].target
-    diags = Diagnostics()
-    result = do_build(BuildRequest(paths=paths, targets=[target_name] if needs_file else [],
-                                   includes=list(includes)), diags)
-    # what a datum's target cannot express was said at build time: only errors stop here
-    errors = Diagnostics()
-    errors.sources = result.diags.sources
-    errors.extend(d for d in result.diags if d.is_error)
-    code = output.report(errors, "json" if fmt == "json" and errors else "text")
-    if code:
-        sys.exit(code)
-    deployed = lc.deployed_of(result, target_name if needs_file else "")
-    echo = lambda s: click.echo(s, err=True)  # noqa: E731
-    opts = lc.Options(namespace=namespace, context=kube_context, follow=follow, volumes=volumes)
-    if via == "cli" and name != "direct":
-        avail = detect(name)
-        if not avail.available:
-            from b00tc.runtime.deploy import UNAVAILABLE, unavailable
-
-            if dry_run:
-                echo(f"note: {unavailable(avail)}")
-            else:
-                click.echo(f"error: {unavailable(avail)}", err=True)
-                sys.exit(UNAVAILABLE)
-        elif name == "docker-compose":
-            opts.compose = list(avail.command)
-    temp = tempfile.mkdtemp(prefix="b00tc-day2-") if needs_file else None
-    try:
-        if temp is not None:
-            opts.base = temp
-            from b00tc.runtime.plan import AdapterOutput
-
-            write_manifests(AdapterOutput(name, [d.manifest for d in deployed if d.manifest]), temp)
-        if via == "mcp":
-            return _day_two_mcp(op, name, cfg, paths, includes, deployed, opts, fmt, dry_run)
-        codes = []
-        statuses = []
-        for d in deployed:
-            if needs_file and d.manifest is None:
-                echo(f"{d.datum}: nothing to deploy, so nothing to ask (W0104)")
-                continue
-            if op == "status":
-                st = lc.status(d, name, opts)
-                statuses.append(st)
-                codes.append(st.code)
-            elif op == "logs":
-                codes.append(lc.logs(d, name, opts))
-            else:
-                codes.append(lc.down(d, name, opts, echo, dry_run=dry_run))
-        if op == "status":
-            _print_statuses(statuses, fmt)
-        sys.exit(max(codes, default=0))
-    except lc.LifecycleError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(e.code)
-    finally:
-        if temp is not None:
-            shutil.rmtree(temp, ignore_errors=True)
+    with _runtime_errors():
+        outcome = day_two(op, paths, name, cfg, via=via, includes=includes, namespace=namespace,
+                          context=kube_context, fmt=fmt, follow=follow, dry_run=dry_run, volumes=volumes,
+                          out=_out, err=_err)
+    if outcome.statuses is not None:
+        _print_statuses(outcome.statuses, fmt)
+    sys.exit(outcome.code)
 
 
 def _print_statuses(statuses, fmt) -> None:
@@ -508,62 +351,6 @@ def _print_statuses(statuses, fmt) -> None:
         click.echo(json.dumps(doc[0] if len(doc) == 1 else doc, indent=2, ensure_ascii=False))
     else:
         click.echo("".join(st.text() for st in statuses), nl=False)
-
-
-def _day_two_mcp(op, name, cfg, paths, includes, deployed, opts, fmt, dry_run):
-    """status, logs and down as tool calls of the MCP server chosen for the orchestrator."""
-    import json
-
-    from b00tc.runtime import lifecycle as lc
-    from b00tc.runtime.mcp_client import McpCallError, call_tools
-    from b00tc.runtime.profiles import PROFILES
-
-    server, why = _mcp_server(name, cfg, paths, includes)
-    if server is None:
-        click.echo(f"error: {why or f'no MCP server for {name}: none configured, and no MCP datum {name}.mcp.toml on the search path'}"
-                   "; or use --via cli", err=True)
-        sys.exit(3)
-    profile = PROFILES.get(server.profile or "")
-    calls = [(d, c) for d in deployed for c in lc.mcp_calls(d, op, opts, profile)]
-    if not calls:
-        click.echo(f"error: b00tc knows no {op} tools of the MCP server `{' '.join(server.command)}` "
-                   f"(profile {server.profile or 'unknown'}); use --via cli", err=True)
-        sys.exit(2)
-    if dry_run:
-        click.echo(f"would start the MCP server: {' '.join(server.command)} ({server.source})")
-        for _, c in calls:
-            click.echo(f"would call {c.server} {c.tool} {json.dumps(c.arguments, ensure_ascii=False)}")
-        sys.exit(0)
-    _need_mcp_sdk()
-    try:
-        outcomes = call_tools(list(server.command), [(c.tool, c.arguments) for _, c in calls], env=server.env)
-    except McpCallError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(3)
-    failed = [o for o in outcomes if not o.ok]
-    if failed:
-        o = failed[0]
-        click.echo(f"error: {server.profile} {o.tool}: {o.text.strip()}", err=True)
-        sys.exit(3)
-    if op == "status" and server.profile == "mcp-server-kubernetes":
-        docs = []
-        for d in deployed:
-            items = []
-            for (dd, _), o in zip(calls, outcomes):
-                if dd is d and o.text.strip():
-                    try:
-                        items += json.loads(o.text).get("items") or []
-                    except ValueError:
-                        pass
-            docs.append(lc.k8s_status_from(d, items))
-        _print_statuses(docs, fmt)
-        sys.exit(max(st.code for st in docs))
-    for (_, c), o in zip(calls, outcomes):
-        if op != "logs":
-            click.echo(f"{c.server} {c.tool}: ok", err=True)
-        if o.text:
-            click.echo(o.text.rstrip("\n"))
-    sys.exit(0)
 
 
 @cli.command()
@@ -656,7 +443,8 @@ def orchestrator():
 def orchestrator_list():
     """One line per orchestrator, in detection order: ✅ or ❌ and why."""
     from b00tc.runtime.detect import detect_all
-    from b00tc.runtime.orchestrators import UnknownOrchestrator, resolve
+    from b00tc.runtime.model import UnknownOrchestrator
+    from b00tc.runtime.orchestrators import resolve
 
     cfg = _config()
     default = None
@@ -675,7 +463,8 @@ def orchestrator_set_default(name):
     """Make NAME the orchestrator deploy uses without --orchestrator (saved in the user
     config file: $B00TC_CONFIG, else $XDG_CONFIG_HOME/b00tc/config.toml)."""
     from b00tc.runtime.config import ConfigError, set_default_orchestrator
-    from b00tc.runtime.orchestrators import UnknownOrchestrator, resolve
+    from b00tc.runtime.model import UnknownOrchestrator
+    from b00tc.runtime.orchestrators import resolve
 
     try:
         canon = resolve(name).name
@@ -692,17 +481,13 @@ def orchestrator_set_default(name):
 def mcp():
     """Serve b00tc over MCP on stdio: tools build, check, plan, list_targets, status, logs
     and down."""
-    _need_mcp_sdk()
+    from b00tc.runtime.mcp_client import need_sdk
+
+    with _runtime_errors():
+        need_sdk()
     from b00tc.runtime.mcp_server import serve
 
     serve()
-
-
-def _need_mcp_sdk() -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("mcp") is None:
-        raise click.ClickException("the MCP SDK is not installed: pip install 'b00tc[mcp]' (PyPI mcp 2.x)")
 
 
 def main() -> None:

@@ -132,10 +132,10 @@ def real_server(server_env):
 
 def _plan(path: Path, orchestrator: str, **kw):
     from b00tc.compiler import BuildRequest, build
-    from b00tc.runtime.orchestrators import BY_NAME
+    from b00tc.runtime.orchestrators import get
     from b00tc.runtime.plan import make_plan
 
-    result = build(BuildRequest(paths=[str(path)], targets=[BY_NAME[orchestrator].target], host_env={"N8N_BASIC_AUTH_PASSWORD": "x"}))
+    result = build(BuildRequest(paths=[str(path)], targets=[get(orchestrator).target], host_env={"N8N_BASIC_AUTH_PASSWORD": "x"}))
     assert result.ok, [d.message for d in result.diags]
     return make_plan(result, orchestrator, **kw)
 

@@ -254,6 +254,22 @@ def test_config_lives_in_the_xdg_config_dir_without_b00tc_config(host):
     assert (host.root / "xdg" / "b00tc" / "config.toml").read_text() == 'default_orchestrator = "direct"\n'
 
 
+def test_the_registry_says_what_each_orchestrator_class_says():
+    """REGISTRY and ALIASES name orchestrators without importing their modules: they must
+    agree with each class, whose target is a backend b00tc has."""
+    from b00tc.backends import REGISTRY as BACKENDS
+    from b00tc.runtime import orchestrators
+
+    assert orchestrators.NAMES == ORCHESTRATORS  # detection order
+    aliases = {}
+    for name in orchestrators.NAMES:
+        o = orchestrators.get(name)
+        assert o.name == name and o.target in BACKENDS
+        aliases.update({a: name for a in o.aliases})
+    assert aliases == orchestrators.ALIASES
+    assert orchestrators.get(orchestrators.FALLBACK).available().available
+
+
 def test_choose_option_then_config_then_detection(monkeypatch, host):
     from b00tc.runtime.detect import choose
 
@@ -480,6 +496,22 @@ def kubectl_apply(manifest: str, namespace: str = "default") -> str:
 
 server.run("stdio")
 '''
+
+
+def test_a_deploy_that_runs_nothing_leaves_no_temporary_folder(host):
+    """Errors in the datum, an unknown --mcp-profile, an MCP deploy that cannot start (of
+    compose, whose folder a deploy that ran keeps): the folder is not left behind."""
+    tmp = host.root / "tmp"
+    tmp.mkdir()
+    bad = host.root / "bad.job.toml"
+    bad.write_text('[b00t]\nname = "bad"\ntype = "job"\n[b00t.container]\nimage = "a"\ncommand = "x"\n'
+                   '[b00t.resources]\ncpu = "four"\n')
+    for args, code in [((bad, "--orchestrator", "direct"), 1),
+                       ((JOB, "--orchestrator", "direct", "--mcp-profile", "nope"), 2),
+                       ((JOB, "--orchestrator", "compose", "--via", "mcp"), 3)]:
+        r = host.b00tc("deploy", *args, TMPDIR=str(tmp))
+        assert r.returncode == code, r.stderr
+        assert list(tmp.iterdir()) == [], args
 
 
 def test_deploy_via_mcp_calls_the_configured_server(host):

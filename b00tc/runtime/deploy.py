@@ -1,4 +1,5 @@
-"""Run a plan: write the manifests, then run the shell commands or the MCP tool calls.
+"""Deploy: compile, write the manifests (to -o WORKDIR, else a temporary folder), then run
+the plan's shell commands or its MCP tool calls.
 
 The exit code is the deployed job's where the orchestrator gives it back (direct, compose),
 else the last command's (0 when everything was accepted).
@@ -6,35 +7,28 @@ else the last command's (0 when everything was accepted).
 
 from __future__ import annotations
 
+import json
 import os
-import subprocess
 import sys
 from typing import Callable, Optional
 
-from b00tc.runtime.detect import Availability
-from b00tc.runtime.orchestrators import BY_NAME
-from b00tc.runtime.plan import AdapterOutput
+from b00tc.exitcodes import FAILED, OK, USAGE
+from b00tc.runtime import orchestrators
+from b00tc.runtime.model import AdapterOutput, DeployError, Manifest
+from b00tc.runtime.plan import build_for, compile_plan, make_plan
 
-#: exit code when the orchestrator (or its MCP server) cannot be used here
-UNAVAILABLE = 3
-
-
-class DeployError(Exception):
-    def __init__(self, message: str, code: int = UNAVAILABLE):
-        super().__init__(message)
-        self.code = code
+Echo = Callable[[str], None]
 
 
-def unavailable(avail: Availability) -> DeployError:
-    o = BY_NAME[avail.name]
-    return DeployError(f"{o.name} is not available here ({avail.reason}); to use it, {o.how_to_get}")
+def _stderr(s: str) -> None:
+    print(s, file=sys.stderr)
 
 
-def write_manifests(plan: AdapterOutput, workdir: str) -> list[str]:
+def write_manifests(manifests: list[Manifest], workdir: str) -> list[str]:
     from b00tc.output import write_if_changed
 
     written = []
-    for m in plan.manifests:
+    for m in manifests:
         dest = os.path.join(workdir, m.path)
         write_if_changed(dest, m.content)
         os.chmod(dest, m.mode)
@@ -47,7 +41,7 @@ def mcp_server_for(plan: AdapterOutput, server) -> tuple[list[str], dict[str, st
     an MCP datum) for the plan; DeployError when there is none or its tools are unknown."""
     if plan.profile is None:
         raise DeployError(
-            f"no MCP server fits {plan.orchestrator}: deploy it with --via cli", code=2
+            f"no MCP server fits {plan.orchestrator}: deploy it with --via cli", USAGE
         )
     if server is None:
         example = " ".join(f'"{c}"' for c in plan.profile.command)
@@ -61,7 +55,7 @@ def mcp_server_for(plan: AdapterOutput, server) -> tuple[list[str], dict[str, st
     return list(server.command), dict(server.env)
 
 
-def describe(plan: AdapterOutput, via: str, workdir: str, server, echo: Callable[[str], None]) -> None:
+def describe(plan: AdapterOutput, via: str, workdir: str, server, echo: Echo) -> None:
     """What deploy would do, changing nothing (--dry-run)."""
     echo(f"would deploy to {plan.orchestrator} via {via}")
     for m in plan.manifests:
@@ -72,8 +66,6 @@ def describe(plan: AdapterOutput, via: str, workdir: str, server, echo: Callable
         else:
             example = " ".join(plan.profile.command) if plan.profile else "none"
             echo(f"would start the MCP server: (none: {plan.mcp_server or f'not configured, e.g. {example}'})")
-        import json
-
         for c in plan.mcp_commands:
             shown = {k: (f"<{len(v.splitlines())} lines>" if isinstance(v, str) and "\n" in v else v) for k, v in c.arguments.items()}
             echo(f"would call {c.server} {c.tool} {json.dumps(shown)}")
@@ -82,29 +74,7 @@ def describe(plan: AdapterOutput, via: str, workdir: str, server, echo: Callable
             echo(f"would run: {c.text()}")
 
 
-def run_cli(plan: AdapterOutput, echo: Callable[[str], None], env: Optional[dict] = None) -> int:
-    code = 0
-    for c in plan.commands:
-        echo(f"+ {c.text()}")
-        argv = ["bash", "-c", c.argv[0]] if c.shell else c.argv
-        try:
-            if plan.orchestrator == "direct" and c.is_job and c.datum:
-                from b00tc.runtime.lifecycle import run_direct_job
-
-                code = run_direct_job(argv, c.datum, env=env)  # recorded for status, logs, down
-            else:
-                code = subprocess.run(argv, env=env).returncode
-        except OSError as e:
-            raise DeployError(f"cannot run {argv[0]}: {e.strerror or e}; {BY_NAME[plan.orchestrator].how_to_get}")
-        if code != 0 and not c.is_job:
-            echo(f"b00tc: `{c.text()}` exited {code}; stopping")
-            return code
-        if c.is_job and code != 0:
-            return code
-    return code
-
-
-def run_mcp(plan: AdapterOutput, server, echo: Callable[[str], None]) -> int:
+def run_mcp(plan: AdapterOutput, server, echo: Echo) -> int:
     from b00tc.runtime.mcp_client import McpCallError, call_tools
 
     command, env = mcp_server_for(plan, server)
@@ -117,18 +87,86 @@ def run_mcp(plan: AdapterOutput, server, echo: Callable[[str], None]) -> int:
         outcomes = call_tools(command, [(c.tool, c.arguments) for c in plan.mcp_commands], env=env, on_result=show)
     except McpCallError as e:
         raise DeployError(str(e)) from None
-    return 0 if all(o.ok for o in outcomes) else 1
+    return OK if all(o.ok for o in outcomes) else FAILED
 
 
-def execute(
-    plan: AdapterOutput,
-    *,
-    via: str,
-    workdir: str,
-    server=None,
-    echo: Callable[[str], None] = lambda s: print(s, file=sys.stderr),
-) -> int:
-    write_manifests(plan, workdir)
+def execute(plan: AdapterOutput, *, via: str, workdir: str, server=None, echo: Echo = _stderr) -> int:
+    write_manifests(plan.manifests, workdir)
     if via == "mcp":
         return run_mcp(plan, server, echo)
-    return run_cli(plan, echo)
+    return orchestrators.get(plan.orchestrator).deploy(plan, echo)
+
+
+def deploy(paths, orchestrator: str, config, *, dry_run: bool = False, via: str = "cli", includes=(),
+           strict: bool = False, workdir: Optional[str] = None, mcp_profile: Optional[str] = None,
+           namespace: Optional[str] = None, context: Optional[str] = None,
+           out: Echo = print, err: Echo = _stderr) -> int:
+    """``b00tc deploy``: its exit code. What it would do on ``out`` with ``dry_run``; its
+    progress on ``err``. A DeployError when it cannot go on."""
+    import shutil
+    import tempfile
+
+    from b00tc.runtime.mcp_client import need_sdk
+    from b00tc.runtime.mcp_datums import server_for
+
+    orch = orchestrators.get(orchestrator)
+    # the MCP server matters to --via mcp only: a CLI deploy reads no MCP datum
+    server, why = server_for(orch, config, paths, includes) if via == "mcp" else (None, "")
+    if mcp_profile is None and server is not None:
+        mcp_profile = server.profile
+    configured = config.mcp.get(orch.name)
+    if namespace is None and configured is not None and via == "mcp":
+        namespace = configured.namespace
+    avail = None
+    if via == "cli":
+        avail = orch.available()
+        if not avail.available and not dry_run:
+            raise orch.unavailable(avail)
+    result = build_for(paths, orch, includes, strict, "text")
+    orch.profile(mcp_profile)  # an unknown --mcp-profile is said before a folder is made
+    temp = None
+    if workdir is not None:
+        base = os.path.abspath(workdir)
+    elif dry_run:
+        base = "<temporary folder>"
+    else:
+        base = temp = tempfile.mkdtemp(prefix="b00tc-deploy-")
+    compose = orch.cli_command(avail) if avail is not None else None
+    p = make_plan(result, orch.name, base=base, profile=mcp_profile, namespace=namespace, context=context,
+                  compose_command=compose, dry_run=dry_run)
+    started = False
+    try:
+        if dry_run:
+            if avail is not None and not avail.available:
+                err(f"note: {orch.unavailable(avail)}")
+            p.mcp_server = why
+            describe(p, via, base, server, out)
+            return OK
+        if via == "mcp":
+            if why and p.profile is not None:  # an MCP datum none of whose entries can start
+                raise DeployError(why)
+            mcp_server_for(p, server)  # a clear error before anything is written
+            need_sdk()
+        started = True
+        code = execute(p, via=via, workdir=base, server=server, echo=err)
+    finally:
+        # kept only where the orchestrator needs the files again, and something was run
+        if temp is not None and (orch.KEPT_FOLDER_NOTE is None or not started):
+            shutil.rmtree(temp, ignore_errors=True)
+    if temp is not None and orch.KEPT_FOLDER_NOTE is not None:
+        err(orch.KEPT_FOLDER_NOTE.format(folder=temp))
+    return code
+
+
+def to_manifest(path: str, orchestrator: str, includes, out_dir: str, echo: Echo = print) -> None:
+    """``b00tc job|stack to-manifest``: the manifests written under the seed's names
+    (<datum>-<short>.<ext>), each said on ``echo`` once written."""
+    from b00tc.output import write_if_changed
+
+    orch = orchestrators.get(orchestrator)
+    p = compile_plan([path], orch.name, includes, False, "text")
+    for m in p.manifests:
+        dest = os.path.join(out_dir, f"{m.datum}-{orch.short}.{orch.ext}")
+        write_if_changed(dest, m.content)
+        os.chmod(dest, m.mode)
+        echo(dest)

@@ -1,185 +1,37 @@
-"""Is an orchestrator usable on this host? Judged by exit status and output, with a timeout
-on every probe: a binary that exists but fails, prints nothing, or hangs is not usable, and
-neither is a kube context whose cluster does not answer.
+"""Is an orchestrator usable on this host, and which one to use.
 
-Probes, in detection order (the first usable one is the default when none is configured):
-
-- kubernetes: ``kubectl config current-context`` (exit 0, a name on stdout), then
-  ``kubectl version --request-timeout=Ns`` (exit 0: the cluster answered);
-- docker-compose: ``docker compose version`` (else ``docker-compose version``), then
-  ``docker info`` when a docker CLI exists (the engine answers);
-- nomad: ``nomad version``, then ``nomad status`` (an agent answers at NOMAD_ADDR);
-- direct: bash, always.
-
-Each probe has ``B00TC_PROBE_TIMEOUT`` seconds (default 5).
+Each orchestrator probes itself (``available()`` in its module: exit status and output,
+with ``B00TC_PROBE_TIMEOUT`` seconds, default 5, for each probe): a binary that exists but
+fails, prints nothing, or hangs is not usable, and neither is a kube context whose cluster
+does not answer. Probes run in detection order (b00tc.runtime.orchestrators.REGISTRY).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import subprocess
-from dataclasses import dataclass, field
 from typing import Optional
 
-from b00tc.runtime.orchestrators import BY_NAME, ORCHESTRATORS
-
-
-@dataclass
-class Probe:
-    argv: list[str]
-    code: Optional[int]  # None: timed out or could not start
-    stdout: str = ""
-    stderr: str = ""
-    timed_out: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.code == 0
-
-    def why(self) -> str:
-        cmd = " ".join(self.argv)
-        if self.timed_out:
-            return f"`{cmd}` did not answer within {timeout():g} s"
-        if self.code is None:
-            return f"`{cmd}` could not start: {self.stderr}"
-        detail = (self.stderr.strip() or self.stdout.strip()).splitlines()
-        return f"`{cmd}` exited {self.code}" + (f": {detail[-1][:160]}" if detail else "")
-
-
-@dataclass
-class Availability:
-    name: str
-    available: bool
-    reason: str
-    #: how to run it (e.g. ["docker", "compose"] or ["docker-compose"]); empty for direct
-    command: list[str] = field(default_factory=list)
-
-    def line(self, default: Optional[str] = None) -> str:
-        mark = "✅" if self.available else "❌"
-        tail = "  [default]" if default == self.name else ""
-        return f"{mark} {self.name} ({self.reason}){tail}"
-
-
-def timeout() -> float:
-    try:
-        return float(os.environ.get("B00TC_PROBE_TIMEOUT", "5"))
-    except ValueError:
-        return 5.0
-
-
-def run(argv: list[str], limit: Optional[float] = None, env: Optional[dict] = None) -> Probe:
-    """Run a probe in its own process group; on timeout the whole group is killed, so a
-    wrapper script whose child hangs cannot keep the pipes open."""
-    limit = timeout() if limit is None else limit
-    try:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            env=env,
-        )
-    except OSError as e:
-        return Probe(argv, None, stderr=e.strerror or str(e))
-    try:
-        out, err = proc.communicate(timeout=limit)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        proc.communicate()
-        return Probe(argv, None, timed_out=True)
-    return Probe(argv, proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
-
-
-def kubernetes() -> Availability:
-    if not shutil.which("kubectl"):
-        return Availability("kubernetes", False, "not installed")
-    ctx = run(["kubectl", "config", "current-context"])
-    if ctx.timed_out:
-        return Availability("kubernetes", False, ctx.why())
-    if not ctx.ok or not ctx.stdout.strip():
-        return Availability("kubernetes", False, "no current context")
-    name = ctx.stdout.strip().splitlines()[0]
-    server_limit = max(1, int(timeout()))
-    ver = run(["kubectl", "version", f"--request-timeout={server_limit}s"])
-    if not ver.ok:
-        return Availability("kubernetes", False, f"context {name} does not answer: {ver.why()}")
-    return Availability("kubernetes", True, f"kubectl configured, context {name}", ["kubectl"])
-
-
-def docker_compose() -> Availability:
-    found: Optional[list[str]] = None
-    failures: list[str] = []
-    if shutil.which("docker"):
-        p = run(["docker", "compose", "version"])
-        if p.ok and p.stdout.strip():
-            found = ["docker", "compose"]
-        else:
-            failures.append(p.why())
-    if found is None and shutil.which("docker-compose"):
-        p = run(["docker-compose", "version"])
-        if p.ok and p.stdout.strip():
-            found = ["docker-compose"]
-        else:
-            failures.append(p.why())
-    if found is None:
-        if not failures:
-            return Availability("docker-compose", False, "not installed")
-        return Availability("docker-compose", False, "; ".join(failures))
-    label = " ".join(found)
-    if shutil.which("docker"):
-        info = run(["docker", "info", "--format", "{{.ServerVersion}}"])
-        if not info.ok or not info.stdout.strip():
-            return Availability("docker-compose", False, f"{label} found, but the Docker engine does not answer: {info.why()}")
-    return Availability("docker-compose", True, f"{label} found", found)
-
-
-def nomad() -> Availability:
-    if not shutil.which("nomad"):
-        return Availability("nomad", False, "not installed")
-    ver = run(["nomad", "version"])
-    if not ver.ok:
-        return Availability("nomad", False, ver.why())
-    status = run(["nomad", "status"])
-    if not status.ok:
-        addr = os.environ.get("NOMAD_ADDR", "http://127.0.0.1:4646")
-        return Availability("nomad", False, f"no Nomad agent answers at {addr}: {status.why()}")
-    return Availability("nomad", True, "nomad agent answers", ["nomad"])
-
-
-def direct() -> Availability:
-    if not shutil.which("bash"):
-        return Availability("direct", False, "bash not installed")
-    return Availability("direct", True, "always available", ["bash"])
-
-
-PROBES = {"kubernetes": kubernetes, "docker-compose": docker_compose, "nomad": nomad, "direct": direct}
+from b00tc.runtime import orchestrators
+from b00tc.runtime.model import Availability
 
 
 def detect(name: str) -> Availability:
-    return PROBES[BY_NAME[name].name]()
+    return orchestrators.get(name).available()
 
 
 def detect_all() -> list[Availability]:
-    return [PROBES[o.name]() for o in ORCHESTRATORS]
+    return [o.available() for o in orchestrators.all_orchestrators()]
 
 
 def choose(explicit: Optional[str], configured: Optional[str]) -> tuple[str, str]:
     """The orchestrator to use and why: the option, else the configured default, else the
     first available in detection order (direct is always available)."""
-    from b00tc.runtime.orchestrators import resolve
-
     if explicit:
-        return resolve(explicit).name, "--orchestrator"
+        return orchestrators.resolve(explicit).name, "--orchestrator"
     if configured:
-        return resolve(configured).name, "the configured default"
-    for o in ORCHESTRATORS:
-        a = detect(o.name)
+        return orchestrators.resolve(configured).name, "the configured default"
+    for name in orchestrators.NAMES:  # imported one by one: the first available one ends it
+        o = orchestrators.get(name)
+        a = o.available()
         if a.available:
             return o.name, f"detected: {a.reason}"
-    return "direct", "nothing else detected"
+    return orchestrators.FALLBACK, "nothing else detected"

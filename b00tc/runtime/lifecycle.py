@@ -1,684 +1,144 @@
 """Day two: the status, logs and teardown of what b00tc deployed, asked of the orchestrator
-itself and selected by what b00tc puts on everything it generates, so that nothing b00tc
-did not create is touched:
+itself (through its CLI, or the MCP server chosen for it) and selected by what b00tc puts
+on everything it generates, so that nothing b00tc did not create is touched. How each
+orchestrator selects, asks and refuses is in its module (b00tc.runtime.orchestrators);
+this module runs an operation for the datums of a build.
 
-- kubernetes: the labels ``app.kubernetes.io/managed-by=b00tc`` and, for a job,
-  ``b00t.io/datum=<name>.job``, for a stack ``app.kubernetes.io/part-of=<name>``
-  (``kubectl get|logs|delete -l``);
-- docker-compose: the project b00tc named after the datum (``docker compose -p NAME``),
-  whose containers must all carry ``app.kubernetes.io/managed-by=b00tc``;
-- nomad: the job named after the datum, whose ``meta`` must say ``b00t_managed_by =
-  "b00tc"`` and ``b00t_datum``;
-- direct: a job's pid, exit code and output, recorded by ``b00tc deploy`` in a state folder
-  (``$B00TC_STATE_DIR``, else ``$XDG_STATE_HOME/b00tc``, else ``~/.local/state/b00tc``); a
-  stack's containers by the same labels as Kubernetes (``<stack>.sh status|logs|down``).
-
-Everything here is data first (``commands``: the argv b00tc runs, shown by ``b00tc plan``;
-``mcp_calls``: the same as MCP tool calls), then run (``status``, ``logs``, ``down``).
-
-Exit codes of the commands: 0 deployed and fine (running, up, succeeded, pending); 1
-failed or degraded (or a down that was refused); 3 the orchestrator cannot be used here;
-4 nothing of the datum is deployed.
+Exit codes: 0 deployed and fine (running, up, succeeded, pending); 1 failed or degraded
+(or a down that was refused); 3 the orchestrator cannot be used here; 4 nothing of the
+datum is deployed (b00tc.exitcodes).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
-import shlex
-import signal
-import subprocess
 import sys
-import time
-from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from b00tc.runtime.plan import DEFAULT_COMPOSE, Command, Manifest, McpCommand
-
-OPS = ("status", "logs", "down")
-NOT_DEPLOYED = 4
-MANAGED = "app.kubernetes.io/managed-by=b00tc"  # b00tc.backends._meta.identity
-K8S_STATUS_KINDS = ("jobs", "deployments", "services", "pods", "persistentvolumeclaims")
-K8S_DOWN_KINDS = ("jobs", "deployments", "services")
-
-
-class LifecycleError(Exception):
-    def __init__(self, message: str, code: int = 1):
-        super().__init__(message)
-        self.code = code
-
-
-@dataclass
-class Deployed:
-    """One root datum as b00tc deploys it."""
-
-    name: str
-    kind: str  # job | stack
-    #: a stack's deployable members (its Deployments, compose services, Nomad tasks)
-    members: list[str] = field(default_factory=list)
-    #: the file handed to the orchestrator (compose, direct), when compiled
-    manifest: Optional[Manifest] = None
-
-    @property
-    def datum(self) -> str:
-        return f"{self.name}.{self.kind}"
-
-
-def deployed_of(result, target: str) -> list[Deployed]:
-    """The root datums of a build, with the manifests of ``target`` (if it was built)."""
-    from b00tc.ir import Job
-    from b00tc.runtime.plan import manifests_of
-
-    manifests = {m.datum: m for m in manifests_of(result, target)} if target else {}
-    out = []
-    for unit in result.units:
-        d = unit.datum
-        if isinstance(d, Job):
-            out.append(Deployed(d.name, "job", [], manifests.get(d.name)))
-        else:
-            out.append(Deployed(d.name, "stack", [m.name for m in d.members], manifests.get(d.name)))
-    return out
-
-
-@dataclass
-class Options:
-    namespace: Optional[str] = None
-    context: Optional[str] = None
-    compose: list[str] = field(default_factory=lambda: list(DEFAULT_COMPOSE))
-    #: the container runtime of direct stacks (their script's $B00T_CONTAINER_RUNTIME)
-    runtime: str = field(default_factory=lambda: os.environ.get("B00T_CONTAINER_RUNTIME") or "docker")
-    follow: bool = False
-    volumes: bool = False
-    #: the folder the manifests are (or would be) written to
-    base: str = ""
-
-    def path(self, d: Deployed) -> str:
-        name = d.manifest.path if d.manifest else f"{d.name}.?"
-        return os.path.join(self.base, name) if self.base else name
-
-
-def k8s_selector(d: Deployed) -> str:
-    if d.kind == "job":
-        return f"{MANAGED},b00t.io/datum={d.datum}"
-    return f"{MANAGED},app.kubernetes.io/part-of={d.name}"
-
-
-def state_root() -> str:
-    explicit = os.environ.get("B00TC_STATE_DIR")
-    if explicit:
-        return explicit
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return os.path.join(base, "b00tc")
-
-
-def state_dir(name: str) -> str:
-    return os.path.join(state_root(), "direct", name)
-
-
-# ---------------------------------------------------------------------------------------
-# What runs: the commands (plan, --dry-run) and the MCP tool calls
-
-
-def _kubectl(o: Options) -> list[str]:
-    return ["kubectl"] + (["--context", o.context] if o.context else [])
-
-
-def _ns(o: Options) -> list[str]:
-    return ["--namespace", o.namespace] if o.namespace else []
-
-
-def _docker_by_labels(d: Deployed, o: Options) -> list[str]:
-    return [o.runtime, "ps", "--all", "--quiet", "--filter", f"label={MANAGED}",
-            "--filter", f"label=app.kubernetes.io/part-of={d.name}"]
-
-
-def _compose_ps(d: Deployed, o: Options) -> list[str]:
-    return list(o.compose) + ["-p", d.name, "-f", o.path(d), "ps", "--all", "--quiet"]
-
-
-def _nomad_inspect(d: Deployed) -> list[str]:
-    return ["nomad", "job", "inspect", d.name]
-
-
-def _nomad_allocs(d: Deployed) -> list[str]:
-    return ["nomad", "job", "allocs", "-json", d.name]
-
-
-def commands(d: Deployed, orchestrator: str, op: str, o: Options) -> list[Command]:
-    """The commands ``op`` runs for ``d`` (a shell form where one takes the answer of
-    another: those lines are shown, b00tc runs them step by step)."""
-    if orchestrator == "kubernetes":
-        sel = k8s_selector(d)
-        if op == "status":
-            return [Command(_kubectl(o) + ["get", ",".join(K8S_STATUS_KINDS), "-l", sel, "-o", "json"] + _ns(o))]
-        if op == "logs":
-            follow = ["--follow", "--max-log-requests=50"] if o.follow else []
-            return [Command(_kubectl(o) + ["logs", "-l", sel, "--all-containers", "--prefix", "--tail=-1"]
-                            + follow + _ns(o))]
-        kinds = K8S_DOWN_KINDS + (("persistentvolumeclaims",) if o.volumes else ())
-        return [Command(_kubectl(o) + ["delete", ",".join(kinds), "-l", sel, "--ignore-not-found"] + _ns(o))]
-    if orchestrator == "docker-compose":
-        head = list(o.compose) + ["-p", d.name, "-f", o.path(d)]
-        if op == "status":
-            return [Command([f"{o.runtime} inspect $({shlex.join(_compose_ps(d, o))})"], shell=True)]
-        if op == "logs":
-            return [Command(head + ["logs", "--no-color"] + (["--follow"] if o.follow else []))]
-        return [Command(head + ["down", "--remove-orphans"] + (["--volumes"] if o.volumes else []))]
-    if orchestrator == "nomad":
-        if op == "status":
-            return [Command(_nomad_inspect(d)), Command(_nomad_allocs(d))]
-        if op == "logs":
-            out = []
-            for task in ([d.name] if d.kind == "job" else d.members):
-                out.append(Command(["nomad", "alloc", "logs"] + (["-f"] if o.follow else []) + ["-job", d.name, task]))
-                if not o.follow:
-                    out.append(Command(["nomad", "alloc", "logs", "-stderr", "-job", d.name, task]))
-            return out
-        return [Command(["nomad", "job", "stop", "-purge", d.name])]
-    # direct
-    if d.kind == "stack":
-        if op == "status":
-            return [Command([f"{o.runtime} inspect $({shlex.join(_docker_by_labels(d, o))})"], shell=True)]
-        return [Command(["bash", o.path(d), op] + (["-f"] if op == "logs" and o.follow else []))]
-    folder = state_dir(d.name)
-    if op == "status":
-        return [Command(["cat", os.path.join(folder, "state.json")])]
-    if op == "logs":
-        return [Command(["tail", "-n", "+1"] + (["-f"] if o.follow else []) + [os.path.join(folder, "output.log")])]
-    return [Command([f"kill -TERM -- \"-$(cat {shlex.quote(os.path.join(folder, 'pid'))})\""], shell=True)]
-
-
-#: MCP day-two tool calls, by profile: (op, deployed, options) -> [(tool, arguments)]
-def _mcp_server_kubernetes(op: str, d: Deployed, o: Options) -> list[tuple[str, dict]]:
-    ns = o.namespace or "default"
-    extra = {"context": o.context} if o.context else {}
-    sel = k8s_selector(d)
-    if op == "status":
-        return [("kubectl_get", {"resourceType": kind, "labelSelector": sel, "namespace": ns, "output": "json", **extra})
-                for kind in K8S_STATUS_KINDS]
-    if op == "logs":
-        if d.kind == "job":
-            return [("kubectl_logs", {"resourceType": "job", "name": d.name, "namespace": ns, **extra})]
-        return [("kubectl_logs", {"resourceType": "deployment", "name": m, "namespace": ns, **extra})
-                for m in d.members]
-    kinds = K8S_DOWN_KINDS + (("persistentvolumeclaims",) if o.volumes else ())
-    return [("kubectl_delete", {"resourceType": kind, "labelSelector": sel, "namespace": ns, **extra})
-            for kind in kinds]
-
-
-def _docker_mcp_server(op: str, d: Deployed, o: Options) -> list[tuple[str, dict]]:
-    command = {"status": "ps", "logs": "logs --no-color",
-               "down": "down --remove-orphans" + (" --volumes" if o.volumes else "")}[op]
-    return [("docker-compose", {"command": command, "filePath": o.path(d), "projectName": d.name})]
-
-
-DAY_TWO_TOOLS: dict[str, Callable[[str, Deployed, Options], list[tuple[str, dict]]]] = {
-    "mcp-server-kubernetes": _mcp_server_kubernetes,
-    "docker-mcp-server": _docker_mcp_server,
-}
-
-
-def mcp_calls(d: Deployed, op: str, o: Options, profile) -> list[McpCommand]:
-    """``op`` as tool calls of the profile's server; [] when b00tc knows no such tools."""
-    if profile is None or profile.name not in DAY_TWO_TOOLS:
-        return []
-    return [McpCommand(profile.server, tool, args) for tool, args in DAY_TWO_TOOLS[profile.name](op, d, o)]
-
-
-# ---------------------------------------------------------------------------------------
-# Status
-
-
-@dataclass
-class ObjectState:
-    kind: str
-    name: str
-    state: str
-    detail: str = ""
-    managed: bool = True  # carries b00tc's labels / meta
-
-
-@dataclass
-class Status:
-    datum: str
-    orchestrator: str
-    state: str  # succeeded | failed | running | pending | up | degraded | not deployed | unknown
-    objects: list[ObjectState] = field(default_factory=list)
-    note: str = ""
-
-    @property
-    def code(self) -> int:
-        if self.state == "not deployed":
-            return NOT_DEPLOYED
-        return 1 if self.state in ("failed", "degraded", "unknown") else 0
-
-    def to_json(self) -> dict:
-        out = {"datum": self.datum, "orchestrator": self.orchestrator, "state": self.state,
-               "objects": [{"kind": s.kind, "name": s.name, "state": s.state, "detail": s.detail,
-                            "managed_by_b00tc": s.managed} for s in self.objects]}
-        if self.note:
-            out["note"] = self.note
-        return out
-
-    def text(self) -> str:
-        lines = [f"{self.datum} on {self.orchestrator}: {self.state}"]
-        if self.note:
-            lines.append(f"  {self.note}")
-        width = max([len(f"{s.kind}/{s.name}") for s in self.objects] or [0])
-        for s in self.objects:
-            tag = "" if s.managed else "  (not created by b00tc)"
-            lines.append(f"  {f'{s.kind}/{s.name}':<{width}}  {s.state}" + (f"  {s.detail}" if s.detail else "") + tag)
-        return "\n".join(lines) + "\n"
-
-
-Runner = Callable[[list[str]], subprocess.CompletedProcess]
-
-
-def run_captured(argv: list[str]) -> subprocess.CompletedProcess:
-    try:
-        return subprocess.run(argv, capture_output=True, text=True, timeout=120)
-    except FileNotFoundError:
-        raise LifecycleError(f"cannot run {argv[0]}: not installed", 3) from None
-    except subprocess.TimeoutExpired:
-        raise LifecycleError(f"`{shlex.join(argv)}` did not answer within 120 s", 3) from None
-
-
-def _failed(argv: list[str], p: subprocess.CompletedProcess) -> LifecycleError:
-    err = (p.stderr or p.stdout or "").strip().splitlines()
-    return LifecycleError(f"`{shlex.join(argv)}` exited {p.returncode}" + (f": {err[-1]}" if err else ""), 3)
-
-
-def _json(argv: list[str], text: str):
-    try:
-        return json.loads(text or "null")
-    except ValueError as e:
-        raise LifecycleError(f"cannot read the answer of `{shlex.join(argv)}` as JSON: {e}", 3) from None
-
-
-def _k8s_object(item: dict) -> ObjectState:
-    kind, meta = item.get("kind", "?"), item.get("metadata", {})
-    name, st, spec = meta.get("name", "?"), item.get("status") or {}, item.get("spec") or {}
-    managed = (meta.get("labels") or {}).get("app.kubernetes.io/managed-by") == "b00tc"
-    if kind == "Job":
-        conds = {c.get("type"): c for c in st.get("conditions") or [] if c.get("status") == "True"}
-        if "Complete" in conds or (st.get("succeeded") or 0) >= (spec.get("completions") or 1):
-            return ObjectState(kind, name, "succeeded", f"{st.get('succeeded', 0)} succeeded", managed)
-        if "Failed" in conds:
-            return ObjectState(kind, name, "failed", conds["Failed"].get("reason", "") or f"{st.get('failed', 0)} failed", managed)
-        if st.get("active"):
-            return ObjectState(kind, name, "running", f"{st['active']} active", managed)
-        return ObjectState(kind, name, "pending", "", managed)
-    if kind in ("Deployment", "StatefulSet"):
-        want, ready = spec.get("replicas", 1), st.get("readyReplicas") or 0
-        return ObjectState(kind, name, "up" if ready >= want else "not ready", f"{ready}/{want} ready", managed)
-    if kind == "Pod":
-        phase = st.get("phase", "Unknown")
-        waiting = [c.get("state", {}).get("waiting", {}).get("reason") for c in st.get("containerStatuses") or []]
-        detail = ", ".join(w for w in waiting if w)
-        return ObjectState(kind, name, phase.lower(), detail, managed)
-    if kind == "Service":
-        ports = ", ".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in spec.get("ports") or [])
-        return ObjectState(kind, name, "present", f"{spec.get('type', 'ClusterIP')} {ports}".strip(), managed)
-    if kind == "PersistentVolumeClaim":
-        return ObjectState(kind, name, (st.get("phase") or "pending").lower(), "", managed)
-    return ObjectState(kind, name, "present", "", managed)
-
-
-def _summary(d: Deployed, orchestrator: str, objects: list[ObjectState], job_obj: Optional[ObjectState],
-             workloads: list[ObjectState]) -> Status:
-    if not objects:
-        return Status(d.datum, orchestrator, "not deployed", [])
-    if d.kind == "job":
-        state = job_obj.state if job_obj is not None else "unknown"
-        return Status(d.datum, orchestrator, state, objects,
-                      "" if job_obj is not None else "the job itself was not found")
-    up = all(w.state in ("up", "running") for w in workloads) and workloads
-    return Status(d.datum, orchestrator, "up" if up else "degraded", objects)
-
-
-def k8s_status_from(d: Deployed, items: list[dict]) -> Status:
-    objects = [_k8s_object(i) for i in items]
-    job = next((s for s in objects if s.kind == "Job" and s.name == d.name), None)
-    return _summary(d, "kubernetes", objects, job, [s for s in objects if s.kind in ("Deployment", "StatefulSet")])
-
-
-def _container(info: dict, service_label: str) -> ObjectState:
-    labels = (info.get("Config") or {}).get("Labels") or {}
-    st = info.get("State") or {}
-    name = labels.get(service_label) or info.get("Name", "?").lstrip("/")
-    status = st.get("Status", "unknown")
-    health = (st.get("Health") or {}).get("Status")
-    if status == "exited":
-        code = st.get("ExitCode", 0)
-        state, detail = ("exited", f"exit {code}")
-    else:
-        state, detail = status, ""
-    if health:
-        detail = f"{detail}, {health}".lstrip(", ")
-    return ObjectState("container", name, state, detail, labels.get("app.kubernetes.io/managed-by") == "b00tc")
-
-
-def containers_status_from(d: Deployed, orchestrator: str, infos: list[dict], service_label: str) -> Status:
-    objects = sorted((_container(i, service_label) for i in infos), key=lambda s: s.name)
-    job = None
-    if d.kind == "job":
-        main = next((s for s in objects if s.name == d.name), None)
-        if main is not None:
-            code = re.match(r"exit (\d+)", main.detail)
-            state = ("succeeded" if code and code.group(1) == "0" else "failed") if main.state == "exited" else (
-                "pending" if main.state == "created" else main.state)
-            job = ObjectState(main.kind, main.name, state, main.detail)
-    workloads = [ObjectState(s.kind, s.name, "up" if s.state == "running" and "unhealthy" not in s.detail
-                             and "starting" not in s.detail else s.state) for s in objects]
-    return _summary(d, orchestrator, objects, job, workloads)
-
-
-def _inspect(ids: list[str], o: Options, run: Runner) -> list[dict]:
-    if not ids:
-        return []
-    argv = [o.runtime, "inspect", *ids]
-    p = run(argv)
-    if p.returncode != 0:
-        raise _failed(argv, p)
-    return _json(argv, p.stdout) or []
-
-
-def nomad_status_from(d: Deployed, job: Optional[dict], allocs: list[dict]) -> Status:
-    if job is None:
-        return Status(d.datum, "nomad", "not deployed")
-    meta = job.get("Meta") or {}
-    managed = meta.get("b00t_managed_by") == "b00tc" and meta.get("b00t_datum") == d.datum
-    objects = [ObjectState("job", job.get("ID", d.name), (job.get("Status") or "unknown") + (" (stopped)" if job.get("Stop") else ""),
-                           job.get("Type", ""), managed)]
-    task_states: dict[str, tuple[str, str]] = {}
-    for a in sorted(allocs, key=lambda a: a.get("CreateIndex", 0)):
-        objects.append(ObjectState("alloc", f"{a.get('TaskGroup', '?')}/{str(a.get('ID', '?'))[:8]}",
-                                   a.get("ClientStatus", "unknown"), "", managed))
-        for task, ts in (a.get("TaskStates") or {}).items():
-            exit_code = ""
-            for ev in ts.get("Events") or []:
-                if ev.get("Type") == "Terminated":
-                    exit_code = str((ev.get("Details") or {}).get("exit_code", ev.get("ExitCode", "")))
-            task_states[task] = (ts.get("State", "unknown"), "failed" if ts.get("Failed") else exit_code)
-    if not managed:
-        return Status(d.datum, "nomad", "unknown", objects,
-                      f"the Nomad job {d.name} was not deployed by b00tc for {d.datum} (its meta says otherwise)")
-    if d.kind == "job":
-        state, failed = task_states.get(d.name, ("pending", ""))
-        if state == "dead":
-            state = "failed" if failed and failed not in ("0",) else "succeeded"
-        elif state not in ("running", "pending"):
-            state = "pending"
-        return Status(d.datum, "nomad", state, objects)
-    running = [t for t in d.members if task_states.get(t, ("",))[0] == "running"]
-    return Status(d.datum, "nomad", "up" if len(running) == len(d.members) and d.members else "degraded", objects)
-
-
-def _nomad_job(d: Deployed, run: Runner) -> Optional[dict]:
-    argv = _nomad_inspect(d)
-    p = run(argv)
-    if p.returncode != 0:
-        if "not found" in (p.stderr + p.stdout).lower():
-            return None
-        raise _failed(argv, p)
-    doc = _json(argv, p.stdout)
-    return doc.get("Job", doc) if isinstance(doc, dict) else None
-
-
-def status(d: Deployed, orchestrator: str, o: Options, run: Runner = run_captured) -> Status:
-    if orchestrator == "kubernetes":
-        argv = commands(d, orchestrator, "status", o)[0].argv
-        p = run(argv)
-        if p.returncode != 0:
-            raise _failed(argv, p)
-        return k8s_status_from(d, (_json(argv, p.stdout) or {}).get("items") or [])
-    if orchestrator == "docker-compose":
-        argv = _compose_ps(d, o)
-        p = run(argv)
-        if p.returncode != 0:
-            raise _failed(argv, p)
-        infos = _inspect(p.stdout.split(), o, run)
-        return containers_status_from(d, orchestrator, infos, "com.docker.compose.service")
-    if orchestrator == "nomad":
-        job = _nomad_job(d, run)
-        allocs: list[dict] = []
-        if job is not None:
-            argv = _nomad_allocs(d)
-            p = run(argv)
-            if p.returncode != 0:
-                raise _failed(argv, p)
-            allocs = _json(argv, p.stdout) or []
-        return nomad_status_from(d, job, allocs)
-    if d.kind == "stack":
-        argv = _docker_by_labels(d, o)
-        p = run(argv)
-        if p.returncode != 0:
-            raise _failed(argv, p)
-        infos = _inspect(p.stdout.split(), o, run)
-        return containers_status_from(d, "direct", infos, "app.kubernetes.io/name")
-    return direct_job_status(d)
-
-
-# ---------------------------------------------------------------------------------------
-# direct jobs: the state folder
-
-
-def _proc_start(pid: int) -> Optional[str]:
-    """The process's start time (field 22 of /proc/PID/stat): tells a pid reused by
-    another process apart from the job's."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
-def _read_state(name: str) -> Optional[dict]:
-    try:
-        with open(os.path.join(state_dir(name), "state.json")) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
-def _write_state(folder: str, state: dict) -> None:
-    """Atomically; silently nothing when the folder is gone (``down`` removed it)."""
-    tmp = os.path.join(folder, "state.json.tmp")
-    try:
-        with open(tmp, "w") as f:
-            json.dump(state, f, indent=2)
-        os.replace(tmp, os.path.join(folder, "state.json"))
-    except FileNotFoundError:
-        pass
-
-
-def _alive(state: dict) -> bool:
-    pid = state.get("pid")
-    return bool(pid) and _proc_start(pid) == state.get("proc_start")
-
-
-def _signal_group(pid: int, sig: int) -> None:
-    try:
-        os.killpg(pid, sig)
-    except ProcessLookupError:
-        pass
-
-
-def direct_job_status(d: Deployed) -> Status:
-    state = _read_state(d.name)
-    if state is None:
-        return Status(d.datum, "direct", "not deployed")
-    code = state.get("exit_code")
-    obj = ObjectState("process", str(state.get("pid")), "", f"started {state.get('started', '?')}")
-    if code is not None:
-        obj.state = "exited"
-        obj.detail = f"exit {code}, {obj.detail}, finished {state.get('finished', '?')}"
-        return Status(d.datum, "direct", "succeeded" if code == 0 else "failed", [obj])
-    if _alive(state):
-        obj.state = "running"
-        return Status(d.datum, "direct", "running", [obj])
-    obj.state = "gone"
-    return Status(d.datum, "direct", "unknown", [obj],
-                  "the process is gone and no exit code was recorded (the deploying b00tc was stopped)")
-
-
-def run_direct_job(argv: list[str], name: str, env: Optional[dict] = None) -> int:
-    """Run a direct job in the foreground like ``bash job.sh``, its stdout and stderr
-    passed through byte for byte and also appended to the state folder's output.log; the
-    pid and then the exit code recorded in state.json for ``b00tc status|logs|down``."""
-    import threading
-    from datetime import datetime, timezone
-
-    folder = state_dir(name)
-    os.makedirs(folder, exist_ok=True)
-    log_path = os.path.join(folder, "output.log")
-    now = lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")  # noqa: E731
-    with open(log_path, "wb") as log:
-        # its own process group: `b00tc down` stops the job and whatever it started
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                                start_new_session=True)
-        state = {"pid": proc.pid, "proc_start": _proc_start(proc.pid), "started": now(),
-                 "argv": argv, "exit_code": None}
-        _write_state(folder, state)
-        with open(os.path.join(folder, "pid"), "w") as f:
-            f.write(f"{proc.pid}\n")
-        lock = threading.Lock()
-
-        def pump(src, dst) -> None:
-            while True:
-                chunk = os.read(src.fileno(), 65536)
-                if not chunk:
-                    break
-                with lock:
-                    dst.write(chunk)
-                    dst.flush()
-                    log.write(chunk)
-                    log.flush()
-
-        threads = [threading.Thread(target=pump, args=(proc.stdout, sys.stdout.buffer), daemon=True),
-                   threading.Thread(target=pump, args=(proc.stderr, sys.stderr.buffer), daemon=True)]
-        for t in threads:
-            t.start()
-        try:
-            code = proc.wait()
-        except KeyboardInterrupt:  # Ctrl-C reaches b00tc only: pass it on to the job's group
-            _signal_group(proc.pid, signal.SIGINT)
-            code = proc.wait()
-        for t in threads:
-            t.join()
-    code = 128 - code if code < 0 else code  # killed by a signal: the shell's 128+N
-    state.update(exit_code=code, finished=now())
-    _write_state(folder, state)
-    return code
-
-
-def direct_job_down(d: Deployed, echo: Callable[[str], None], dry_run: bool) -> int:
-    state = _read_state(d.name)
-    folder = state_dir(d.name)
-    if state is None:
-        echo(f"{d.datum}: nothing deployed by b00tc on direct (no {folder})")
-        return 0
-    alive = state.get("exit_code") is None and _alive(state)
-    if dry_run:
-        if alive:
-            echo(f"would stop process {state['pid']} and its children (SIGTERM, then SIGKILL after 10 s)")
-        echo(f"would remove {folder}")
-        return 0
-    if alive:
-        pid = state["pid"]
-        echo(f"stopping process {pid} and its children")
-        _signal_group(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while _alive(state) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if _alive(state):
-            _signal_group(pid, signal.SIGKILL)
+from b00tc.exitcodes import OK, UNAVAILABLE, USAGE
+from b00tc.runtime import orchestrators
+from b00tc.runtime.model import Deployed, InputErrors, LifecycleError, Options, Outcome
+from b00tc.runtime.orchestrators.base import Orchestrator
+from b00tc.runtime.plan import deployed_of
+
+Echo = Callable[[str], None]
+
+
+def _stderr(s: str) -> None:
+    print(s, file=sys.stderr)
+
+
+def build_for(paths, orchestrator: Orchestrator, includes, fmt: str):
+    """Compile ``paths`` for day two: the orchestrator's target where it needs the file
+    again, else nothing (the names are enough, and no host variable has to be set). What a
+    datum's target cannot express was said at build time: only errors are printed, and
+    are InputErrors."""
+    from b00tc import output
+    from b00tc.compiler import BuildRequest, build
+    from b00tc.diagnostics import Diagnostics
+
+    diags = Diagnostics()
+    targets = [orchestrator.target] if orchestrator.DAY_TWO_NEEDS_FILE else []
+    result = build(BuildRequest(paths=list(paths), targets=targets, includes=list(includes)), diags)
+    errors = Diagnostics()
+    errors.sources = result.diags.sources
+    errors.extend(d for d in result.diags if d.is_error)
+    code = output.report(errors, "json" if fmt == "json" and errors else "text")
+    if code:
+        raise InputErrors(code)
+    return result
+
+
+def day_two(op: str, paths, orchestrator: str, config, *, via: str = "cli", includes=(),
+            namespace: Optional[str] = None, context: Optional[str] = None, fmt: str = "text",
+            follow: bool = False, dry_run: bool = False, volumes: bool = False,
+            out: Echo = print, err: Echo = _stderr) -> Outcome:
+    """``b00tc status|logs|down`` of the datums ``paths``: the exit code and, for status,
+    the statuses to print; what it says along the way on ``out`` (results) and ``err``.
+    A LifecycleError (or the orchestrator's DeployError) when it cannot go on."""
     import shutil
+    import tempfile
 
-    shutil.rmtree(folder, ignore_errors=True)
-    echo(f"removed {folder}")
-    return 0
+    from b00tc.runtime.deploy import write_manifests
 
-
-def direct_job_logs(d: Deployed, follow: bool, out=None) -> int:
-    out = out or sys.stdout.buffer
-    state = _read_state(d.name)
-    if state is None:
-        raise LifecycleError(f"{d.datum}: nothing deployed by b00tc on direct (no {state_dir(d.name)})", NOT_DEPLOYED)
-    with open(os.path.join(state_dir(d.name), "output.log"), "rb") as f:
-        while True:
-            chunk = f.read(65536)
-            if chunk:
-                out.write(chunk)
-                out.flush()
+    orch = orchestrators.get(orchestrator)
+    result = build_for(paths, orch, includes, fmt)
+    deployed = deployed_of(result, orch)
+    opts = Options(namespace=namespace, context=context, follow=follow, volumes=volumes)
+    if via == "cli" and orch.PROBED_BEFORE_DAY_TWO:
+        avail = orch.available()
+        if not avail.available:
+            if not dry_run:
+                raise orch.unavailable(avail)
+            err(f"note: {orch.unavailable(avail)}")
+        else:
+            opts.compose = orch.cli_command(avail) or opts.compose
+    temp = tempfile.mkdtemp(prefix="b00tc-day2-") if orch.DAY_TWO_NEEDS_FILE else None
+    try:
+        if temp is not None:
+            opts.base = temp
+            write_manifests([d.manifest for d in deployed if d.manifest], temp)
+        if via == "mcp":
+            return _via_mcp(op, orch, config, paths, includes, deployed, opts, dry_run, out, err)
+        codes = []
+        statuses = []
+        for d in deployed:
+            if orch.DAY_TWO_NEEDS_FILE and d.manifest is None:
+                err(f"{d.datum}: nothing to deploy, so nothing to ask (W0104)")
                 continue
-            if not follow:
-                return 0
-            current = _read_state(d.name)
-            if current is None or current.get("exit_code") is not None or not _alive(current):
-                rest = f.read()
-                out.write(rest)
-                out.flush()
-                return 0
-            time.sleep(0.2)
+            if op == "status":
+                st = orch.status(d, opts)
+                statuses.append(st)
+                codes.append(st.code)
+            elif op == "logs":
+                codes.append(orch.logs(d, opts))
+            else:
+                codes.append(orch.down(d, opts, err, dry_run=dry_run))
+        return Outcome(max(codes, default=OK), statuses if op == "status" else None)
+    finally:
+        if temp is not None:
+            shutil.rmtree(temp, ignore_errors=True)
 
 
-# ---------------------------------------------------------------------------------------
-# Logs and down through the orchestrators' CLIs
+def _via_mcp(op: str, orch: Orchestrator, config, paths, includes, deployed: list[Deployed], opts: Options,
+             dry_run: bool, out: Echo, err: Echo) -> Outcome:
+    """status, logs and down as tool calls of the MCP server chosen for the orchestrator."""
+    from b00tc.runtime.mcp_client import McpCallError, call_tools, need_sdk
+    from b00tc.runtime.mcp_datums import server_for
+    from b00tc.runtime.profiles import PROFILES
 
-
-def logs(d: Deployed, orchestrator: str, o: Options) -> int:
-    if orchestrator == "direct" and d.kind == "job":
-        return direct_job_logs(d, o.follow)
-    code = 0
-    for c in commands(d, orchestrator, "logs", o):
-        try:
-            code = subprocess.run(c.argv).returncode or code
-        except FileNotFoundError:
-            raise LifecycleError(f"cannot run {c.argv[0]}: not installed", 3) from None
-    return code
-
-
-def down(d: Deployed, orchestrator: str, o: Options, echo: Callable[[str], None], dry_run: bool = False,
-         run: Runner = run_captured) -> int:
-    """Tear down what b00tc deployed for ``d``; refuse (exit 1) where the orchestrator
-    holds something of that name that b00tc did not create."""
-    if orchestrator == "direct" and d.kind == "job":
-        return direct_job_down(d, echo, dry_run)
-    if dry_run:  # ask nothing, change nothing: say what would be checked and run
-        if orchestrator == "docker-compose":
-            echo(f"would check that every container of the compose project {d.name} carries {MANAGED}")
-        elif orchestrator == "nomad":
-            echo(f"would check that the Nomad job {d.name} has meta b00t_managed_by = \"b00tc\" and "
-                 f"b00t_datum = \"{d.datum}\" (nomad job inspect {d.name})")
-        for c in commands(d, orchestrator, "down", o):
-            echo(f"would run: {c.text()}")
-        return 0
-    if orchestrator == "docker-compose":
-        st = status(d, orchestrator, o, run)
-        foreign = [s.name for s in st.objects if not s.managed]
-        if foreign:
-            raise LifecycleError(
-                f"the compose project {d.name} holds containers b00tc did not create ({', '.join(foreign)}): "
-                "not taking it down", 1)
-    if orchestrator == "nomad":
-        job = _nomad_job(d, run)
-        if job is None:
-            echo(f"{d.datum}: no Nomad job {d.name}: nothing to stop")
-            return 0
-        meta = job.get("Meta") or {}
-        if meta.get("b00t_managed_by") != "b00tc" or meta.get("b00t_datum") != d.datum:
-            raise LifecycleError(
-                f"the Nomad job {d.name} was not deployed by b00tc for {d.datum} (meta b00t_managed_by="
-                f"{meta.get('b00t_managed_by')!r}, b00t_datum={meta.get('b00t_datum')!r}): not stopping it", 1)
-    code = 0
-    for c in commands(d, orchestrator, "down", o):
-        echo(f"+ {c.text()}")
-        argv = ["bash", "-c", c.argv[0]] if c.shell else c.argv
-        try:
-            p = subprocess.run(argv)
-        except FileNotFoundError:
-            raise LifecycleError(f"cannot run {argv[0]}: not installed", 3) from None
-        code = p.returncode or code
-    return code
+    server, why = server_for(orch, config, paths, includes)
+    if server is None:
+        raise LifecycleError(
+            f"{why or f'no MCP server for {orch.name}: none configured, and no MCP datum {orch.name}.mcp.toml on the search path'}"
+            "; or use --via cli", UNAVAILABLE)
+    profile = PROFILES.get(server.profile or "")
+    calls = [(d, c) for d in deployed for c in orch.mcp_calls(d, op, opts, profile)]
+    if not calls:
+        raise LifecycleError(f"b00tc knows no {op} tools of the MCP server `{' '.join(server.command)}` "
+                             f"(profile {server.profile or 'unknown'}); use --via cli", USAGE)
+    if dry_run:
+        out(f"would start the MCP server: {' '.join(server.command)} ({server.source})")
+        for _, c in calls:
+            out(f"would call {c.server} {c.tool} {json.dumps(c.arguments, ensure_ascii=False)}")
+        return Outcome(OK)
+    need_sdk()
+    try:
+        outcomes = call_tools(list(server.command), [(c.tool, c.arguments) for _, c in calls], env=server.env)
+    except McpCallError as e:
+        raise LifecycleError(str(e), UNAVAILABLE) from None
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        o = failed[0]
+        raise LifecycleError(f"{server.profile} {o.tool}: {o.text.strip()}", UNAVAILABLE)
+    if op == "status":
+        statuses = [orch.status_from_mcp(d, server.profile, [o for (dd, _), o in zip(calls, outcomes) if dd is d])
+                    for d in deployed]
+        if all(st is not None for st in statuses):
+            return Outcome(max(st.code for st in statuses), statuses)
+    for (_, c), o in zip(calls, outcomes):
+        if op != "logs":
+            err(f"{c.server} {c.tool}: ok")
+        if o.text:
+            out(o.text.rstrip("\n"))
+    return Outcome(OK)

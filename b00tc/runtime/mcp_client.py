@@ -7,9 +7,23 @@ import os
 from dataclasses import dataclass
 from typing import Optional
 
+from b00tc.runtime.model import UserError
+
 
 class McpCallError(RuntimeError):
     pass
+
+
+class McpSdkMissing(UserError):
+    pass
+
+
+def need_sdk() -> None:
+    """McpSdkMissing unless the ``mcp`` SDK can be imported."""
+    import importlib.util
+
+    if importlib.util.find_spec("mcp") is None:
+        raise McpSdkMissing("the MCP SDK is not installed: pip install 'b00tc[mcp]' (PyPI mcp 2.x)")
 
 
 @dataclass

@@ -7,10 +7,10 @@ For an orchestrator, the server is, in this order:
 
 1. the command of ``[mcp.<orchestrator>]`` in the user config (it always wins);
 2. the datum ``<orchestrator>.mcp`` (or an alias: ``k8s``, ``docker-compose``, ``compose``,
-   ``docker``) on the search path: among its stdio entries, the lowest ``priority`` whose
-   ``requires`` are all installed (found on PATH);
-3. for Kubernetes, b00t's own ``kubernetes.mcp`` datum, shipped with b00tc
-   (``npx mcp-server-kubernetes``).
+   ``docker``; the orchestrator's ``MCP_DATUMS``) on the search path: among its stdio
+   entries, the lowest ``priority`` whose ``requires`` are all installed (found on PATH);
+3. the orchestrator's ``BUNDLED_MCP_DATUM``, shipped with b00tc: for Kubernetes, b00t's own
+   ``kubernetes.mcp`` datum (``npx mcp-server-kubernetes``).
 
 Which tools the server has (its *profile*, b00tc.runtime.profiles) is read from the
 package it starts (``mcp-server-kubernetes`` in ``npx mcp-server-kubernetes``), unless the
@@ -21,18 +21,10 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
-#: datum names searched for each orchestrator, in order
-NAMES: dict[str, tuple[str, ...]] = {
-    "kubernetes": ("kubernetes", "k8s"),
-    "docker-compose": ("docker-compose", "compose", "docker"),
-    "nomad": ("nomad",),
-    "direct": (),
-}
-
-#: the kubernetes.mcp datum of b00t's _b00t_ folder, used when none is on the search path
-BUNDLED = {"kubernetes": "kubernetes.mcp.toml"}
+if TYPE_CHECKING:
+    from b00tc.runtime.orchestrators.base import Orchestrator
 
 
 class McpDatumError(ValueError):
@@ -60,8 +52,8 @@ class Server:
     source: str  # "config FILE" | "datum FILE, entry N (priority P)"
 
 
-def bundled_path(orchestrator: str) -> Optional[str]:
-    name = BUNDLED.get(orchestrator)
+def bundled_path(orchestrator: "Orchestrator") -> Optional[str]:
+    name = orchestrator.BUNDLED_MCP_DATUM
     if name is None:
         return None
     from importlib.resources import files
@@ -145,19 +137,20 @@ def profile_of(command: tuple[str, ...]) -> Optional[str]:
     return None
 
 
-def find(orchestrator: str, search) -> Optional[str]:
+def find(orchestrator: "Orchestrator", search) -> Optional[str]:
     """The MCP datum for ``orchestrator`` on ``search`` (a frontend.search.SearchPath)."""
-    for name in NAMES.get(orchestrator, ()):
+    for name in orchestrator.MCP_DATUMS:
         found = search.find(f"{name}.mcp")
         if found is not None:
             return found
     return None
 
 
-def resolve(orchestrator: str, config, search, which: Callable[[str], Optional[str]] = shutil.which) -> Optional[Server]:
+def resolve(orchestrator: "Orchestrator", config, search,
+            which: Callable[[str], Optional[str]] = shutil.which) -> Optional[Server]:
     """The server for ``orchestrator`` (see the module's docstring), or None when neither
     the config nor a datum names one. McpDatumError when the datum's entries cannot start."""
-    configured = config.mcp.get(orchestrator) if config is not None else None
+    configured = config.mcp.get(orchestrator.name) if config is not None else None
     if configured is not None:
         command = tuple(configured.command)
         return Server(command, dict(configured.env), configured.profile or profile_of(command),
@@ -170,3 +163,15 @@ def resolve(orchestrator: str, config, search, which: Callable[[str], Optional[s
     entry = choose(read(path), which)
     return Server(entry.command, dict(entry.env), profile_of(entry.command),
                   f"datum {path}, entry {entry.index + 1} (priority {entry.priority})")
+
+
+def server_for(orchestrator: "Orchestrator", config, paths, includes) -> tuple[Optional[Server], str]:
+    """(the MCP server for the orchestrator: config, else an MCP datum on the search path
+    of ``paths``, else the bundled one; or None, and why not)."""
+    from b00tc.runtime.names import search_path
+
+    try:
+        server = resolve(orchestrator, config, search_path(paths, includes))
+    except McpDatumError as e:
+        return None, str(e)
+    return server, ""

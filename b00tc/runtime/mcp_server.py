@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Optional
 
 from b00tc.backends import ALIASES, DESCRIPTIONS, REGISTRY
+from b00tc.exitcodes import OK, UNAVAILABLE, USAGE
 from b00tc.runtime.orchestrators import ALIASES as ORCH_ALIASES
 from b00tc.runtime.orchestrators import NAMES as ORCH_NAMES
 
@@ -158,7 +159,7 @@ def tool_list_targets(args: dict) -> dict:
     bad = _checked(LIST_TARGETS_SCHEMA, args)
     if bad:
         return {"ok": False, "targets": [], "orchestrators": [], "diagnostics": [bad]}
-    from b00tc.runtime.orchestrators import ORCHESTRATORS
+    from b00tc.runtime.orchestrators import all_orchestrators
 
     rev: dict[str, list[str]] = {}
     for alias, name in ALIASES.items():
@@ -166,7 +167,7 @@ def tool_list_targets(args: dict) -> dict:
     return {
         "ok": True,
         "targets": [{"name": n, "aliases": rev.get(n, []), "description": DESCRIPTIONS.get(n, "")} for n in REGISTRY],
-        "orchestrators": [{"name": o.name, "target": o.target} for o in ORCHESTRATORS],
+        "orchestrators": [{"name": o.name, "target": o.target} for o in all_orchestrators()],
         "diagnostics": [],
     }
 
@@ -176,7 +177,7 @@ def _run_day_two(op: str, schema: dict, args: dict) -> dict:
     this server's stdout, which is the MCP stream): exit code, stdout, stderr."""
     bad = _checked(schema, args)
     if bad:
-        return {"ok": False, "exit_code": 2, "diagnostics": [bad]}
+        return {"ok": False, "exit_code": USAGE, "diagnostics": [bad]}
     import subprocess
     import sys
 
@@ -195,8 +196,8 @@ def _run_day_two(op: str, schema: dict, args: dict) -> dict:
     try:
         p = subprocess.run(argv, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
-        return {"ok": False, "exit_code": 3, "diagnostics": [_usage(f"b00tc {op} did not finish within 600 s")]}
-    out: dict = {"ok": p.returncode == 0, "exit_code": p.returncode}
+        return {"ok": False, "exit_code": UNAVAILABLE, "diagnostics": [_usage(f"b00tc {op} did not finish within 600 s")]}
+    out: dict = {"ok": p.returncode == OK, "exit_code": p.returncode}
     if op == "status":
         import json
 

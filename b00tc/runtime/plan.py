@@ -1,5 +1,6 @@
-"""AdapterOutput: for one orchestrator, the manifests b00tc compiled, the shell commands
-that deploy them and the same as MCP tool calls (the seed's ``AdapterOutput``).
+"""The plan (the seed's ``AdapterOutput``) of a build on one orchestrator: the manifests b00tc
+compiled, the shell commands that deploy them, the same as MCP tool calls, and the
+commands of day two.
 
 A plan is data: making one runs nothing and probes nothing. Paths in commands are the
 manifests' paths joined to ``base`` (the folder they are, or would be, written to).
@@ -7,120 +8,31 @@ manifests' paths joined to ``base`` (the folder they are, or would be, written t
 
 from __future__ import annotations
 
-import os
-import shlex
-from dataclasses import dataclass, field
 from typing import Optional
 
 from b00tc.ir import Job
-from b00tc.runtime.orchestrators import BY_NAME
-from b00tc.runtime.profiles import CallOptions, Profile, for_orchestrator
+from b00tc.runtime import orchestrators
+from b00tc.runtime.model import (
+    DEFAULT_COMPOSE, OPS, AdapterOutput, Deployed, InputErrors, Manifest, Options,
+)
+from b00tc.runtime.orchestrators.base import Orchestrator
 
 
-@dataclass
-class Manifest:
-    path: str
-    content: str
-    mode: int = 0o644
-    datum: str = ""
-    kind: str = "job"  # job | stack
-
-
-@dataclass
-class Command:
-    argv: list[str]
-    #: run through ``bash -c`` (a pipeline the argv form cannot say)
-    shell: bool = False
-    #: the command's exit status is the deployed job's
-    is_job: bool = False
-    #: the root datum's name (a direct job's run is recorded under it)
-    datum: str = ""
-
-    def text(self) -> str:
-        return self.argv[0] if self.shell else shlex.join(self.argv)
-
-
-@dataclass
-class McpCommand:
-    server: str
-    tool: str
-    arguments: dict
-
-    def to_json(self) -> dict:
-        return {"server": self.server, "tool": self.tool, "arguments": self.arguments}
-
-
-@dataclass
-class AdapterOutput:
-    orchestrator: str
-    manifests: list[Manifest] = field(default_factory=list)
-    commands: list[Command] = field(default_factory=list)
-    mcp_commands: list[McpCommand] = field(default_factory=list)
-    profile: Optional[Profile] = None
-    #: day two (b00tc status|logs|down): op -> (commands, MCP tool calls)
-    day_two: dict[str, tuple[list[Command], list[McpCommand]]] = field(default_factory=dict)
-    #: where the MCP server comes from (config, an MCP datum), or why none can start
-    mcp_server: str = ""
-
-    def to_json(self) -> dict:
-        return {
-            "orchestrator": self.orchestrator,
-            "manifests": [{"path": m.path, "content": m.content} for m in self.manifests],
-            "commands": [c.text() for c in self.commands],
-            "mcp_commands": [c.to_json() for c in self.mcp_commands],
-            "day_two": {
-                op: {"commands": [c.text() for c in cmds], "mcp_commands": [c.to_json() for c in calls]}
-                for op, (cmds, calls) in self.day_two.items()
-            },
-        }
-
-    def text(self) -> str:
-        import json
-
-        lines = [f"orchestrator: {self.orchestrator}", "manifests:"]
-        for m in self.manifests:
-            n = m.content.count("\n")
-            lines.append(f"  {m.path} ({m.kind} {m.datum}, {n} line{'s' * (n != 1)})")
-        lines.append("commands:")
-        lines += [f"  {c.text()}" for c in self.commands] or ["  (none)"]
-        if self.profile is None:
-            lines.append("mcp tool calls: none (no MCP server fits this orchestrator: run the commands)")
-        else:
-            lines.append(f"mcp tool calls ({self.profile.package}):")
-            for c in self.mcp_commands:
-                shown = {k: _abbrev(v) for k, v in c.arguments.items()}
-                lines.append(f"  {c.server} {c.tool} {json.dumps(shown, ensure_ascii=False)}")
-        if self.mcp_server:
-            lines.append(f"mcp server: {self.mcp_server}")
-        for op, (cmds, calls) in self.day_two.items():
-            lines.append(f"{op} (b00tc {op}):")
-            lines += [f"  {c.text()}" for c in cmds]
-            for c in calls:
-                lines.append(f"  mcp: {c.server} {c.tool} {json.dumps(c.arguments, ensure_ascii=False)}")
-        return "\n".join(lines) + "\n"
-
-
-def _abbrev(value):
-    if isinstance(value, str) and "\n" in value:
-        first = value.splitlines()[0] if value.strip() else ""
-        return f"<{value.count(chr(10))} lines: {first[:40]}...>"
-    return value
-
-
-# file suffix each target's backend writes after the datum's name
-SUFFIX = {"k8s": ".yaml", "compose": ".compose.yaml", "nomad": ".nomad.hcl", "bash": ".sh"}
-
-DEFAULT_COMPOSE = ["docker", "compose"]
-
-
-def manifests_of(result, target: str) -> list[Manifest]:
-    kinds = {u.datum.name: ("job" if isinstance(u.datum, Job) else "stack") for u in result.units}
+def deployed_of(result, orchestrator: Orchestrator) -> list[Deployed]:
+    """The root datums of a build, as its units say (name, job or stack, a stack's
+    members), each with the file the orchestrator's target wrote for it: None where that
+    target was not built, or wrote nothing (a stack without members, W0104)."""
+    written = {f.path: f for t, f in result.outputs if t == orchestrator.target}
     out = []
-    for t, f in result.outputs:
-        if t != target:
-            continue
-        name = f.path[: -len(SUFFIX[target])] if f.path.endswith(SUFFIX[target]) else f.path
-        out.append(Manifest(f.path, f.content, f.mode, name, kinds.get(name, "job")))
+    for unit in result.units:
+        d = unit.datum
+        kind = "job" if isinstance(d, Job) else "stack"
+        f = written.pop(d.name + orchestrator.suffix, None)
+        manifest = Manifest(f.path, f.content, f.mode, d.name, kind) if f is not None else None
+        out.append(Deployed(d.name, kind, [] if kind == "job" else [m.name for m in d.members], manifest))
+    if written:  # the target names its files otherwise than the orchestrator expects: a bug
+        raise AssertionError(f"{orchestrator.target} wrote {', '.join(written)}, the file of no root datum "
+                             f"(expected NAME{orchestrator.suffix})")
     return out
 
 
@@ -136,55 +48,69 @@ def make_plan(
     dry_run: bool = False,
 ) -> AdapterOutput:
     """The plan for a successful build of ``orchestrator``'s target."""
-    orch = BY_NAME[orchestrator]
-    chosen = for_orchestrator(orch.name, profile)
-    plan = AdapterOutput(orchestrator=orch.name, manifests=manifests_of(result, orch.target), profile=chosen)
-    compose = list(compose_command or DEFAULT_COMPOSE)
+    orch = orchestrators.get(orchestrator)
+    chosen = orch.profile(profile)
+    o = Options(namespace=namespace, context=context, compose=list(compose_command or DEFAULT_COMPOSE), base=base)
+    deployed = deployed_of(result, orch)
+    plan = AdapterOutput(orchestrator=orch.name, manifests=[d.manifest for d in deployed if d.manifest],
+                         profile=chosen)
     for m in plan.manifests:
-        path = os.path.join(base, m.path) if base else m.path
-        if orch.name == "kubernetes":
-            argv = ["kubectl"]
-            if context:
-                argv += ["--context", context]
-            argv += ["apply", "-f", path]
-            if namespace:
-                argv += ["--namespace", namespace]
-            plan.commands.append(Command(argv))
-        elif orch.name == "docker-compose":
-            head = compose + ["-p", m.datum, "-f", path]
-            if m.kind == "job":
-                plan.commands.append(Command(head + ["up", "-d", m.datum]))
-                # follow the job's output until it stops, then exit with its exit code
-                ps = shlex.join(head + ["ps", "-q", m.datum])
-                plan.commands.append(Command(
-                    [f'id=$({ps}) && docker logs -f "$id" && exit "$(docker wait "$id")"'],
-                    shell=True, is_job=True,
-                ))
-            else:
-                plan.commands.append(Command(head + ["up", "-d"]))
-        elif orch.name == "nomad":
-            plan.commands.append(Command(["nomad", "job", "run", path]))
-        else:
-            plan.commands.append(Command(["bash", path] + (["up"] if m.kind == "stack" else []),
-                                         is_job=m.kind == "job", datum=m.datum))
+        path = o.at(m.path)
+        plan.commands += orch.deploy_commands(m, path, o)
         if chosen is not None:
-            opts = CallOptions(
-                namespace=namespace or "default",
-                context=context,
-                dry_run=dry_run,
-                file_path=path,
-                project=m.datum,
-            )
-            for args in chosen.arguments(m.content, opts):
-                plan.mcp_commands.append(McpCommand(chosen.server, chosen.tool, args))
-    from b00tc.runtime import lifecycle
-
-    lo = lifecycle.Options(namespace=namespace, context=context, compose=compose, base=base)
-    for d in lifecycle.deployed_of(result, orch.target):
+            plan.mcp_commands += orch.deploy_mcp_calls(m, path, o, chosen, dry_run)
+    for d in deployed:
         if d.manifest is None:
             continue  # a stack with nothing to deploy (W0104)
-        for op in lifecycle.OPS:
+        for op in OPS:
             cmds, calls = plan.day_two.setdefault(op, ([], []))
-            cmds += lifecycle.commands(d, orch.name, op, lo)
-            calls += lifecycle.mcp_calls(d, op, lo, chosen)
+            cmds += orch.commands(d, op, o)
+            calls += orch.mcp_calls(d, op, o, chosen)
     return plan
+
+
+def build_for(paths, orchestrator: Orchestrator, includes, strict: bool, fmt: str):
+    """Compile ``paths`` for the orchestrator's target, host variables from the
+    environment; the diagnostics are printed, InputErrors when there are errors."""
+    from b00tc import output
+    from b00tc.compiler import BuildRequest, build, host_env, read_stdin
+    from b00tc.diagnostics import Diagnostics
+
+    diags = Diagnostics()
+    req = BuildRequest(
+        paths=list(paths),
+        targets=[orchestrator.target],
+        includes=list(includes),
+        host_env=host_env([], [], diags),
+        strict=strict,
+        stdin_text=read_stdin() if "-" in paths else None,
+    )
+    result = build(req, diags)
+    code = output.report(result.diags, "json" if fmt == "json" else "text")
+    if code:
+        raise InputErrors(code)
+    return result
+
+
+def compile_plan(paths, orchestrator: str, includes, strict: bool, fmt: str, **kw) -> AdapterOutput:
+    """Compile for the orchestrator's target and make the plan (``kw``: make_plan's)."""
+    result = build_for(paths, orchestrators.get(orchestrator), includes, strict, fmt)
+    return make_plan(result, orchestrator, **kw)
+
+
+def plan_for(paths, orchestrator: str, config, *, includes=(), strict: bool = False, fmt: str = "text",
+             mcp_profile: Optional[str] = None, namespace: Optional[str] = None,
+             context: Optional[str] = None) -> AdapterOutput:
+    """``b00tc plan``: the plan, with the MCP server its tool calls are for (the config's,
+    else an MCP datum's) or why there is none."""
+    from b00tc.runtime.mcp_datums import server_for
+
+    orch = orchestrators.get(orchestrator)
+    server, why = server_for(orch, config, paths, includes)
+    if mcp_profile is None and server is not None:
+        mcp_profile = server.profile
+    p = compile_plan(paths, orch.name, includes, strict, fmt, profile=mcp_profile, namespace=namespace,
+                     context=context)
+    p.mcp_server = (f"{' '.join(server.command)} ({server.source})" if server
+                    else why or f"none configured, and no MCP datum {orch.name}.mcp.toml on the search path")
+    return p

@@ -8,35 +8,10 @@ the seed's ``kubernetes-mcp``, which is the design's name for a kubectl_apply se
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Optional
 
 from b00tc.diagnostics import did_you_mean
-
-
-@dataclass(frozen=True)
-class CallOptions:
-    namespace: str = "default"
-    context: Optional[str] = None
-    dry_run: bool = False
-    #: where the manifest files are, for servers that read a file (compose)
-    file_path: str = ""
-    project: str = ""
-
-
-@dataclass(frozen=True)
-class Profile:
-    name: str
-    orchestrator: str
-    server: str  # the server's name in mcp_commands
-    package: str  # where the server comes from
-    command: tuple[str, ...]  # a typical way to start it over stdio
-    tool: str
-    #: manifest text + options -> one arguments object per tool call
-    arguments: Callable[[str, CallOptions], list[dict]]
-    #: the packages (npm, PyPI) or commands that start this server (mcp_datums reads an
-    #: MCP datum's command for them)
-    starts: tuple[str, ...] = ()
+from b00tc.runtime.model import CallOptions, Profile, UnknownProfile
 
 
 def split_documents(text: str) -> list[str]:
@@ -114,29 +89,18 @@ PROFILES: dict[str, Profile] = {
     )
 }
 
-#: the profile used when neither --mcp-profile, the config nor an MCP datum names one:
-#: b00t's kubernetes.mcp datum starts `npx mcp-server-kubernetes`
-DEFAULTS: dict[str, str] = {
-    "kubernetes": "mcp-server-kubernetes",
-    "docker-compose": "docker-mcp-server",
-}
-
 #: package (npm, PyPI) or command -> the profile of the server it starts (mcp_datums)
 PACKAGES: dict[str, str] = {start: p.name for p in PROFILES.values() for start in p.starts}
 
 
-class UnknownProfile(ValueError):
-    pass
-
-
-def for_orchestrator(orchestrator: str, name: Optional[str]) -> Optional[Profile]:
+def for_orchestrator(orchestrator: str, name: Optional[str], default: Optional[str]) -> Optional[Profile]:
     """The profile to use for ``orchestrator`` (None: no MCP server fits; use the shell
-    commands). ``name`` "none" turns MCP calls off."""
+    commands): ``name``, else its ``default`` (the orchestrator's DEFAULT_MCP_PROFILE).
+    ``name`` "none" turns MCP calls off."""
     if name == "none":
         return None
     if name is None:
-        name = DEFAULTS.get(orchestrator)
-        return PROFILES[name] if name else None
+        return PROFILES[default] if default else None
     p = PROFILES.get(name)
     if p is None:
         guess = did_you_mean(name, list(PROFILES))
@@ -146,5 +110,5 @@ def for_orchestrator(orchestrator: str, name: Optional[str]) -> Optional[Profile
         )
     if p.orchestrator != orchestrator:
         # a kubernetes profile says nothing about compose: that one keeps its default
-        return for_orchestrator(orchestrator, None)
+        return for_orchestrator(orchestrator, None, default)
     return p

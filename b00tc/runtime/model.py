@@ -1,0 +1,312 @@
+"""The execution layer's data: what a plan holds (manifests, commands, MCP tool calls), a
+deployed datum and the options of the day-two commands, a datum's status, an
+orchestrator's availability, and the errors the runtime commands end with.
+
+Nothing here runs anything; every other runtime module builds or reads these.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from b00tc.exitcodes import FAILED, NOT_DEPLOYED, OK, UNAVAILABLE
+
+#: the day-two operations (b00tc status|logs|down)
+OPS = ("status", "logs", "down")
+#: the label b00tc puts on everything it generates (b00tc.backends._meta.identity)
+MANAGED = "app.kubernetes.io/managed-by=b00tc"
+#: how compose is run when detection did not say (``docker-compose`` v1 is the other way)
+DEFAULT_COMPOSE = ["docker", "compose"]
+
+
+# ---------------------------------------------------------------------------------------
+# MCP servers: what b00tc knows of one (a profile; the table is in profiles.py)
+
+
+@dataclass(frozen=True)
+class CallOptions:
+    namespace: str = "default"
+    context: Optional[str] = None
+    dry_run: bool = False
+    #: where the manifest files are, for servers that read a file (compose)
+    file_path: str = ""
+    project: str = ""
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    orchestrator: str
+    server: str  # the server's name in mcp_commands
+    package: str  # where the server comes from
+    command: tuple[str, ...]  # a typical way to start it over stdio
+    tool: str
+    #: manifest text + options -> one arguments object per tool call
+    arguments: Callable[[str, CallOptions], list[dict]]
+    #: the packages (npm, PyPI) or commands that start this server (mcp_datums reads an
+    #: MCP datum's command for them)
+    starts: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------------------------------
+# A plan: the seed's AdapterOutput
+
+
+@dataclass
+class Manifest:
+    path: str
+    content: str
+    mode: int = 0o644
+    datum: str = ""
+    kind: str = "job"  # job | stack
+
+
+@dataclass
+class Command:
+    argv: list[str]
+    #: run through ``bash -c`` (a pipeline the argv form cannot say)
+    shell: bool = False
+    #: the command's exit status is the deployed job's
+    is_job: bool = False
+    #: the root datum's name (a direct job's run is recorded under it)
+    datum: str = ""
+
+    def text(self) -> str:
+        return self.argv[0] if self.shell else shlex.join(self.argv)
+
+    def runnable(self) -> list[str]:
+        """The argv to start: a shell form through ``bash -c``."""
+        return ["bash", "-c", self.argv[0]] if self.shell else self.argv
+
+
+@dataclass
+class McpCommand:
+    server: str
+    tool: str
+    arguments: dict
+
+    def to_json(self) -> dict:
+        return {"server": self.server, "tool": self.tool, "arguments": self.arguments}
+
+
+@dataclass
+class AdapterOutput:
+    orchestrator: str
+    manifests: list[Manifest] = field(default_factory=list)
+    commands: list[Command] = field(default_factory=list)
+    mcp_commands: list[McpCommand] = field(default_factory=list)
+    profile: Optional[Profile] = None
+    #: day two (b00tc status|logs|down): op -> (commands, MCP tool calls)
+    day_two: dict[str, tuple[list[Command], list[McpCommand]]] = field(default_factory=dict)
+    #: where the MCP server comes from (config, an MCP datum), or why none can start
+    mcp_server: str = ""
+
+    def to_json(self) -> dict:
+        return {
+            "orchestrator": self.orchestrator,
+            "manifests": [{"path": m.path, "content": m.content} for m in self.manifests],
+            "commands": [c.text() for c in self.commands],
+            "mcp_commands": [c.to_json() for c in self.mcp_commands],
+            "day_two": {
+                op: {"commands": [c.text() for c in cmds], "mcp_commands": [c.to_json() for c in calls]}
+                for op, (cmds, calls) in self.day_two.items()
+            },
+        }
+
+    def text(self) -> str:
+        lines = [f"orchestrator: {self.orchestrator}", "manifests:"]
+        for m in self.manifests:
+            n = m.content.count("\n")
+            lines.append(f"  {m.path} ({m.kind} {m.datum}, {n} line{'s' * (n != 1)})")
+        lines.append("commands:")
+        lines += [f"  {c.text()}" for c in self.commands] or ["  (none)"]
+        if self.profile is None:
+            lines.append("mcp tool calls: none (no MCP server fits this orchestrator: run the commands)")
+        else:
+            lines.append(f"mcp tool calls ({self.profile.package}):")
+            for c in self.mcp_commands:
+                shown = {k: _abbrev(v) for k, v in c.arguments.items()}
+                lines.append(f"  {c.server} {c.tool} {json.dumps(shown, ensure_ascii=False)}")
+        if self.mcp_server:
+            lines.append(f"mcp server: {self.mcp_server}")
+        for op, (cmds, calls) in self.day_two.items():
+            lines.append(f"{op} (b00tc {op}):")
+            lines += [f"  {c.text()}" for c in cmds]
+            for c in calls:
+                lines.append(f"  mcp: {c.server} {c.tool} {json.dumps(c.arguments, ensure_ascii=False)}")
+        return "\n".join(lines) + "\n"
+
+
+def _abbrev(value):
+    if isinstance(value, str) and "\n" in value:
+        first = value.splitlines()[0] if value.strip() else ""
+        return f"<{value.count(chr(10))} lines: {first[:40]}...>"
+    return value
+
+
+# ---------------------------------------------------------------------------------------
+# Day two: a deployed datum, the options, its status
+
+
+@dataclass
+class Deployed:
+    """One root datum as b00tc deploys it."""
+
+    name: str
+    kind: str  # job | stack
+    #: a stack's deployable members (its Deployments, compose services, Nomad tasks)
+    members: list[str] = field(default_factory=list)
+    #: the file handed to the orchestrator (compose, direct), when compiled
+    manifest: Optional[Manifest] = None
+
+    @property
+    def datum(self) -> str:
+        return f"{self.name}.{self.kind}"
+
+
+@dataclass
+class Options:
+    namespace: Optional[str] = None
+    context: Optional[str] = None
+    compose: list[str] = field(default_factory=lambda: list(DEFAULT_COMPOSE))
+    #: the container runtime of direct stacks (their script's $B00T_CONTAINER_RUNTIME)
+    runtime: str = field(default_factory=lambda: os.environ.get("B00T_CONTAINER_RUNTIME") or "docker")
+    follow: bool = False
+    volumes: bool = False
+    #: the folder the manifests are (or would be) written to
+    base: str = ""
+
+    def path(self, d: Deployed) -> str:
+        name = d.manifest.path if d.manifest else f"{d.name}.?"
+        return self.at(name)
+
+    def at(self, name: str) -> str:
+        return os.path.join(self.base, name) if self.base else name
+
+
+@dataclass
+class ObjectState:
+    kind: str
+    name: str
+    state: str
+    detail: str = ""
+    managed: bool = True  # carries b00tc's labels / meta
+
+
+@dataclass
+class Status:
+    datum: str
+    orchestrator: str
+    state: str  # succeeded | failed | running | pending | up | degraded | not deployed | unknown
+    objects: list[ObjectState] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def code(self) -> int:
+        if self.state == "not deployed":
+            return NOT_DEPLOYED
+        return FAILED if self.state in ("failed", "degraded", "unknown") else OK
+
+    def to_json(self) -> dict:
+        out = {"datum": self.datum, "orchestrator": self.orchestrator, "state": self.state,
+               "objects": [{"kind": s.kind, "name": s.name, "state": s.state, "detail": s.detail,
+                            "managed_by_b00tc": s.managed} for s in self.objects]}
+        if self.note:
+            out["note"] = self.note
+        return out
+
+    def text(self) -> str:
+        lines = [f"{self.datum} on {self.orchestrator}: {self.state}"]
+        if self.note:
+            lines.append(f"  {self.note}")
+        width = max([len(f"{s.kind}/{s.name}") for s in self.objects] or [0])
+        for s in self.objects:
+            tag = "" if s.managed else "  (not created by b00tc)"
+            lines.append(f"  {f'{s.kind}/{s.name}':<{width}}  {s.state}" + (f"  {s.detail}" if s.detail else "") + tag)
+        return "\n".join(lines) + "\n"
+
+
+def summarize(d: Deployed, orchestrator: str, objects: list[ObjectState], job_obj: Optional[ObjectState],
+              workloads: list[ObjectState]) -> Status:
+    """A datum's state from its objects: a job's is its job object's; a stack is up when
+    every workload is."""
+    if not objects:
+        return Status(d.datum, orchestrator, "not deployed", [])
+    if d.kind == "job":
+        state = job_obj.state if job_obj is not None else "unknown"
+        return Status(d.datum, orchestrator, state, objects,
+                      "" if job_obj is not None else "the job itself was not found")
+    up = all(w.state in ("up", "running") for w in workloads) and workloads
+    return Status(d.datum, orchestrator, "up" if up else "degraded", objects)
+
+
+@dataclass
+class Outcome:
+    """How a day-two command ended: its exit code, and the statuses to print (status)."""
+
+    code: int
+    statuses: Optional[list[Status]] = None
+
+
+@dataclass
+class Availability:
+    name: str
+    available: bool
+    reason: str
+    #: how to run it (e.g. ["docker", "compose"] or ["docker-compose"]); empty when unavailable
+    command: list[str] = field(default_factory=list)
+
+    def line(self, default: Optional[str] = None) -> str:
+        mark = "✅" if self.available else "❌"
+        tail = "  [default]" if default == self.name else ""
+        return f"{mark} {self.name} ({self.reason}){tail}"
+
+
+# ---------------------------------------------------------------------------------------
+# Errors: how a runtime command ends when it cannot do what it was asked
+
+
+class RuntimeFailure(Exception):
+    """Said as ``error: MESSAGE`` on stderr; b00tc exits with ``code``."""
+
+    default_code = FAILED
+
+    def __init__(self, message: str, code: Optional[int] = None):
+        super().__init__(message)
+        self.code = self.default_code if code is None else code
+
+
+class DeployError(RuntimeFailure):
+    """deploy cannot go on (by default: the orchestrator or its MCP server is unusable)."""
+
+    default_code = UNAVAILABLE
+
+
+class LifecycleError(RuntimeFailure):
+    """status, logs or down cannot go on (by default: a refused down)."""
+
+
+class InputErrors(Exception):
+    """The datums have errors: their diagnostics are printed; b00tc exits with ``code``."""
+
+    def __init__(self, code: int):
+        super().__init__(f"the datums have errors (exit {code})")
+        self.code = code
+
+
+class UserError(Exception):
+    """A problem with the command line or this machine that is no datum's and no
+    orchestrator's: a datum NAME not found, the MCP SDK not installed (said as click says
+    its own errors)."""
+
+
+class UnknownOrchestrator(ValueError):
+    pass
+
+
+class UnknownProfile(ValueError):
+    pass

@@ -1,0 +1,112 @@
+"""docker-compose: ``docker compose -p NAME -f FILE up -d`` (or ``docker-compose``, or an
+MCP server's tools), and day two on the project b00tc named after the datum, whose
+containers must all carry ``app.kubernetes.io/managed-by=b00tc``."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+from typing import Optional
+
+from b00tc.runtime import containers
+from b00tc.runtime.model import MANAGED, Availability, Command, Deployed, LifecycleError, Manifest, McpCommand, Options, Status
+from b00tc.runtime.orchestrators.base import Echo, Orchestrator
+from b00tc.runtime.process import Runner, probe, run_captured
+
+#: npm @0xshariq/docker-mcp-server: one tool, docker-compose {command, filePath, projectName}
+DOCKER_MCP_SERVER = "docker-mcp-server"
+
+
+def _head(o: Options, project: str, path: str) -> list[str]:
+    return list(o.compose) + ["-p", project, "-f", path]
+
+
+def _ps(d: Deployed, o: Options) -> list[str]:
+    return _head(o, d.name, o.path(d)) + ["ps", "--all", "--quiet"]
+
+
+class DockerCompose(Orchestrator):
+    name = "docker-compose"
+    aliases = ("compose",)
+    target = "compose"
+    suffix = ".compose.yaml"
+    short = "compose"
+    ext = "yaml"
+    how_to_get = ("install Docker with compose (Debian: apt-get install docker.io docker-compose; or the "
+                  "docker compose plugin) and start the Docker engine")
+    DAY_TWO_NEEDS_FILE = True
+    KEPT_FOLDER_NOTE = "b00tc: the compose files are in {folder} (docker compose -p NAME -f FILE down stops them)"
+    DEFAULT_MCP_PROFILE = DOCKER_MCP_SERVER
+    MCP_DATUMS = ("docker-compose", "compose", "docker")
+
+    def available(self) -> Availability:
+        """``docker compose version`` (else ``docker-compose version``), then ``docker
+        info`` when a docker CLI exists (the engine answers)."""
+        found: Optional[list[str]] = None
+        failures: list[str] = []
+        if shutil.which("docker"):
+            p = probe(["docker", "compose", "version"])
+            if p.ok and p.stdout.strip():
+                found = ["docker", "compose"]
+            else:
+                failures.append(p.why())
+        if found is None and shutil.which("docker-compose"):
+            p = probe(["docker-compose", "version"])
+            if p.ok and p.stdout.strip():
+                found = ["docker-compose"]
+            else:
+                failures.append(p.why())
+        if found is None:
+            if not failures:
+                return Availability(self.name, False, "not installed")
+            return Availability(self.name, False, "; ".join(failures))
+        label = " ".join(found)
+        if shutil.which("docker"):
+            info = probe(["docker", "info", "--format", "{{.ServerVersion}}"])
+            if not info.ok or not info.stdout.strip():
+                return Availability(self.name, False, f"{label} found, but the Docker engine does not answer: {info.why()}")
+        return Availability(self.name, True, f"{label} found", found)
+
+    def cli_command(self, avail: Availability) -> Optional[list[str]]:
+        return list(avail.command) if avail.available else None
+
+    def deploy_commands(self, m: Manifest, path: str, o: Options) -> list[Command]:
+        head = _head(o, m.datum, path)
+        if m.kind != "job":
+            return [Command(head + ["up", "-d"])]
+        # follow the job's output until it stops, then exit with its exit code
+        ps = shlex.join(head + ["ps", "-q", m.datum])
+        return [Command(head + ["up", "-d", m.datum]),
+                Command([f'id=$({ps}) && docker logs -f "$id" && exit "$(docker wait "$id")"'],
+                        shell=True, is_job=True)]
+
+    def commands(self, d: Deployed, op: str, o: Options) -> list[Command]:
+        head = _head(o, d.name, o.path(d))
+        if op == "status":
+            return [Command([f"{o.runtime} inspect $({shlex.join(_ps(d, o))})"], shell=True)]
+        if op == "logs":
+            return [Command(head + ["logs", "--no-color"] + (["--follow"] if o.follow else []))]
+        return [Command(head + ["down", "--remove-orphans"] + (["--volumes"] if o.volumes else []))]
+
+    def mcp_calls(self, d: Deployed, op: str, o: Options, profile) -> list[McpCommand]:
+        if profile is None or profile.name != DOCKER_MCP_SERVER:
+            return []
+        command = {"status": "ps", "logs": "logs --no-color",
+                   "down": "down --remove-orphans" + (" --volumes" if o.volumes else "")}[op]
+        return [McpCommand(profile.server, "docker-compose",
+                           {"command": command, "filePath": o.path(d), "projectName": d.name})]
+
+    def status(self, d: Deployed, o: Options, run: Runner = run_captured) -> Status:
+        return containers.listed_status(d, self.name, _ps(d, o), o, run, "com.docker.compose.service")
+
+    def down_checks(self, d: Deployed) -> list[str]:
+        return [f"would check that every container of the compose project {d.name} carries {MANAGED}"]
+
+    def check_down(self, d: Deployed, o: Options, echo: Echo, run: Runner) -> bool:
+        st = self.status(d, o, run)
+        foreign = [s.name for s in st.objects if not s.managed]
+        if foreign:
+            raise LifecycleError(
+                f"the compose project {d.name} holds containers b00tc did not create ({', '.join(foreign)}): "
+                "not taking it down")
+        return True

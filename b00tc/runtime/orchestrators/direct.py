@@ -1,0 +1,120 @@
+"""direct: the bash target run on this host. A job runs in the foreground under b00tc's
+supervisor, which records its pid, exit code and output in the state folder
+(b00tc.runtime.state) for day two; a stack's script starts its members as containers
+labelled like Kubernetes objects (``<stack>.sh up|status|logs|down``)."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import sys
+from typing import Optional
+
+from b00tc.exitcodes import NOT_DEPLOYED, OK
+from b00tc.runtime import containers, state
+from b00tc.runtime.model import (
+    MANAGED, Availability, Command, Deployed, LifecycleError, Manifest, ObjectState, Options, Status,
+)
+from b00tc.runtime.orchestrators.base import Echo, Orchestrator
+from b00tc.runtime.process import Runner, run_captured
+
+
+def _by_labels(d: Deployed, o: Options) -> list[str]:
+    return [o.runtime, "ps", "--all", "--quiet", "--filter", f"label={MANAGED}",
+            "--filter", f"label=app.kubernetes.io/part-of={d.name}"]
+
+
+def _nothing(d: Deployed) -> str:
+    return f"{d.datum}: nothing deployed by b00tc on {Direct.name} (no {state.state_dir(d.name)})"
+
+
+class Direct(Orchestrator):
+    name = "direct"
+    aliases = ("bash",)
+    target = "bash"
+    suffix = ".sh"
+    short = "direct"
+    ext = "sh"
+    how_to_get = "install bash"
+    DAY_TWO_NEEDS_FILE = True
+    #: bash is there or b00tc could not have been asked; a job's state is b00tc's own
+    PROBED_BEFORE_DAY_TWO = False
+
+    def available(self) -> Availability:
+        """bash, always."""
+        if not shutil.which("bash"):
+            return Availability(self.name, False, "bash not installed")
+        return Availability(self.name, True, "always available", ["bash"])
+
+    # -- the plan and deploy ------------------------------------------------------------
+
+    def deploy_commands(self, m: Manifest, path: str, o: Options) -> list[Command]:
+        return [Command(["bash", path] + (["up"] if m.kind == "stack" else []),
+                        is_job=m.kind == "job", datum=m.datum)]
+
+    def run_command(self, c: Command, env: Optional[dict] = None) -> int:
+        if c.is_job and c.datum:
+            return state.supervise(c.runnable(), c.datum, env=env)  # recorded for status, logs, down
+        return super().run_command(c, env)
+
+    # -- day two --------------------------------------------------------------------------
+
+    def commands(self, d: Deployed, op: str, o: Options) -> list[Command]:
+        if d.kind == "stack":
+            if op == "status":
+                return [Command([f"{o.runtime} inspect $({shlex.join(_by_labels(d, o))})"], shell=True)]
+            return [Command(["bash", o.path(d), op] + (["-f"] if op == "logs" and o.follow else []))]
+        if op == "status":
+            return [Command(["cat", state.state_file(d.name)])]
+        if op == "logs":
+            return [Command(["tail", "-n", "+1"] + (["-f"] if o.follow else []) + [state.log_file(d.name)])]
+        return [Command([f"kill -TERM -- \"-$(cat {shlex.quote(state.pid_file(d.name))})\""], shell=True)]
+
+    def status(self, d: Deployed, o: Options, run: Runner = run_captured) -> Status:
+        if d.kind == "stack":
+            return containers.listed_status(d, self.name, _by_labels(d, o), o, run, "app.kubernetes.io/name")
+        st = state.read(d.name)
+        if st is None:
+            return Status(d.datum, self.name, "not deployed")
+        code = st.get("exit_code")
+        obj = ObjectState("process", str(st.get("pid")), "", f"started {st.get('started', '?')}")
+        if code is not None:
+            obj.state = "exited"
+            obj.detail = f"exit {code}, {obj.detail}, finished {st.get('finished', '?')}"
+            return Status(d.datum, self.name, "succeeded" if code == 0 else "failed", [obj])
+        if state.alive(st):
+            obj.state = "running"
+            return Status(d.datum, self.name, "running", [obj])
+        obj.state = "gone"
+        return Status(d.datum, self.name, "unknown", [obj],
+                      "the process is gone and no exit code was recorded (the deploying b00tc was stopped)")
+
+    def logs(self, d: Deployed, o: Options) -> int:
+        if d.kind == "stack":
+            return super().logs(d, o)
+        if state.read(d.name) is None:
+            raise LifecycleError(_nothing(d), NOT_DEPLOYED)
+        state.copy_output(d.name, o.follow, sys.stdout.buffer)
+        return OK
+
+    def down(self, d: Deployed, o: Options, echo: Echo, dry_run: bool = False, run: Runner = run_captured) -> int:
+        if d.kind == "stack":
+            return super().down(d, o, echo, dry_run, run)
+        st = state.read(d.name)
+        folder = state.state_dir(d.name)
+        if st is None:
+            echo(_nothing(d))
+            return OK
+        alive = state.running(st)
+        if dry_run:
+            if alive:
+                echo(f"would stop process {st['pid']} and its children (SIGTERM, then SIGKILL after 10 s)")
+            echo(f"would remove {folder}")
+            return OK
+        if alive:
+            echo(f"stopping process {st['pid']} and its children")
+            state.stop(st)
+        state.remove(d.name)
+        echo(f"removed {folder}")
+        return OK
+

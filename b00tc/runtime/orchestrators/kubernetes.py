@@ -1,0 +1,164 @@
+"""Kubernetes: ``kubectl apply`` (or an MCP server's tools), and day two by the labels
+``app.kubernetes.io/managed-by=b00tc`` and, for a job, ``b00t.io/datum=<name>.job``, for a
+stack ``app.kubernetes.io/part-of=<name>`` (``kubectl get|logs|delete -l``)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from typing import Optional
+
+from b00tc.runtime.model import (
+    MANAGED, Availability, Command, Deployed, Manifest, McpCommand, ObjectState, Options, Status, summarize,
+)
+from b00tc.runtime.orchestrators.base import Orchestrator
+from b00tc.runtime.process import Runner, answer, parse_json, probe, run_captured, timeout
+
+STATUS_KINDS = ("jobs", "deployments", "services", "pods", "persistentvolumeclaims")
+DOWN_KINDS = ("jobs", "deployments", "services")
+
+
+def selector(d: Deployed) -> str:
+    if d.kind == "job":
+        return f"{MANAGED},b00t.io/datum={d.datum}"
+    return f"{MANAGED},app.kubernetes.io/part-of={d.name}"
+
+
+def _kubectl(o: Options) -> list[str]:
+    return ["kubectl"] + (["--context", o.context] if o.context else [])
+
+
+def _ns(o: Options) -> list[str]:
+    return ["--namespace", o.namespace] if o.namespace else []
+
+
+def _down_kinds(o: Options) -> tuple[str, ...]:
+    return DOWN_KINDS + (("persistentvolumeclaims",) if o.volumes else ())
+
+
+# ---------------------------------------------------------------------------------------
+# Day two through mcp-server-kubernetes (npm): kubectl_get, kubectl_logs, kubectl_delete
+
+MCP_SERVER_KUBERNETES = "mcp-server-kubernetes"
+
+
+def _mcp_server_kubernetes(op: str, d: Deployed, o: Options) -> list[tuple[str, dict]]:
+    ns = o.namespace or "default"
+    extra = {"context": o.context} if o.context else {}
+    sel = selector(d)
+    if op == "status":
+        return [("kubectl_get", {"resourceType": kind, "labelSelector": sel, "namespace": ns, "output": "json", **extra})
+                for kind in STATUS_KINDS]
+    if op == "logs":
+        if d.kind == "job":
+            return [("kubectl_logs", {"resourceType": "job", "name": d.name, "namespace": ns, **extra})]
+        return [("kubectl_logs", {"resourceType": "deployment", "name": m, "namespace": ns, **extra})
+                for m in d.members]
+    return [("kubectl_delete", {"resourceType": kind, "labelSelector": sel, "namespace": ns, **extra})
+            for kind in _down_kinds(o)]
+
+
+# ---------------------------------------------------------------------------------------
+# Status from `kubectl get -o json`
+
+
+def _object(item: dict) -> ObjectState:
+    kind, meta = item.get("kind", "?"), item.get("metadata", {})
+    name, st, spec = meta.get("name", "?"), item.get("status") or {}, item.get("spec") or {}
+    managed = (meta.get("labels") or {}).get("app.kubernetes.io/managed-by") == "b00tc"
+    if kind == "Job":
+        conds = {c.get("type"): c for c in st.get("conditions") or [] if c.get("status") == "True"}
+        if "Complete" in conds or (st.get("succeeded") or 0) >= (spec.get("completions") or 1):
+            return ObjectState(kind, name, "succeeded", f"{st.get('succeeded', 0)} succeeded", managed)
+        if "Failed" in conds:
+            return ObjectState(kind, name, "failed", conds["Failed"].get("reason", "") or f"{st.get('failed', 0)} failed", managed)
+        if st.get("active"):
+            return ObjectState(kind, name, "running", f"{st['active']} active", managed)
+        return ObjectState(kind, name, "pending", "", managed)
+    if kind in ("Deployment", "StatefulSet"):
+        want, ready = spec.get("replicas", 1), st.get("readyReplicas") or 0
+        return ObjectState(kind, name, "up" if ready >= want else "not ready", f"{ready}/{want} ready", managed)
+    if kind == "Pod":
+        phase = st.get("phase", "Unknown")
+        waiting = [c.get("state", {}).get("waiting", {}).get("reason") for c in st.get("containerStatuses") or []]
+        detail = ", ".join(w for w in waiting if w)
+        return ObjectState(kind, name, phase.lower(), detail, managed)
+    if kind == "Service":
+        ports = ", ".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in spec.get("ports") or [])
+        return ObjectState(kind, name, "present", f"{spec.get('type', 'ClusterIP')} {ports}".strip(), managed)
+    if kind == "PersistentVolumeClaim":
+        return ObjectState(kind, name, (st.get("phase") or "pending").lower(), "", managed)
+    return ObjectState(kind, name, "present", "", managed)
+
+
+class Kubernetes(Orchestrator):
+    name = "kubernetes"
+    aliases = ("k8s",)
+    target = "k8s"
+    suffix = ".yaml"
+    short = "k8s"
+    ext = "yaml"
+    how_to_get = ("install kubectl (https://kubernetes.io/docs/tasks/tools/) and point it at a cluster "
+                  "that answers: `kubectl config use-context NAME` (a local one: kind, k3d, minikube)")
+    #: b00t's kubernetes.mcp datum starts `npx mcp-server-kubernetes`
+    DEFAULT_MCP_PROFILE = MCP_SERVER_KUBERNETES
+    MCP_DATUMS = ("kubernetes", "k8s")
+    BUNDLED_MCP_DATUM = "kubernetes.mcp.toml"
+
+    def available(self) -> Availability:
+        """``kubectl config current-context`` (exit 0, a name on stdout), then ``kubectl
+        version --request-timeout=Ns`` (exit 0: the cluster answered)."""
+        if not shutil.which("kubectl"):
+            return Availability(self.name, False, "not installed")
+        ctx = probe(["kubectl", "config", "current-context"])
+        if ctx.timed_out:
+            return Availability(self.name, False, ctx.why())
+        if not ctx.ok or not ctx.stdout.strip():
+            return Availability(self.name, False, "no current context")
+        name = ctx.stdout.strip().splitlines()[0]
+        server_limit = max(1, int(timeout()))
+        ver = probe(["kubectl", "version", f"--request-timeout={server_limit}s"])
+        if not ver.ok:
+            return Availability(self.name, False, f"context {name} does not answer: {ver.why()}")
+        return Availability(self.name, True, f"kubectl configured, context {name}", ["kubectl"])
+
+    def deploy_commands(self, m: Manifest, path: str, o: Options) -> list[Command]:
+        return [Command(_kubectl(o) + ["apply", "-f", path] + _ns(o))]
+
+    def commands(self, d: Deployed, op: str, o: Options) -> list[Command]:
+        sel = selector(d)
+        if op == "status":
+            return [Command(_kubectl(o) + ["get", ",".join(STATUS_KINDS), "-l", sel, "-o", "json"] + _ns(o))]
+        if op == "logs":
+            follow = ["--follow", "--max-log-requests=50"] if o.follow else []
+            return [Command(_kubectl(o) + ["logs", "-l", sel, "--all-containers", "--prefix", "--tail=-1"]
+                            + follow + _ns(o))]
+        return [Command(_kubectl(o) + ["delete", ",".join(_down_kinds(o)), "-l", sel, "--ignore-not-found"] + _ns(o))]
+
+    def mcp_calls(self, d: Deployed, op: str, o: Options, profile) -> list[McpCommand]:
+        if profile is None or profile.name != MCP_SERVER_KUBERNETES:
+            return []
+        return [McpCommand(profile.server, tool, args) for tool, args in _mcp_server_kubernetes(op, d, o)]
+
+    def status_of(self, d: Deployed, items: list[dict]) -> Status:
+        """The status from the objects ``kubectl get -o json`` lists."""
+        objects = [_object(i) for i in items]
+        job = next((s for s in objects if s.kind == "Job" and s.name == d.name), None)
+        return summarize(d, self.name, objects, job, [s for s in objects if s.kind in ("Deployment", "StatefulSet")])
+
+    def status(self, d: Deployed, o: Options, run: Runner = run_captured) -> Status:
+        argv = self.commands(d, "status", o)[0].argv
+        return self.status_of(d, (parse_json(argv, answer(argv, run)) or {}).get("items") or [])
+
+    def status_from_mcp(self, d: Deployed, profile: Optional[str], outcomes) -> Optional[Status]:
+        """mcp-server-kubernetes's kubectl_get answers are ``kubectl get -o json``'s."""
+        if profile != MCP_SERVER_KUBERNETES:
+            return None
+        items: list[dict] = []
+        for o in outcomes:
+            if o.text.strip():
+                try:
+                    items += json.loads(o.text).get("items") or []
+                except ValueError:
+                    pass
+        return self.status_of(d, items)

@@ -1,0 +1,177 @@
+"""The state folder of direct jobs: ``b00tc deploy`` runs a direct job under a small
+supervisor that records its pid, output and exit code, which ``b00tc status|logs|down``
+read later.
+
+Where: ``$B00TC_STATE_DIR``, else ``$XDG_STATE_HOME/b00tc``, else ``~/.local/state/b00tc``;
+one folder ``direct/<datum name>`` per job, holding ``state.json``, ``pid`` and
+``output.log``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Optional
+
+
+def state_root() -> str:
+    explicit = os.environ.get("B00TC_STATE_DIR")
+    if explicit:
+        return explicit
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return os.path.join(base, "b00tc")
+
+
+def state_dir(name: str) -> str:
+    return os.path.join(state_root(), "direct", name)
+
+
+def state_file(name: str) -> str:
+    return os.path.join(state_dir(name), "state.json")
+
+
+def pid_file(name: str) -> str:
+    return os.path.join(state_dir(name), "pid")
+
+
+def log_file(name: str) -> str:
+    return os.path.join(state_dir(name), "output.log")
+
+
+def _proc_start(pid: int) -> Optional[str]:
+    """The process's start time (field 22 of /proc/PID/stat): tells a pid reused by
+    another process apart from the job's."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def read(name: str) -> Optional[dict]:
+    """The job's recorded state; None when nothing is recorded."""
+    try:
+        with open(state_file(name)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def _write(folder: str, state: dict) -> None:
+    """Atomically; silently nothing when the folder is gone (``down`` removed it)."""
+    tmp = os.path.join(folder, "state.json.tmp")
+    try:
+        with open(tmp, "w") as f:
+            json.dump(state, f, indent=2)
+        os.replace(tmp, os.path.join(folder, "state.json"))
+    except FileNotFoundError:
+        pass
+
+
+def alive(state: dict) -> bool:
+    """The recorded process is still the job's and runs."""
+    pid = state.get("pid")
+    return bool(pid) and _proc_start(pid) == state.get("proc_start")
+
+
+def running(state: dict) -> bool:
+    """No exit code recorded, and the process is alive."""
+    return state.get("exit_code") is None and alive(state)
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def supervise(argv: list[str], name: str, env: Optional[dict] = None) -> int:
+    """Run a direct job in the foreground like ``bash job.sh``, its stdout and stderr
+    passed through byte for byte and also appended to the state folder's output.log; the
+    pid and then the exit code recorded in state.json for ``b00tc status|logs|down``."""
+    import threading
+    from datetime import datetime, timezone
+
+    folder = state_dir(name)
+    os.makedirs(folder, exist_ok=True)
+    log_path = log_file(name)
+    now = lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")  # noqa: E731
+    with open(log_path, "wb") as log:
+        # its own process group: `b00tc down` stops the job and whatever it started
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                                start_new_session=True)
+        state = {"pid": proc.pid, "proc_start": _proc_start(proc.pid), "started": now(),
+                 "argv": argv, "exit_code": None}
+        _write(folder, state)
+        with open(pid_file(name), "w") as f:
+            f.write(f"{proc.pid}\n")
+        lock = threading.Lock()
+
+        def pump(src, dst) -> None:
+            while True:
+                chunk = os.read(src.fileno(), 65536)
+                if not chunk:
+                    break
+                with lock:
+                    dst.write(chunk)
+                    dst.flush()
+                    log.write(chunk)
+                    log.flush()
+
+        threads = [threading.Thread(target=pump, args=(proc.stdout, sys.stdout.buffer), daemon=True),
+                   threading.Thread(target=pump, args=(proc.stderr, sys.stderr.buffer), daemon=True)]
+        for t in threads:
+            t.start()
+        try:
+            code = proc.wait()
+        except KeyboardInterrupt:  # Ctrl-C reaches b00tc only: pass it on to the job's group
+            _signal_group(proc.pid, signal.SIGINT)
+            code = proc.wait()
+        for t in threads:
+            t.join()
+    code = 128 - code if code < 0 else code  # killed by a signal: the shell's 128+N
+    state.update(exit_code=code, finished=now())
+    _write(folder, state)
+    return code
+
+
+def stop(state: dict, grace: float = 10) -> None:
+    """SIGTERM to the job's process group, SIGKILL after ``grace`` seconds."""
+    pid = state["pid"]
+    _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while alive(state) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if alive(state):
+        _signal_group(pid, signal.SIGKILL)
+
+
+def remove(name: str) -> None:
+    import shutil
+
+    shutil.rmtree(state_dir(name), ignore_errors=True)
+
+
+def copy_output(name: str, follow: bool, out) -> None:
+    """The job's output.log to ``out``; with ``follow``, until the job has stopped."""
+    with open(log_file(name), "rb") as f:
+        while True:
+            chunk = f.read(65536)
+            if chunk:
+                out.write(chunk)
+                out.flush()
+                continue
+            if not follow:
+                return
+            current = read(name)
+            if current is None or current.get("exit_code") is not None or not alive(current):
+                rest = f.read()
+                out.write(rest)
+                out.flush()
+                return
+            time.sleep(0.2)
