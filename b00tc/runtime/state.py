@@ -110,34 +110,53 @@ def supervise(argv: list[str], name: str, env: Optional[dict] = None) -> int:
         _write(folder, state)
         with open(pid_file(name), "w") as f:
             f.write(f"{proc.pid}\n")
-        lock = threading.Lock()
-
-        def pump(src, dst) -> None:
-            while True:
-                chunk = os.read(src.fileno(), 65536)
-                if not chunk:
-                    break
-                with lock:
-                    dst.write(chunk)
-                    dst.flush()
-                    log.write(chunk)
-                    log.flush()
-
-        threads = [threading.Thread(target=pump, args=(proc.stdout, sys.stdout.buffer), daemon=True),
-                   threading.Thread(target=pump, args=(proc.stderr, sys.stderr.buffer), daemon=True)]
-        for t in threads:
-            t.start()
+        pump = threading.Thread(target=_pump, args=(proc, log), daemon=True)
+        pump.start()
         try:
             code = proc.wait()
         except KeyboardInterrupt:  # Ctrl-C reaches b00tc only: pass it on to the job's group
             _signal_group(proc.pid, signal.SIGINT)
             code = proc.wait()
-        for t in threads:
-            t.join()
+        pump.join()
     code = 128 - code if code < 0 else code  # killed by a signal: the shell's 128+N
     state.update(exit_code=code, finished=now())
     _write(folder, state)
     return code
+
+
+def _pump(proc: subprocess.Popen, log) -> None:
+    """Copy the job's stdout and stderr to b00tc's and to the log. One reader polls both
+    pipes and, when both have data, reads stdout first: what the job wrote to stdout before
+    writing to stderr is in its pipe by then, so ``echo a; echo b >&2`` is logged ``a`` then
+    ``b`` (two reader threads logged them in either order). Two pipes cannot say more:
+    lines alternated faster than they are read are logged a chunk of each stream at a time.
+    The log gets every byte even when b00tc's own stream is gone."""
+    import selectors
+
+    streams = [(proc.stdout.fileno(), sys.stdout.buffer), (proc.stderr.fileno(), sys.stderr.buffer)]
+    passing = {fd: True for fd, _ in streams}
+    with selectors.DefaultSelector() as sel:
+        for fd, _ in streams:
+            sel.register(fd, selectors.EVENT_READ)
+        open_fds = {fd for fd, _ in streams}
+        while open_fds:
+            ready = {key.fd for key, _ in sel.select()}
+            for fd, dst in streams:
+                if fd not in ready:
+                    continue
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    sel.unregister(fd)
+                    open_fds.discard(fd)
+                    continue
+                log.write(chunk)
+                log.flush()
+                if passing[fd]:
+                    try:
+                        dst.write(chunk)
+                        dst.flush()
+                    except OSError:  # b00tc's stream is closed: keep draining to the log
+                        passing[fd] = False
 
 
 def stop(state: dict, grace: float = 10) -> None:
