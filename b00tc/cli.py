@@ -13,13 +13,17 @@ import click
 FORMATS = click.Choice(["text", "json", "github"])
 
 
-def _targets(values) -> list[str]:
-    from b00tc.commands import BadTarget, targets
+def _run(command, opts) -> None:
+    """Run build or check (commands.run_build, run_check) on their options, its usage
+    errors said as click says its own."""
+    from b00tc.commands import BadTarget, UsageError
 
     try:
-        return targets(values)
+        command(opts)
     except BadTarget as e:
         raise click.BadParameter(str(e), param_hint="--target")
+    except UsageError as e:
+        raise click.UsageError(str(e))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -65,17 +69,12 @@ def _common(f):
 @click.option("--depfile", type=click.Path(dir_okay=False), help="Write a make dependency file listing every datum each output was compiled from.")
 @click.option("--fail-if-changed", is_flag=True, help="Write the outputs, then exit 1 if any file was new or changed (for pre-commit).")
 @_common
-def build(paths, targets, out, env_files, sets, helper_image, check_only, show_diff, depfile, fail_if_changed, includes, strict, fmt):
+def build(**params):
     """Compile datums (files, folders, or - for stdin) for one or more targets."""
-    from b00tc.commands import BadTarget, UsageError, run_build
+    from b00tc.commands import run_build
+    from b00tc.options import BuildOptions
 
-    try:
-        run_build(paths, targets, out, env_files, sets, helper_image, check_only, show_diff, depfile,
-                  fail_if_changed, includes, strict, fmt)
-    except BadTarget as e:
-        raise click.BadParameter(str(e), param_hint="--target")
-    except UsageError as e:
-        raise click.UsageError(str(e))
+    _run(run_build, BuildOptions(**params))
 
 
 @cli.command()
@@ -84,14 +83,12 @@ def build(paths, targets, out, env_files, sets, helper_image, check_only, show_d
 @click.option("--env-file", "env_files", multiple=True, type=click.Path(dir_okay=False))
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE")
 @_common
-def check(paths, targets, env_files, sets, includes, strict, fmt):
+def check(**params):
     """Validate datums (with their members and required stacks) without writing anything."""
-    from b00tc.commands import BadTarget, run_check
+    from b00tc.commands import run_check
+    from b00tc.options import CheckOptions
 
-    try:
-        run_check(paths, targets, env_files, sets, includes, strict, fmt)
-    except BadTarget as e:
-        raise click.BadParameter(str(e), param_hint="--target")
+    _run(run_check, CheckOptions(**params))
 
 
 @cli.command()

@@ -1,5 +1,6 @@
 """What ``b00tc build`` and ``b00tc check`` do, without click: the click commands of
-cli.py and the fast path of fastcli.py both call these. Errors of usage are exceptions,
+cli.py and the fast path of fastcli.py both read a command line into the options
+structure of b00tc/options.py and call these with it. Errors of usage are exceptions,
 raised before anything is printed, written or read from stdin (cli.py turns them into
 click's usage errors; the fast path hands the command line to click, which runs it again
 and says them its own way)."""
@@ -7,6 +8,10 @@ and says them its own way)."""
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from b00tc.options import BuildOptions, CheckOptions
 
 
 class UsageError(Exception):
@@ -67,30 +72,31 @@ def _err(text: str) -> None:
     sys.stderr.write(text + "\n")
 
 
-def run_build(paths, target_values, out, env_files, sets, helper_image, check_only, show_diff, depfile,
-              fail_if_changed, includes, strict, fmt) -> None:
+def run_build(opts: BuildOptions) -> None:
     """``b00tc build``: exits through sys.exit with b00tc's exit code."""
     from b00tc import output
     from b00tc.compiler import BuildRequest, build as do_build, host_env, read_stdin
     from b00tc.diagnostics import Diagnostics
 
-    chosen = targets(target_values)
-    if (check_only or show_diff or depfile) and out == "-":
+    chosen = targets(opts.targets)
+    out = opts.out
+    compare = opts.check_only or opts.show_diff
+    if (compare or opts.depfile) and out == "-":
         raise UsageError("--check, --diff and --depfile need -o DIR")
     diags = Diagnostics()
-    env = host_env(list(env_files), list(sets), diags)
+    env = host_env(list(opts.env_files), list(opts.sets), diags)
     req = BuildRequest(
-        paths=list(paths),
+        paths=list(opts.paths),
         targets=chosen,
-        includes=list(includes),
+        includes=list(opts.includes),
         host_env=env,
-        strict=strict,
-        stdin_text=read_stdin() if "-" in paths else None,
-        helper_image=helper_image,
-        env_files=list(env_files),
+        strict=opts.strict,
+        stdin_text=read_stdin() if "-" in opts.paths else None,
+        helper_image=opts.helper_image,
+        env_files=list(opts.env_files),
     )
     result = do_build(req, diags)
-    if out == "-" and not (check_only or show_diff) and result.ok and len(result.outputs) > 1:
+    if out == "-" and not compare and result.ok and len(result.outputs) > 1:
         # (before anything is printed: the fast path hands usage errors to click, which
         # runs the command line again)
         names = ", ".join(f.path for _, f in result.outputs[:5])
@@ -98,14 +104,14 @@ def run_build(paths, target_values, out, env_files, sets, helper_image, check_on
             f"this build writes {len(result.outputs)} files ({names}{', ...' if len(result.outputs) > 5 else ''}); "
             "give -o DIR"
         )
-    code = output.report(result.diags, fmt)
+    code = output.report(result.diags, opts.fmt)
     if code:
         sys.exit(code)
     multi = len(chosen) > 1
-    if check_only or show_diff:
+    if compare:
         changed = output.stale(out, result.outputs, multi)
         for path, old, new in changed:
-            if show_diff:
+            if opts.show_diff:
                 sys.stdout.write(output.unified_diff(path, old, new))
                 sys.stdout.flush()
             else:
@@ -120,38 +126,39 @@ def run_build(paths, target_values, out, env_files, sets, helper_image, check_on
         sys.stdout.flush()
         return
     try:
-        written = output.write_tree(out, result.outputs, multi=multi, touch=bool(depfile))
-        if depfile:
+        written = output.write_tree(out, result.outputs, multi=multi, touch=bool(opts.depfile))
+        if opts.depfile:
             rules = [
                 (output.dest_path(out, t, f, multi), result.deps[(t, f.path)])
                 for t, f in result.outputs
             ]
-            output.write_if_changed(depfile, output.depfile_text(rules))
+            output.write_if_changed(opts.depfile, output.depfile_text(rules))
     except OSError as e:
         _err(f"error: cannot write {e.filename or out}: {e.strerror or e}\nb00tc: nothing written to {out}")
         sys.exit(1)
-    if fail_if_changed and written:
+    if opts.fail_if_changed and written:
         for path in written:
             _err(f"rewritten: {path}")
         _err(f"b00tc: {len(written)} output files were stale and have been rewritten")
         sys.exit(1)
 
 
-def run_check(paths, target_values, env_files, sets, includes, strict, fmt) -> None:
+def run_check(opts: CheckOptions) -> None:
     """``b00tc check``: exits through sys.exit with b00tc's exit code."""
     from b00tc import output
     from b00tc.compiler import BuildRequest, build as do_build, host_env, read_stdin
     from b00tc.diagnostics import Diagnostics
 
-    chosen = targets(target_values) if target_values else []
+    chosen = targets(opts.targets) if opts.targets else []
     diags = Diagnostics()
     req = BuildRequest(
-        paths=list(paths),
+        paths=list(opts.paths),
         targets=chosen,
-        includes=list(includes),
-        host_env=host_env(list(env_files), list(sets), diags),
-        strict=strict,
-        stdin_text=read_stdin() if "-" in paths else None,
+        includes=list(opts.includes),
+        host_env=host_env(list(opts.env_files), list(opts.sets), diags),
+        strict=opts.strict,
+        stdin_text=read_stdin() if "-" in opts.paths else None,
     )
     result = do_build(req, diags)
-    sys.exit(output.report(result.diags, fmt))
+    sys.exit(output.report(result.diags, opts.fmt))
+
