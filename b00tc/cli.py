@@ -99,32 +99,10 @@ def migrate(files, write):
 
     Each rewrite is proved before it is shown or written: the old and the new text must
     compile to byte-identical output on every target."""
-    from b00tc.migrate import MigrateError, migrate_text, verify
-    from b00tc.output import unified_diff, write_if_changed
+    from b00tc.commands import run_migrate
 
-    failed = 0
-    for path in files:
-        old = open(path, encoding="utf-8").read()
-        try:
-            new, moved = migrate_text(old)
-        except (MigrateError, Exception) as e:  # tomlkit's parse errors, legacy conflicts
-            click.echo(f"error: {path}: cannot migrate: {e}", err=True)
-            failed += 1
-            continue
-        if not moved:
-            click.echo(f"{path}: already in the canonical shape", err=True)
-            continue
-        problems = verify(path, old, new)
-        if problems:
-            click.echo(f"error: {path}: the rewrite does not compile to the same output: " + "; ".join(problems), err=True)
-            failed += 1
-            continue
-        if write:
-            write_if_changed(path, new)
-            click.echo(f"{path}: migrated ({'; '.join(moved)}); every target's output is unchanged", err=True)
-        else:
-            click.echo(unified_diff(path, old, new), nl=False)
-    sys.exit(1 if failed else 0)
+    code = run_migrate(files, write, show=lambda s: click.echo(s, nl=False), say=lambda s: click.echo(s, err=True))
+    sys.exit(code)
 
 
 @cli.command()
@@ -139,14 +117,10 @@ def schema():
 @cli.command()
 def targets():
     """List the targets b00tc can compile to."""
-    from b00tc.backends import ALIASES, DESCRIPTIONS, REGISTRY
+    from b00tc.commands import target_lines
 
-    rev: dict[str, list[str]] = {}
-    for alias, name in ALIASES.items():
-        rev.setdefault(name, []).append(alias)
-    for name in REGISTRY:
-        alias = f" (alias: {', '.join(rev[name])})" if name in rev else ""
-        click.echo(f"{name:<8} {DESCRIPTIONS.get(name, '')}{alias}")
+    for line in target_lines():
+        click.echo(line)
 
 
 # ---------------------------------------------------------------------------------------

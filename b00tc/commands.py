@@ -1,9 +1,10 @@
-"""What ``b00tc build`` and ``b00tc check`` do, without click: the click commands of
-cli.py and the fast path of fastcli.py both read a command line into the options
-structure of b00tc/options.py and call these with it. Errors of usage are exceptions,
-raised before anything is printed, written or read from stdin (cli.py turns them into
-click's usage errors; the fast path hands the command line to click, which runs it again
-and says them its own way)."""
+"""What ``b00tc build``, ``check``, ``migrate`` and ``targets`` do, without click: the
+click commands of cli.py read the command line and print what these give them, and the
+fast path of fastcli.py runs build and check too. Both readers turn a build or check
+command line into the options structure of b00tc/options.py, which ``run_build`` and
+``run_check`` take. Errors of usage are exceptions, raised before anything is printed,
+written or read from stdin (cli.py turns them into click's usage errors; the fast path
+hands the command line to click, which runs it again and says them its own way)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import Callable
+
     from b00tc.options import BuildOptions, CheckOptions
 
 
@@ -162,3 +165,48 @@ def run_check(opts: CheckOptions) -> None:
     result = do_build(req, diags)
     sys.exit(output.report(result.diags, opts.fmt))
 
+
+def run_migrate(files, write: bool, show: Callable[[str], None], say: Callable[[str], None]) -> int:
+    """``b00tc migrate``: each file's rewrite as a unified diff (to ``show``), or written
+    in place with ``write``; what became of each file, and its errors, to ``say``. Returns
+    the exit code."""
+    from b00tc.migrate import MigrateError, migrate_text, verify
+    from b00tc.output import unified_diff, write_if_changed
+
+    failed = 0
+    for path in files:
+        old = open(path, encoding="utf-8").read()
+        try:
+            new, moved = migrate_text(old)
+        except (MigrateError, Exception) as e:  # tomlkit's parse errors, legacy conflicts
+            say(f"error: {path}: cannot migrate: {e}")
+            failed += 1
+            continue
+        if not moved:
+            say(f"{path}: already in the canonical shape")
+            continue
+        problems = verify(path, old, new)
+        if problems:
+            say(f"error: {path}: the rewrite does not compile to the same output: " + "; ".join(problems))
+            failed += 1
+            continue
+        if write:
+            write_if_changed(path, new)
+            say(f"{path}: migrated ({'; '.join(moved)}); every target's output is unchanged")
+        else:
+            show(unified_diff(path, old, new))
+    return 1 if failed else 0
+
+
+def target_lines() -> list[str]:
+    """``b00tc targets``: one line per target, with its description and aliases."""
+    from b00tc.backends import ALIASES, DESCRIPTIONS, REGISTRY
+
+    rev: dict[str, list[str]] = {}
+    for alias, name in ALIASES.items():
+        rev.setdefault(name, []).append(alias)
+    lines = []
+    for name in REGISTRY:
+        alias = f" (alias: {', '.join(rev[name])})" if name in rev else ""
+        lines.append(f"{name:<8} {DESCRIPTIONS.get(name, '')}{alias}")
+    return lines
