@@ -1,6 +1,6 @@
-"""The command line (click only: the work is in compiler.py and output.py).
-
-Exit codes: 0 success (warnings allowed), 1 errors in the input, 2 usage or internal error.
+"""The command line (click only: what build, check, migrate and targets do is in
+commands.py, the work in compiler.py and output.py; exit codes are b00tc/exitcodes.py's).
+Over 500 lines: every command's click declaration, and the runtime commands' helpers.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ import os
 import sys
 
 import click
+
+from b00tc import exitcodes
 
 FORMATS = click.Choice(["text", "json", "github"])
 
@@ -682,7 +684,7 @@ def main() -> None:
     except SystemExit:
         raise
     except KeyboardInterrupt:
-        sys.exit(130)
+        sys.exit(exitcodes.INTERRUPTED)
     except Exception as e:
         from b00tc.commands import internal_error
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
+from b00tc import exitcodes
+
 if TYPE_CHECKING:
     from typing import Callable
 
@@ -60,15 +62,15 @@ def targets(values) -> list[str]:
 
 
 def internal_error(e: Exception) -> None:
-    """A bug in b00tc is exit 2 with one line about it, never a traceback unless
-    B00TC_DEBUG is set (then it is raised again)."""
+    """A bug in b00tc is exit 2 (exitcodes.USAGE) with one line about it, never a
+    traceback unless B00TC_DEBUG is set (then it is raised again)."""
     import os
 
     if os.environ.get("B00TC_DEBUG"):
         raise e
     _err(f"b00tc: internal error: {type(e).__name__}: {e}\n"
          "this is a bug in b00tc; run with B00TC_DEBUG=1 for the traceback")
-    sys.exit(2)
+    sys.exit(exitcodes.USAGE)
 
 
 def _err(text: str) -> None:
@@ -121,7 +123,7 @@ def run_build(opts: BuildOptions) -> None:
                 _err(f"{'missing' if old is None else 'stale'}: {path}")
         if changed:
             _err(f"b00tc: {len(changed)} of {len(result.outputs)} files would change")
-        sys.exit(1 if changed else 0)
+        sys.exit(exitcodes.FAILED if changed else exitcodes.OK)
     if out == "-":
         if not result.outputs:
             return  # every datum was a stack with nothing to deploy (W0104 says so)
@@ -138,12 +140,12 @@ def run_build(opts: BuildOptions) -> None:
             output.write_if_changed(opts.depfile, output.depfile_text(rules))
     except OSError as e:
         _err(f"error: cannot write {e.filename or out}: {e.strerror or e}\nb00tc: nothing written to {out}")
-        sys.exit(1)
+        sys.exit(exitcodes.FAILED)
     if opts.fail_if_changed and written:
         for path in written:
             _err(f"rewritten: {path}")
         _err(f"b00tc: {len(written)} output files were stale and have been rewritten")
-        sys.exit(1)
+        sys.exit(exitcodes.FAILED)
 
 
 def run_check(opts: CheckOptions) -> None:
@@ -195,7 +197,7 @@ def run_migrate(files, write: bool, show: Callable[[str], None], say: Callable[[
             say(f"{path}: migrated ({'; '.join(moved)}); every target's output is unchanged")
         else:
             show(unified_diff(path, old, new))
-    return 1 if failed else 0
+    return exitcodes.FAILED if failed else exitcodes.OK
 
 
 def target_lines() -> list[str]:

@@ -15,6 +15,8 @@ import os
 import sys
 from typing import TYPE_CHECKING, Optional
 
+from b00tc import exitcodes
+
 if TYPE_CHECKING:
     import msgspec
 
@@ -109,13 +111,13 @@ def main() -> None:
                 commands.run_build(opts)
             else:
                 commands.run_check(opts)
-            _exit(0)
+            _exit(exitcodes.OK)
         except commands.UsageError:
             pass  # raised before any output: click reads the command line again and says it
         except SystemExit as e:
             _exit(e.code)
         except KeyboardInterrupt:
-            sys.exit(130)
+            sys.exit(exitcodes.INTERRUPTED)
         except Exception as e:
             commands.internal_error(e)
     from b00tc.cli import main as click_main
@@ -135,4 +137,4 @@ def _exit(code: object) -> None:
         sys.stderr.flush()
     except (BrokenPipeError, OSError):
         os._exit(120)
-    os._exit(code or 0)
+    os._exit(code or exitcodes.OK)
