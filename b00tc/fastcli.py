@@ -26,15 +26,10 @@ COMMANDS = ("build", "check")
 
 def table(command: str) -> dict[str, tuple[str, str]]:
     """The command's options as this reader takes them: spelling -> (field, kind), kind
-    "flag", "one" or "many" (from the field's default: a bool, a tuple, anything else)."""
+    "flag", "one" or "many"."""
     from b00tc.options import fields
 
-    out: dict[str, tuple[str, str]] = {}
-    for name, opt in fields(command).items():
-        kind = "flag" if isinstance(opt.default, bool) else "many" if isinstance(opt.default, tuple) else "one"
-        for flag in opt.flags:
-            out[flag] = (name, kind)
-    return out
+    return {flag: (name, opt.kind) for name, opt in fields(command).items() for flag in opt.flags}
 
 
 def parse(argv: list[str]) -> Optional[tuple[str, msgspec.Struct]]:

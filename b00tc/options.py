@@ -36,6 +36,11 @@ class Opt:
         self.choices = choices
         self.path = path
 
+    @property
+    def kind(self) -> str:
+        """"flag", "many" or "one", from the default."""
+        return "flag" if isinstance(self.default, bool) else "many" if isinstance(self.default, tuple) else "one"
+
 
 #: ``b00tc check PATH... [options]``
 CHECK = (
