@@ -1,6 +1,6 @@
-"""The command line (click only: the work is in compiler.py and output.py).
-
-Exit codes: 0 success (warnings allowed), 1 errors in the input, 2 usage or internal error.
+"""The command line (click only: what build, check, migrate and targets do is in
+commands.py, the work in compiler.py and output.py; exit codes are b00tc/exitcodes.py's).
+Over 500 lines: every command's click declaration, and the runtime commands' helpers.
 """
 
 from __future__ import annotations
@@ -10,16 +10,22 @@ import sys
 
 import click
 
+from b00tc import exitcodes
+
 FORMATS = click.Choice(["text", "json", "github"])
 
 
-def _targets(values) -> list[str]:
-    from b00tc.commands import BadTarget, targets
+def _run(command, opts) -> None:
+    """Run build or check (commands.run_build, run_check) on their options, its usage
+    errors said as click says its own."""
+    from b00tc.commands import BadTarget, UsageError
 
     try:
-        return targets(values)
+        command(opts)
     except BadTarget as e:
         raise click.BadParameter(str(e), param_hint="--target")
+    except UsageError as e:
+        raise click.UsageError(str(e))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -65,17 +71,12 @@ def _common(f):
 @click.option("--depfile", type=click.Path(dir_okay=False), help="Write a make dependency file listing every datum each output was compiled from.")
 @click.option("--fail-if-changed", is_flag=True, help="Write the outputs, then exit 1 if any file was new or changed (for pre-commit).")
 @_common
-def build(paths, targets, out, env_files, sets, helper_image, check_only, show_diff, depfile, fail_if_changed, includes, strict, fmt):
+def build(**params):
     """Compile datums (files, folders, or - for stdin) for one or more targets."""
-    from b00tc.commands import BadTarget, UsageError, run_build
+    from b00tc.commands import run_build
+    from b00tc.options import BuildOptions
 
-    try:
-        run_build(paths, targets, out, env_files, sets, helper_image, check_only, show_diff, depfile,
-                  fail_if_changed, includes, strict, fmt)
-    except BadTarget as e:
-        raise click.BadParameter(str(e), param_hint="--target")
-    except UsageError as e:
-        raise click.UsageError(str(e))
+    _run(run_build, BuildOptions(**params))
 
 
 @cli.command()
@@ -84,14 +85,12 @@ def build(paths, targets, out, env_files, sets, helper_image, check_only, show_d
 @click.option("--env-file", "env_files", multiple=True, type=click.Path(dir_okay=False))
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE")
 @_common
-def check(paths, targets, env_files, sets, includes, strict, fmt):
+def check(**params):
     """Validate datums (with their members and required stacks) without writing anything."""
-    from b00tc.commands import BadTarget, run_check
+    from b00tc.commands import run_check
+    from b00tc.options import CheckOptions
 
-    try:
-        run_check(paths, targets, env_files, sets, includes, strict, fmt)
-    except BadTarget as e:
-        raise click.BadParameter(str(e), param_hint="--target")
+    _run(run_check, CheckOptions(**params))
 
 
 @cli.command()
@@ -102,32 +101,10 @@ def migrate(files, write):
 
     Each rewrite is proved before it is shown or written: the old and the new text must
     compile to byte-identical output on every target."""
-    from b00tc.migrate import MigrateError, migrate_text, verify
-    from b00tc.output import unified_diff, write_if_changed
+    from b00tc.commands import run_migrate
 
-    failed = 0
-    for path in files:
-        old = open(path, encoding="utf-8").read()
-        try:
-            new, moved = migrate_text(old)
-        except (MigrateError, Exception) as e:  # tomlkit's parse errors, legacy conflicts
-            click.echo(f"error: {path}: cannot migrate: {e}", err=True)
-            failed += 1
-            continue
-        if not moved:
-            click.echo(f"{path}: already in the canonical shape", err=True)
-            continue
-        problems = verify(path, old, new)
-        if problems:
-            click.echo(f"error: {path}: the rewrite does not compile to the same output: " + "; ".join(problems), err=True)
-            failed += 1
-            continue
-        if write:
-            write_if_changed(path, new)
-            click.echo(f"{path}: migrated ({'; '.join(moved)}); every target's output is unchanged", err=True)
-        else:
-            click.echo(unified_diff(path, old, new), nl=False)
-    sys.exit(1 if failed else 0)
+    code = run_migrate(files, write, show=lambda s: click.echo(s, nl=False), say=lambda s: click.echo(s, err=True))
+    sys.exit(code)
 
 
 @cli.command()
@@ -142,14 +119,10 @@ def schema():
 @cli.command()
 def targets():
     """List the targets b00tc can compile to."""
-    from b00tc.backends import ALIASES, DESCRIPTIONS, REGISTRY
+    from b00tc.commands import target_lines
 
-    rev: dict[str, list[str]] = {}
-    for alias, name in ALIASES.items():
-        rev.setdefault(name, []).append(alias)
-    for name in REGISTRY:
-        alias = f" (alias: {', '.join(rev[name])})" if name in rev else ""
-        click.echo(f"{name:<8} {DESCRIPTIONS.get(name, '')}{alias}")
+    for line in target_lines():
+        click.echo(line)
 
 
 # ---------------------------------------------------------------------------------------
@@ -496,7 +469,7 @@ def main() -> None:
     except SystemExit:
         raise
     except KeyboardInterrupt:
-        sys.exit(130)
+        sys.exit(exitcodes.INTERRUPTED)
     except Exception as e:
         from b00tc.commands import internal_error
 

@@ -1,12 +1,22 @@
-"""What ``b00tc build`` and ``b00tc check`` do, without click: the click commands of
-cli.py and the fast path of fastcli.py both call these. Errors of usage are exceptions,
-raised before anything is printed, written or read from stdin (cli.py turns them into
-click's usage errors; the fast path hands the command line to click, which runs it again
-and says them its own way)."""
+"""What ``b00tc build``, ``check``, ``migrate`` and ``targets`` do, without click: the
+click commands of cli.py read the command line and print what these give them, and the
+fast path of fastcli.py runs build and check too. Both readers turn a build or check
+command line into the options structure of b00tc/options.py, which ``run_build`` and
+``run_check`` take. Errors of usage are exceptions, raised before anything is printed,
+written or read from stdin (cli.py turns them into click's usage errors; the fast path
+hands the command line to click, which runs it again and says them its own way)."""
 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
+
+from b00tc import exitcodes
+
+if TYPE_CHECKING:
+    from typing import Callable
+
+    from b00tc.options import BuildOptions, CheckOptions
 
 
 class UsageError(Exception):
@@ -52,45 +62,46 @@ def targets(values) -> list[str]:
 
 
 def internal_error(e: Exception) -> None:
-    """A bug in b00tc is exit 2 with one line about it, never a traceback unless
-    B00TC_DEBUG is set (then it is raised again)."""
+    """A bug in b00tc is exit 2 (exitcodes.USAGE) with one line about it, never a
+    traceback unless B00TC_DEBUG is set (then it is raised again)."""
     import os
 
     if os.environ.get("B00TC_DEBUG"):
         raise e
     _err(f"b00tc: internal error: {type(e).__name__}: {e}\n"
          "this is a bug in b00tc; run with B00TC_DEBUG=1 for the traceback")
-    sys.exit(2)
+    sys.exit(exitcodes.USAGE)
 
 
 def _err(text: str) -> None:
     sys.stderr.write(text + "\n")
 
 
-def run_build(paths, target_values, out, env_files, sets, helper_image, check_only, show_diff, depfile,
-              fail_if_changed, includes, strict, fmt) -> None:
+def run_build(opts: BuildOptions) -> None:
     """``b00tc build``: exits through sys.exit with b00tc's exit code."""
     from b00tc import output
     from b00tc.compiler import BuildRequest, build as do_build, host_env, read_stdin
     from b00tc.diagnostics import Diagnostics
 
-    chosen = targets(target_values)
-    if (check_only or show_diff or depfile) and out == "-":
+    chosen = targets(opts.targets)
+    out = opts.out
+    compare = opts.check_only or opts.show_diff
+    if (compare or opts.depfile) and out == "-":
         raise UsageError("--check, --diff and --depfile need -o DIR")
     diags = Diagnostics()
-    env = host_env(list(env_files), list(sets), diags)
+    env = host_env(list(opts.env_files), list(opts.sets), diags)
     req = BuildRequest(
-        paths=list(paths),
+        paths=list(opts.paths),
         targets=chosen,
-        includes=list(includes),
+        includes=list(opts.includes),
         host_env=env,
-        strict=strict,
-        stdin_text=read_stdin() if "-" in paths else None,
-        helper_image=helper_image,
-        env_files=list(env_files),
+        strict=opts.strict,
+        stdin_text=read_stdin() if "-" in opts.paths else None,
+        helper_image=opts.helper_image,
+        env_files=list(opts.env_files),
     )
     result = do_build(req, diags)
-    if out == "-" and not (check_only or show_diff) and result.ok and len(result.outputs) > 1:
+    if out == "-" and not compare and result.ok and len(result.outputs) > 1:
         # (before anything is printed: the fast path hands usage errors to click, which
         # runs the command line again)
         names = ", ".join(f.path for _, f in result.outputs[:5])
@@ -98,21 +109,21 @@ def run_build(paths, target_values, out, env_files, sets, helper_image, check_on
             f"this build writes {len(result.outputs)} files ({names}{', ...' if len(result.outputs) > 5 else ''}); "
             "give -o DIR"
         )
-    code = output.report(result.diags, fmt)
+    code = output.report(result.diags, opts.fmt)
     if code:
         sys.exit(code)
     multi = len(chosen) > 1
-    if check_only or show_diff:
+    if compare:
         changed = output.stale(out, result.outputs, multi)
         for path, old, new in changed:
-            if show_diff:
+            if opts.show_diff:
                 sys.stdout.write(output.unified_diff(path, old, new))
                 sys.stdout.flush()
             else:
                 _err(f"{'missing' if old is None else 'stale'}: {path}")
         if changed:
             _err(f"b00tc: {len(changed)} of {len(result.outputs)} files would change")
-        sys.exit(1 if changed else 0)
+        sys.exit(exitcodes.FAILED if changed else exitcodes.OK)
     if out == "-":
         if not result.outputs:
             return  # every datum was a stack with nothing to deploy (W0104 says so)
@@ -120,38 +131,84 @@ def run_build(paths, target_values, out, env_files, sets, helper_image, check_on
         sys.stdout.flush()
         return
     try:
-        written = output.write_tree(out, result.outputs, multi=multi, touch=bool(depfile))
-        if depfile:
+        written = output.write_tree(out, result.outputs, multi=multi, touch=bool(opts.depfile))
+        if opts.depfile:
             rules = [
                 (output.dest_path(out, t, f, multi), result.deps[(t, f.path)])
                 for t, f in result.outputs
             ]
-            output.write_if_changed(depfile, output.depfile_text(rules))
+            output.write_if_changed(opts.depfile, output.depfile_text(rules))
     except OSError as e:
         _err(f"error: cannot write {e.filename or out}: {e.strerror or e}\nb00tc: nothing written to {out}")
-        sys.exit(1)
-    if fail_if_changed and written:
+        sys.exit(exitcodes.FAILED)
+    if opts.fail_if_changed and written:
         for path in written:
             _err(f"rewritten: {path}")
         _err(f"b00tc: {len(written)} output files were stale and have been rewritten")
-        sys.exit(1)
+        sys.exit(exitcodes.FAILED)
 
 
-def run_check(paths, target_values, env_files, sets, includes, strict, fmt) -> None:
+def run_check(opts: CheckOptions) -> None:
     """``b00tc check``: exits through sys.exit with b00tc's exit code."""
     from b00tc import output
     from b00tc.compiler import BuildRequest, build as do_build, host_env, read_stdin
     from b00tc.diagnostics import Diagnostics
 
-    chosen = targets(target_values) if target_values else []
+    chosen = targets(opts.targets) if opts.targets else []
     diags = Diagnostics()
     req = BuildRequest(
-        paths=list(paths),
+        paths=list(opts.paths),
         targets=chosen,
-        includes=list(includes),
-        host_env=host_env(list(env_files), list(sets), diags),
-        strict=strict,
-        stdin_text=read_stdin() if "-" in paths else None,
+        includes=list(opts.includes),
+        host_env=host_env(list(opts.env_files), list(opts.sets), diags),
+        strict=opts.strict,
+        stdin_text=read_stdin() if "-" in opts.paths else None,
     )
     result = do_build(req, diags)
-    sys.exit(output.report(result.diags, fmt))
+    sys.exit(output.report(result.diags, opts.fmt))
+
+
+def run_migrate(files, write: bool, show: Callable[[str], None], say: Callable[[str], None]) -> int:
+    """``b00tc migrate``: each file's rewrite as a unified diff (to ``show``), or written
+    in place with ``write``; what became of each file, and its errors, to ``say``. Returns
+    the exit code."""
+    from b00tc.migrate import MigrateError, migrate_text, verify
+    from b00tc.output import unified_diff, write_if_changed
+
+    failed = 0
+    for path in files:
+        old = open(path, encoding="utf-8").read()
+        try:
+            new, moved = migrate_text(old)
+        except (MigrateError, Exception) as e:  # tomlkit's parse errors, legacy conflicts
+            say(f"error: {path}: cannot migrate: {e}")
+            failed += 1
+            continue
+        if not moved:
+            say(f"{path}: already in the canonical shape")
+            continue
+        problems = verify(path, old, new)
+        if problems:
+            say(f"error: {path}: the rewrite does not compile to the same output: " + "; ".join(problems))
+            failed += 1
+            continue
+        if write:
+            write_if_changed(path, new)
+            say(f"{path}: migrated ({'; '.join(moved)}); every target's output is unchanged")
+        else:
+            show(unified_diff(path, old, new))
+    return exitcodes.FAILED if failed else exitcodes.OK
+
+
+def target_lines() -> list[str]:
+    """``b00tc targets``: one line per target, with its description and aliases."""
+    from b00tc.backends import ALIASES, DESCRIPTIONS, REGISTRY
+
+    rev: dict[str, list[str]] = {}
+    for alias, name in ALIASES.items():
+        rev.setdefault(name, []).append(alias)
+    lines = []
+    for name in REGISTRY:
+        alias = f" (alias: {', '.join(rev[name])})" if name in rev else ""
+        lines.append(f"{name:<8} {DESCRIPTIONS.get(name, '')}{alias}")
+    return lines

@@ -1,62 +1,46 @@
 """The entry point. ``b00tc build`` and ``b00tc check`` are what pre-commit hooks and
 Makefiles run, once per datum, so their cost is mostly start-up: a plain command line of
-either is read here, with the option table below, and run without importing click (about
-12 ms of a 60 ms build). Anything else (another command, ``--help``, a bundled or attached
-short option, a bad value, a usage error) goes to click (cli.py), which reads the whole
-command line again and answers it its own way, so the two can never disagree on what a
-command line means: tests/test_cli.py checks the table against click's declared options
-and compares both readings of generated command lines.
+either is read here, into the options structure of b00tc/options.py, and run without
+importing click (about 12 ms of a 60 ms build). Anything else (another command,
+``--help``, a bundled or attached short option, a bad value, a usage error) goes to click
+(cli.py), which reads the whole command line again and answers it its own way, so the two
+can never disagree on what a command line means: the option table here is derived from
+b00tc/options.py, to which tests/test_cli.py holds click's declared options, and the tests
+compare both readings of generated command lines.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-#: per command: option -> (parameter name, kind) with kind "flag", "one" or "many"
-OPTIONS: dict[str, dict[str, tuple[str, str]]] = {
-    "build": {
-        "-t": ("targets", "many"), "--target": ("targets", "many"),
-        "-o": ("out", "one"), "--output": ("out", "one"),
-        "--env-file": ("env_files", "many"),
-        "--set": ("sets", "many"),
-        "--helper-image": ("helper_image", "one"),
-        "--check": ("check_only", "flag"),
-        "--diff": ("show_diff", "flag"),
-        "--depfile": ("depfile", "one"),
-        "--fail-if-changed": ("fail_if_changed", "flag"),
-        "-I": ("includes", "many"), "--include": ("includes", "many"),
-        "--strict": ("strict", "flag"),
-        "--format": ("fmt", "one"),
-    },
-    "check": {
-        "-t": ("targets", "many"), "--target": ("targets", "many"),
-        "--env-file": ("env_files", "many"),
-        "--set": ("sets", "many"),
-        "-I": ("includes", "many"), "--include": ("includes", "many"),
-        "--strict": ("strict", "flag"),
-        "--format": ("fmt", "one"),
-    },
-}
+from b00tc import exitcodes
 
-DEFAULTS: dict[str, dict[str, object]] = {
-    "build": {"paths": (), "targets": (), "out": "-", "env_files": (), "sets": (), "helper_image": "busybox:1.36",
-              "check_only": False, "show_diff": False, "depfile": None, "fail_if_changed": False,
-              "includes": (), "strict": False, "fmt": "text"},
-    "check": {"paths": (), "targets": (), "env_files": (), "sets": (), "includes": (), "strict": False, "fmt": "text"},
-}
+if TYPE_CHECKING:
+    import msgspec
 
-FORMATS = ("text", "json", "github")
+#: the commands read here (their options: b00tc/options.py, imported for these only)
+COMMANDS = ("build", "check")
 
 
-def parse(argv: list[str]) -> Optional[tuple[str, dict]]:
-    """(command, parameters as click would pass them) for a plain ``build``/``check``
+def table(command: str) -> dict[str, tuple[str, str]]:
+    """The command's options as this reader takes them: spelling -> (field, kind), kind
+    "flag", "one" or "many"."""
+    from b00tc.options import fields
+
+    return {flag: (name, opt.kind) for name, opt in fields(command).items() for flag in opt.flags}
+
+
+def parse(argv: list[str]) -> Optional[tuple[str, msgspec.Struct]]:
+    """(command, its options as click would read them) for a plain ``build``/``check``
     command line; None for anything this reader leaves to click."""
-    if not argv or argv[0] not in OPTIONS:
+    if not argv or argv[0] not in COMMANDS:
         return None
-    command, table = argv[0], OPTIONS[argv[0]]
-    params = dict(DEFAULTS[command])
+    from b00tc.options import fields, structure
+
+    command, spelled = argv[0], table(argv[0])
+    params: dict[str, object] = {}
     many: dict[str, list[str]] = {}
     paths: list[str] = []
     i, rest = 1, False
@@ -74,7 +58,7 @@ def parse(argv: list[str]) -> Optional[tuple[str, dict]]:
         value = None
         if tok.startswith("--") and "=" in tok:
             tok, value = tok.split("=", 1)
-        spec = table.get(tok)
+        spec = spelled.get(tok)
         if spec is None:
             return None  # --help, -h, a bundled or attached short option, a typo: click's
         name, kind = spec
@@ -94,15 +78,21 @@ def parse(argv: list[str]) -> Optional[tuple[str, dict]]:
             params[name] = value
     for name, values in many.items():
         params[name] = tuple(values)
-    params["paths"] = tuple(paths)
-    # what click would refuse (or convert): its answer, not ours
-    if not paths or (command == "build" and not params["targets"]) or params["fmt"] not in FORMATS:
-        return None
-    if any(os.path.isdir(f) for f in (*params["env_files"], params.get("depfile") or "")):
-        return None  # click.Path(dir_okay=False)
-    if any(os.path.isfile(d) for d in params["includes"]):
-        return None  # click.Path(file_okay=False)
-    return command, params
+    declared = fields(command)
+    params[next(name for name, opt in declared.items() if not opt.flags)] = tuple(paths)  # the arguments
+    # what click would refuse: its answer, not ours
+    for name, opt in declared.items():
+        value = params.get(name, opt.default)
+        values = value if isinstance(value, tuple) else () if value is None else (value,)
+        if opt.required and not values:
+            return None
+        if opt.choices and any(v not in opt.choices for v in values):
+            return None
+        if opt.path == "file" and any(os.path.isdir(v) for v in values):
+            return None  # click.Path(dir_okay=False)
+        if opt.path == "dir" and any(os.path.isfile(v) for v in values):
+            return None  # click.Path(file_okay=False)
+    return command, structure(command)(**params)
 
 
 def main() -> None:
@@ -110,22 +100,19 @@ def main() -> None:
     if parsed is not None:
         from b00tc import commands
 
-        command, p = parsed
+        command, opts = parsed
         try:
             if command == "build":
-                commands.run_build(p["paths"], p["targets"], p["out"], p["env_files"], p["sets"], p["helper_image"],
-                                   p["check_only"], p["show_diff"], p["depfile"], p["fail_if_changed"], p["includes"],
-                                   p["strict"], p["fmt"])
+                commands.run_build(opts)
             else:
-                commands.run_check(p["paths"], p["targets"], p["env_files"], p["sets"], p["includes"], p["strict"],
-                                   p["fmt"])
-            _exit(0)
+                commands.run_check(opts)
+            _exit(exitcodes.OK)
         except commands.UsageError:
             pass  # raised before any output: click reads the command line again and says it
         except SystemExit as e:
             _exit(e.code)
         except KeyboardInterrupt:
-            sys.exit(130)
+            sys.exit(exitcodes.INTERRUPTED)
         except Exception as e:
             commands.internal_error(e)
     from b00tc.cli import main as click_main
@@ -145,4 +132,4 @@ def _exit(code: object) -> None:
         sys.stderr.flush()
     except (BrokenPipeError, OSError):
         os._exit(120)
-    os._exit(code or 0)
+    os._exit(code or exitcodes.OK)

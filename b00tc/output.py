@@ -6,6 +6,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from b00tc import exitcodes
 from b00tc.diagnostics import render_github, render_text, resolve_all, to_json
 
 if TYPE_CHECKING:
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def report(diags: "Diagnostics", fmt: str = "text", stream=None) -> int:
-    """Print every diagnostic; return the exit code they mean (1 with an error, else 0)."""
+    """Print every diagnostic; return the exit code they mean (FAILED with an error, else OK)."""
     stream = stream or sys.stderr
     resolve_all(diags, diags.sources)
     errors = diags.errors
@@ -36,7 +37,7 @@ def report(diags: "Diagnostics", fmt: str = "text", stream=None) -> int:
                 + "; nothing written\n"
             )
     stream.flush()
-    return 1 if errors else 0
+    return exitcodes.FAILED if errors else exitcodes.OK
 
 
 def dest_path(root: str, target: str, f: "OutputFile", multi: bool) -> str:

@@ -293,24 +293,42 @@ def click_command(name):
 def test_fast_option_table_is_clicks(name):
     """Every option of the click command, its spellings, whether it is a flag, takes one
     value or many, and its default, are the fast path's: an option added to one and not
-    the other fails here."""
+    the other fails here. The fast path's table is derived from the options structure
+    (b00tc/options.py), so every parameter of the click command (the arguments too) is
+    also held to its field there: whether it is required, the values it may take, and
+    whether it names a file or a folder."""
     import click
+    import msgspec
 
-    from b00tc.fastcli import DEFAULTS, OPTIONS
+    from b00tc.fastcli import COMMANDS as FAST, table as fast_table
+    from b00tc.options import COMMANDS, fields, structure
 
     table = {}
+    declared = {}
     for p in click_command(name).params:
-        if isinstance(p, click.Argument) or p.name == "help":
+        if p.name == "help":
             continue
-        kind = "flag" if p.is_flag else ("many" if p.multiple else "one")
-        for opt in p.opts:
+        kind = "flag" if getattr(p, "is_flag", False) else ("many" if p.multiple or p.nargs == -1 else "one")
+        flags = () if isinstance(p, click.Argument) else tuple(p.opts)
+        for opt in flags:
             table[opt] = (p.name, kind)
-    assert table == OPTIONS[name]
+        path = ""
+        if isinstance(p.type, click.Path):
+            path = "dir" if not p.type.file_okay else "file" if not p.type.dir_okay else ""
+        choices = tuple(p.type.choices) if isinstance(p.type, click.Choice) else ()
+        declared[p.name] = (flags, kind, p.required, choices, path)
+    assert table == fast_table(name) and name in FAST and set(FAST) == set(COMMANDS)
+    defaults = msgspec.structs.asdict(structure(name)())
+    kind_of = {bool: "flag", tuple: "many"}
+    assert declared == {
+        field: (opt.flags, kind_of.get(type(defaults[field]), "one"), opt.required, opt.choices, opt.path)
+        for field, opt in fields(name).items()
+    }
     # the defaults: what click passes for a command line that gives only the required
     ctx = click_command(name).make_context(name, ["a.job.toml", "-t", "k8s"])
-    defaults = {k: (tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in ctx.params.items()}
-    defaults.update(paths=(), targets=())
-    assert defaults == DEFAULTS[name]
+    clicks = {k: (tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in ctx.params.items()}
+    clicks.update(paths=(), targets=())
+    assert clicks == defaults
 
 
 TOKENS = ["a.job.toml", "b.stack.toml", "x y.job.toml", "tests", "--", "-", "-t", "--target", "k8s", "nomad,compose",
@@ -330,6 +348,7 @@ def test_fast_reading_is_clicks_reading(name):
     import click
 
     from b00tc.fastcli import parse
+    from b00tc.options import structure
 
     rnd = random.Random(7)
     read = left = 0
@@ -342,7 +361,7 @@ def test_fast_reading_is_clicks_reading(name):
         read += 1
         ctx = click_command(name).make_context(name, argv[1:], resilient_parsing=False)
         expected = {k: (tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in ctx.params.items()}
-        assert fast == (name, expected), argv
+        assert fast == (name, structure(name)(**expected)), argv
     assert read > 100 and left > 100, (read, left)
     del click
 
