@@ -1,6 +1,5 @@
 """The command line (click only: what build, check, migrate and targets do is in
 commands.py, the work in compiler.py and output.py; exit codes are b00tc/exitcodes.py's).
-Over 500 lines: every command's click declaration, and the runtime commands' helpers.
 """
 
 from __future__ import annotations
