@@ -82,15 +82,17 @@ def value_texts(value: Value) -> Iterable[str]:
 
 
 def check_nul(value: Value, what: str, ctx: Context, file: str) -> bool:
-    """A NUL cannot be in an argument or an environment value on any Unix: report it."""
+    """A NUL cannot be in an argument or an environment value on any Unix: report it, once
+    per build (bash and systemd find the same)."""
     if any("\0" in t for t in value_texts(value)):
-        ctx.error(
-            "E0601",
-            f"{what} contains a NUL character, which no process argument or environment "
-            "value can hold",
-            file,
-            value.path,
-        )
+        with ctx.reporting_once(("NUL", file, value.path, what)):
+            ctx.error(
+                "E0601",
+                f"{what} contains a NUL character, which no process argument or environment "
+                "value can hold",
+                file,
+                value.path,
+            )
         return False
     return True
 

@@ -38,6 +38,14 @@ def bake(value: Value, ctx: Context, file: str) -> tuple[Part, ...]:
 
 
 def _host_var(var: HostVar, ctx: Context, file: str, path: str) -> str:
+    """The variable's text. What is wrong with it (unset, its message, a NUL) is a finding
+    about the datum's value, the same for every target that resolves it at build time:
+    reported once per build."""
+    with ctx.reporting_once(("host variable", file, path, var.name, var.op, var.arg)):
+        return _checked_host_var(var, ctx, file, path)
+
+
+def _checked_host_var(var: HostVar, ctx: Context, file: str, path: str) -> str:
     text = _host_var_value(var, ctx, file, path)
     if "\x00" in text:
         ctx.error(
