@@ -114,13 +114,20 @@ def run_build(opts: BuildOptions) -> None:
         sys.exit(code)
     multi = len(chosen) > 1
     if compare:
-        changed = output.stale(out, result.outputs, multi)
-        for path, old, new in changed:
+        try:
+            changed = output.stale(out, result.outputs, multi)
+        except OSError as e:  # a symbolic link to a folder below DIR, a folder at an output path
+            _err(f"error: cannot compare with {e.filename or out}: {e.strerror or e}")
+            sys.exit(exitcodes.FAILED)
+        for path, old, new, why in changed:
+            link = " (a symbolic link, which a build replaces with a file; not read)" if why == "symlink" else ""
             if opts.show_diff:
+                if link:
+                    _err(f"stale: {path}{link}")
                 sys.stdout.write(output.unified_diff(path, old, new))
                 sys.stdout.flush()
             else:
-                _err(f"{'missing' if old is None else 'stale'}: {path}")
+                _err(f"{'stale' if why == 'symlink' else why}: {path}{link}")
         if changed:
             _err(f"b00tc: {len(changed)} of {len(result.outputs)} files would change")
         sys.exit(exitcodes.FAILED if changed else exitcodes.OK)
@@ -137,7 +144,7 @@ def run_build(opts: BuildOptions) -> None:
                 (output.dest_path(out, t, f, multi), result.deps[(t, f.path)])
                 for t, f in result.outputs
             ]
-            output.write_if_changed(opts.depfile, output.depfile_text(rules))
+            output.write_if_changed(opts.depfile, output.depfile_text(rules), mode=0o644)
     except OSError as e:
         _err(f"error: cannot write {e.filename or out}: {e.strerror or e}\nb00tc: nothing written to {out}")
         sys.exit(exitcodes.FAILED)

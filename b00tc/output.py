@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import sys
 from typing import TYPE_CHECKING
 
@@ -46,19 +48,73 @@ def dest_path(root: str, target: str, f: "OutputFile", multi: bool) -> str:
     return os.path.join(root, *rel.split("/"))
 
 
-def stale(root: str, outputs: list[tuple[str, "OutputFile"]], multi: bool) -> list[tuple[str, str | None, str]]:
-    """The outputs whose file is missing or differs: (path, old text or None, new text)."""
+class LinkedFolder(OSError):
+    """A folder between the output folder and an output file is a symbolic link: b00tc
+    does not write (nor read, for --check and --diff) through it, wherever it points."""
+
+    def __init__(self, path: str):
+        super().__init__(
+            errno.ELOOP,
+            "it is a symbolic link; b00tc does not write or read through a symbolic link "
+            "below the output folder (remove it, or give its target as -o)",
+            path,
+        )
+
+
+def _check_folders(root: str, target: str, f: "OutputFile", multi: bool) -> None:
+    """Raise LinkedFolder if a folder on the way from ``root`` (followed: the user gave it)
+    to the output file is a symbolic link; a folder that does not exist yet is fine."""
+    parts = (f"{target}/{f.path}" if multi else f.path).split("/")[:-1]
+    path = root
+    for part in parts:
+        path = os.path.join(path, part)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return
+        if stat.S_ISLNK(st.st_mode):
+            raise LinkedFolder(path)
+
+
+def _read_existing(dest: str) -> tuple[bytes, int] | None:
+    """The bytes and permission bits of the regular file at ``dest``, never following a
+    symbolic link: None when there is none (missing, a link, a fifo, ...). A folder there
+    is an error (IsADirectoryError), raised before anything is renamed."""
+    try:
+        st = os.lstat(dest)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), dest)
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    try:
+        fd = os.open(dest, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None  # replaced by a link since the lstat, unreadable, ...: rewrite it
+    with os.fdopen(fd, "rb") as old:
+        st = os.fstat(old.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        return old.read(), stat.S_IMODE(st.st_mode)
+
+
+def stale(root: str, outputs: list[tuple[str, "OutputFile"]], multi: bool) -> list[tuple[str, str | None, str, str]]:
+    """The outputs whose file is missing or differs: (path, old text or None, new text,
+    why: "missing", "stale" or "symlink"). A symbolic link at an output path differs
+    whatever it points to (a build replaces it) and is not read. Raises LinkedFolder when
+    a folder on the way is a symbolic link, IsADirectoryError when a folder is at an
+    output path."""
     out = []
     for target, f in outputs:
         dest = dest_path(root, target, f, multi)
-        try:
-            with open(dest, "rb") as old:
-                data = old.read()
-        except OSError:
-            out.append((dest, None, f.content))
-            continue
-        if data != f.content.encode("utf-8"):
-            out.append((dest, data.decode("utf-8", "replace"), f.content))
+        _check_folders(root, target, f, multi)
+        old = _read_existing(dest)
+        if old is None:
+            why = "missing" if not os.path.lexists(dest) else "symlink" if os.path.islink(dest) else "stale"
+            out.append((dest, None, f.content, why))
+        elif old[0] != f.content.encode("utf-8"):
+            out.append((dest, old[0].decode("utf-8", "replace"), f.content, "stale"))
     return out
 
 
@@ -95,22 +151,33 @@ def depfile_text(rules: list[tuple[str, list[str]]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_if_changed(path: str, text: str) -> bool:
+def write_if_changed(path: str, text: str, mode: int | None = None) -> bool:
+    """Write ``text`` to ``path`` through a temporary file and a rename, unless the regular
+    file there already has these bytes (and ``mode``, when given). The file gets ``mode``
+    whatever the umask; without it, a new file is 0600 (mkstemp's) and a rewritten one
+    keeps its mode. A symbolic link at ``path`` is replaced, never followed. Returns
+    whether the file was written."""
     data = text.encode("utf-8")
-    try:
-        with open(path, "rb") as f:
-            if f.read() == data:
-                return False
-    except OSError:
-        pass
+    old = _read_existing(path)
+    if old is not None and old[0] == data and (mode is None or old[1] == mode):
+        return False
     d = os.path.dirname(path) or "."
     os.makedirs(d, exist_ok=True)
     import tempfile
 
     fd, tmp = tempfile.mkstemp(prefix=".b00tc-", dir=d)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            if mode is not None or old is not None:
+                os.fchmod(out.fileno(), mode if mode is not None else old[1])
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
     return True
 
 
@@ -119,32 +186,36 @@ def write_tree(
 ) -> list[str]:
     """Write every file under ``root`` through a temporary file and a rename. All temporary
     files are written before the first rename, so a failure leaves ``root`` as it was; a
-    file whose bytes are unchanged is not touched (make's timestamps stay meaningful).
-    Returns the paths that changed."""
+    file whose bytes and mode are unchanged is not touched (make's timestamps stay
+    meaningful). Each file gets its declared mode (OutputFile.mode) whatever the umask.
+
+    ``root`` itself is followed if it is a symbolic link (the user gave it); below it, a
+    symbolic link at an output file is replaced by the file (never followed, read or
+    touched), and a symbolic link at a folder on the way is refused (LinkedFolder, before
+    anything is written), wherever it points. Returns the paths that changed."""
     staged: list[tuple[str, str]] = []
     changed: list[str] = []
     created: list[str] = []
     unchanged: list[str] = []
     try:
         for target, f in outputs:
+            _check_folders(root, target, f, multi)
+        for target, f in outputs:
             dest = dest_path(root, target, f, multi)
             data = f.content.encode("utf-8")
-            try:
-                with open(dest, "rb") as old:
-                    if old.read() == data and (os.stat(dest).st_mode & 0o777) == f.mode:
-                        if touch:
-                            unchanged.append(dest)
-                        continue
-            except OSError:
-                pass
+            old = _read_existing(dest)
+            if old is not None and old == (data, f.mode):
+                if touch:
+                    unchanged.append(dest)
+                continue
             _makedirs(os.path.dirname(dest) or ".", created)
             import tempfile
 
             fd, tmp = tempfile.mkstemp(prefix=".b00tc-", dir=os.path.dirname(dest) or ".")
+            staged.append((tmp, dest))
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
-            os.chmod(tmp, f.mode)
-            staged.append((tmp, dest))
+                os.fchmod(out.fileno(), f.mode)
     except BaseException:
         for tmp, _ in staged:
             try:
@@ -162,8 +233,9 @@ def write_tree(
         changed.append(dest)
     for dest in unchanged:
         # make's rule for this file ran: the file is up to date with its datums even though
-        # its bytes did not change (only with --depfile; otherwise mtimes are left alone)
-        os.utime(dest)
+        # its bytes did not change (only with --depfile; otherwise mtimes are left alone).
+        # It was a regular file when read; never follow a link planted since.
+        os.utime(dest, follow_symlinks=False)
     return changed
 
 
