@@ -248,3 +248,24 @@ def test_migrate_write_keeps_the_datum_files_mode(tmp_path, old_mode):
     assert r.returncode == 0, r.stderr
     assert path.read_bytes() != before
     assert mode(path) == old_mode
+
+
+def test_deploy_workdir_manifests_get_their_mode_and_never_follow_a_link(tmp_path):
+    """``b00tc deploy`` / ``to-manifest`` write through write_if_changed with the manifest's
+    mode: no chmod after the fact, which followed a link planted at the manifest's path
+    (and changed the mode of the file it pointed to)."""
+    from b00tc.runtime.deploy import write_manifests
+    from b00tc.runtime.model import Manifest
+
+    work = tmp_path / "work"
+    work.mkdir()
+    target, before = outside_file(tmp_path, b"apiVersion: v1\n", 0o600)
+    (work / "a.yaml").symlink_to(target)
+    old = os.umask(0o077)
+    try:
+        write_manifests([Manifest("a.yaml", "apiVersion: v1\n"), Manifest("b.sh", "#!/bin/sh\n", 0o755)], str(work))
+    finally:
+        os.umask(old)
+    assert snapshot(target) == before
+    assert not (work / "a.yaml").is_symlink() and (work / "a.yaml").read_bytes() == b"apiVersion: v1\n"
+    assert mode(work / "a.yaml") == 0o644 and mode(work / "b.sh") == 0o755

@@ -30,8 +30,7 @@ def write_manifests(manifests: list[Manifest], workdir: str) -> list[str]:
     written = []
     for m in manifests:
         dest = os.path.join(workdir, m.path)
-        write_if_changed(dest, m.content)
-        os.chmod(dest, m.mode)
+        write_if_changed(dest, m.content, mode=m.mode)
         written.append(dest)
     return written
 
@@ -167,6 +166,5 @@ def to_manifest(path: str, orchestrator: str, includes, out_dir: str, echo: Echo
     p = compile_plan([path], orch.name, includes, False, "text")
     for m in p.manifests:
         dest = os.path.join(out_dir, f"{m.datum}-{orch.short}.{orch.ext}")
-        write_if_changed(dest, m.content)
-        os.chmod(dest, m.mode)
+        write_if_changed(dest, m.content, mode=m.mode)
         echo(dest)
