@@ -55,8 +55,8 @@ class LinkedFolder(OSError):
     def __init__(self, path: str):
         super().__init__(
             errno.ELOOP,
-            "it is a symbolic link; b00tc does not write or read through a symbolic link "
-            "below the output folder (remove it, or give its target as -o)",
+            "it is a symbolic link, and b00tc does not write or read through a symbolic "
+            "link below the output folder (make it a real folder, or remove it)",
             path,
         )
 
