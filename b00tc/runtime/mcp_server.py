@@ -19,7 +19,11 @@ stdin, is refused too). A ``text`` datum is searched from the root. The datum se
 a build is then the datum's folder and the include folders, all under the root:
 B00T_DATUM_PATH is not taken from the server's environment (``BuildRequest.datum_path=""``
 for the builds run here, and B00T_DATUM_PATH is removed from the environment of the
-``b00tc status|logs|down`` child processes). The root must stay the working directory: the
+``b00tc status|logs|down`` child processes). A datum file in the root that is a symbolic
+link out of it (a root of a folder given, a member, a required stack) is not read either:
+the builds run here set ``BuildRequest.confine`` to the root (the linker reports such a
+file as E0901), and a day-two tool links its datum here, confined, before it starts its
+child, and is refused if that finds one. The root must stay the working directory: the
 server never changes it.
 
 Tools that change what runs (``down``) are listed and callable only when the server is
@@ -154,7 +158,7 @@ def _checked(schema: dict, args: dict) -> Optional[dict]:
     return _usage(f"invalid arguments{f' at {where}' if where else ''}: {msg}")
 
 
-def _build(args: dict, targets: list[str]):
+def _build(args: dict, targets: list[str], root: Optional[str] = None):
     from b00tc.compiler import BuildRequest, build
     from b00tc.diagnostics import resolve_all, to_json
 
@@ -164,6 +168,7 @@ def _build(args: dict, targets: list[str]):
         targets=targets,
         includes=list(args.get("include", [])),
         datum_path="",  # B00T_DATUM_PATH could lead out of the server's folder
+        confine=os.path.realpath(root if root is not None else os.getcwd()),  # and a datum linked out of it
     )
     result = build(req)
     resolve_all(result.diags, result.diags.sources)
@@ -171,27 +176,27 @@ def _build(args: dict, targets: list[str]):
     return result, diags
 
 
-def tool_build(args: dict) -> dict:
+def tool_build(args: dict, root: Optional[str] = None) -> dict:
     bad = _checked(BUILD_SCHEMA, args)
     if bad:
         return {"ok": False, "files": [], "diagnostics": [bad]}
     from b00tc.backends import canonical_target
 
     target = canonical_target(args["target"])
-    result, diags = _build(args, [target])
+    result, diags = _build(args, [target], root)
     files = [{"target": t, "path": f.path, "content": f.content} for t, f in result.outputs] if result.ok else []
     return {"ok": result.ok, "files": files, "diagnostics": diags}
 
 
-def tool_check(args: dict) -> dict:
+def tool_check(args: dict, root: Optional[str] = None) -> dict:
     bad = _checked(CHECK_SCHEMA, args)
     if bad:
         return {"ok": False, "diagnostics": [bad]}
-    result, diags = _build(args, [])
+    result, diags = _build(args, [], root)
     return {"ok": result.ok, "diagnostics": diags}
 
 
-def tool_plan(args: dict) -> dict:
+def tool_plan(args: dict, root: Optional[str] = None) -> dict:
     bad = _checked(PLAN_SCHEMA, args)
     if bad:
         return {"ok": False, "plan": None, "diagnostics": [bad]}
@@ -199,13 +204,13 @@ def tool_plan(args: dict) -> dict:
     from b00tc.runtime.plan import make_plan
 
     orch = resolve(args["orchestrator"])
-    result, diags = _build(args, [orch.target])
+    result, diags = _build(args, [orch.target], root)
     if not result.ok:
         return {"ok": False, "plan": None, "diagnostics": diags}
     return {"ok": True, "plan": make_plan(result, orch.name).to_json(), "diagnostics": diags}
 
 
-def tool_list_targets(args: dict) -> dict:
+def tool_list_targets(args: dict, root: Optional[str] = None) -> dict:
     bad = _checked(LIST_TARGETS_SCHEMA, args)
     if bad:
         return {"ok": False, "targets": [], "orchestrators": [], "diagnostics": [bad]}
@@ -222,10 +227,28 @@ def tool_list_targets(args: dict) -> dict:
     }
 
 
-def _run_day_two(op: str, schema: dict, args: dict) -> dict:
+def _linked_out(args: dict, root: Optional[str]) -> Optional[dict]:
+    """The E0901 of a datum file the child would read that is a symbolic link out of the
+    folder served (the path given, a datum of a folder, a member, a required stack), found by
+    linking the datum here, confined, as the child will (a NAME looked up in . and the
+    include folders); None when there is none."""
+    from b00tc.frontend.search import SearchPath
+    from b00tc.runtime.names import DatumNotFound, find_datum
+
+    path, includes = args["path"], list(args.get("include", []))
+    if not (os.path.exists(path) or path.endswith(".toml")):
+        try:
+            path = find_datum(path, ("job", "stack"), includes, SearchPath.for_root(".", includes, ""))
+        except DatumNotFound:
+            return None  # the child says so
+    _, diags = _build({"path": path, "include": includes}, [], root)
+    return next((d for d in diags if d["code"] == "E0901"), None)
+
+
+def _run_day_two(op: str, schema: dict, args: dict, root: Optional[str] = None) -> dict:
     """``b00tc status|logs|down`` run as a child process (their output must not reach
     this server's stdout, which is the MCP stream): exit code, stdout, stderr."""
-    bad = _checked(schema, args)
+    bad = _checked(schema, args) or _linked_out(args, root)
     if bad:
         return {"ok": False, "exit_code": USAGE, "diagnostics": [bad]}
     import subprocess
@@ -263,16 +286,16 @@ def _run_day_two(op: str, schema: dict, args: dict) -> dict:
     return out
 
 
-def tool_status(args: dict) -> dict:
-    return _run_day_two("status", STATUS_SCHEMA, args)
+def tool_status(args: dict, root: Optional[str] = None) -> dict:
+    return _run_day_two("status", STATUS_SCHEMA, args, root)
 
 
-def tool_logs(args: dict) -> dict:
-    return _run_day_two("logs", LOGS_SCHEMA, args)
+def tool_logs(args: dict, root: Optional[str] = None) -> dict:
+    return _run_day_two("logs", LOGS_SCHEMA, args, root)
 
 
-def tool_down(args: dict) -> dict:
-    return _run_day_two("down", DOWN_SCHEMA, args)
+def tool_down(args: dict, root: Optional[str] = None) -> dict:
+    return _run_day_two("down", DOWN_SCHEMA, args, root)
 
 
 # name -> (handler, input schema, description)
@@ -347,7 +370,7 @@ def call(name: str, arguments: Optional[dict], *, root: Optional[str] = None,
         bad = _checked(entry[1], args) or _confined(args, root)
         if bad:
             return {"ok": False, **_REFUSED.get(name, {}), "diagnostics": [bad]}, True
-        result = entry[0](args)
+        result = entry[0](args, root)
     except Exception as e:  # noqa: BLE001 - the boundary of the server
         return {"ok": False, "diagnostics": [_usage(f"internal error in b00tc: {type(e).__name__}: {e}")]}, True
     # a datum with errors is a finding (is_error false, like `b00tc check`); arguments that
