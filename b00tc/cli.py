@@ -450,16 +450,22 @@ def orchestrator_set_default(name):
 
 
 @cli.command()
-def mcp():
+@click.option("--allow-destructive", is_flag=True,
+              help="Also serve the tools that change what runs (down), annotated destructiveHint; "
+                   "off by default: not listed, and a call is refused.")
+def mcp(allow_destructive):
     """Serve b00tc over MCP on stdio: tools build, check, plan, list_targets, status, logs
-    and down."""
+    (and down with --allow-destructive).
+
+    Only the folder it is started in is served: a path or include outside it (after .. and
+    symbolic links) is refused (E0901) and not read, and B00T_DATUM_PATH is ignored."""
     from b00tc.runtime.mcp_client import need_sdk
 
     with _runtime_errors():
         need_sdk()
     from b00tc.runtime.mcp_server import serve
 
-    serve()
+    serve(allow_destructive=allow_destructive)
 
 
 def main() -> None:

@@ -31,6 +31,12 @@ class BuildRequest(msgspec.Struct):
     texts: list[tuple[str, str]] = msgspec.field(default_factory=list)
     #: --env-file files (their values are in host_env; listed as dependencies)
     env_files: list[str] = msgspec.field(default_factory=list)
+    #: the folders B00T_DATUM_PATH would add to the search path; None: read B00T_DATUM_PATH
+    #: from the environment (the CLI), "" for none (``b00tc mcp``, confined to its folder)
+    datum_path: Optional[str] = None
+    #: a folder no datum file outside of is read (real paths: a symbolic link out of it is
+    #: E0901, not followed); None: no such limit (the CLI). ``b00tc mcp`` sets its folder.
+    confine: Optional[str] = None
 
 
 class BuildResult(msgspec.Struct):
@@ -87,7 +93,8 @@ def compile_roots(req: BuildRequest, diags: Diagnostics) -> list[Unit]:
     ]
     roots += [(name, text) for name, text in req.texts]
     targets = tuple(req.targets)
-    program = link(roots, diags, req.includes, os.environ.get("B00T_DATUM_PATH", ""), targets)
+    env_path = os.environ.get("B00T_DATUM_PATH", "") if req.datum_path is None else req.datum_path
+    program = link(roots, diags, req.includes, env_path, targets, req.confine)
     program = run(program, PassContext(diags=diags, targets=targets))
     return program.units() if not diags.errors else []
 

@@ -285,9 +285,9 @@ def b00tc_mcp():
 
     state = tempfile.mkdtemp(prefix="b00tc-mcp-state-")
 
-    def session(body):
+    def session(body, *flags):
         async def main():
-            params = StdioServerParameters(command=sys.executable, args=["-m", "b00tc", "mcp"],
+            params = StdioServerParameters(command=sys.executable, args=["-m", "b00tc", "mcp", *flags],
                                            env={**os.environ, "PYTHONPATH": str(ROOT), "B00TC_STATE_DIR": state},
                                            cwd=str(ROOT))
             with anyio.fail_after(120):
@@ -308,10 +308,17 @@ def _result(r) -> dict:
 
 def test_b00tc_mcp_lists_its_tools_with_precise_schemas(b00tc_mcp):
     async def body(c):
-        return {t.name: t.input_schema for t in (await c.list_tools()).tools}
+        return {t.name: t for t in (await c.list_tools()).tools}
 
-    schemas = b00tc_mcp(body)
-    assert set(schemas) == {"build", "check", "plan", "list_targets", "status", "logs", "down"}
+    safe = b00tc_mcp(body)
+    assert set(safe) == {"build", "check", "plan", "list_targets", "status", "logs"}  # no down
+    for t in safe.values():
+        assert t.annotations.read_only_hint is True and not t.annotations.destructive_hint
+    tools = b00tc_mcp(body, "--allow-destructive")
+    assert set(tools) == {"build", "check", "plan", "list_targets", "status", "logs", "down"}
+    assert tools["down"].annotations.destructive_hint is True
+    assert tools["down"].annotations.read_only_hint is False
+    schemas = {n: t.input_schema for n, t in tools.items()}
     for s in schemas.values():
         assert s["type"] == "object" and s["additionalProperties"] is False
         jsonschema.Draft202012Validator.check_schema(s)
@@ -399,7 +406,8 @@ def test_b00tc_mcp_plan_calls_validate_against_a_real_server(b00tc_mcp, real_ser
 
 
 def test_b00tc_mcp_day_two_tools(b00tc_mcp):
-    """status, logs and down as b00tc's own tools: a direct job deployed with the CLI
+    """status, logs and down as b00tc's own tools (down: the server started with
+    --allow-destructive): a direct job deployed with the CLI
     (recorded in the state folder the server uses too) is failed with exit 7, its logs
     are its output, down with dry_run changes nothing, down takes it away, and status
     then says not deployed."""
@@ -423,7 +431,7 @@ def test_b00tc_mcp_day_two_tools(b00tc_mcp):
         return [await ask(c, "status"), await ask(c, "logs"), await ask(c, "down", dry_run=True),
                 await ask(c, "status"), await ask(c, "down"), await ask(c, "status")]
 
-    status, logs, dry, still, down, gone = b00tc_mcp(after)
+    status, logs, dry, still, down, gone = b00tc_mcp(after, "--allow-destructive")
     assert status["exit_code"] == 1 and status["status"]["state"] == "failed"
     assert "exit 7" in status["status"]["objects"][0]["detail"]
     assert logs["ok"] and logs["output"] == "hello from b00tc\n"

@@ -35,8 +35,10 @@ class _Folder:
 
 
 class Linker:
-    def __init__(self, diags: Diagnostics, includes: list[str], env_path: str, targets: tuple[str, ...]) -> None:
+    def __init__(self, diags: Diagnostics, includes: list[str], env_path: str, targets: tuple[str, ...],
+                 confine: Optional[str] = None) -> None:
         self.diags = diags
+        self.confine = os.path.realpath(confine) if confine is not None else None
         self.includes = includes
         self.env_path = env_path
         self.targets = targets
@@ -64,6 +66,17 @@ class Linker:
             f = self.folders[folder] = _Folder(SearchPath.for_root(folder, self.includes, self.env_path))
         return f
 
+    def _read(self, file: str, text: Optional[str], expect_kind: Optional[str] = None):
+        """read_datum, but a file whose real path is outside ``confine`` (``b00tc mcp``'s
+        folder; a datum file that is a symbolic link out of it) is not read: E0901."""
+        if text is None and self.confine is not None:
+            real = os.path.realpath(file)
+            if real != self.confine and not real.startswith(self.confine.rstrip(os.sep) + os.sep):
+                self.diags.error("E0901", f"datum {file} is outside the folder served ({self.confine}): not read",
+                                 help="b00tc mcp reads only datums under the folder it was started in")
+                return None
+        return read_datum(file, text, self.diags, expect_kind=expect_kind)
+
     # -- roots ------------------------------------------------------------------
 
     def root(self, file: str, text: Optional[str]) -> None:
@@ -81,7 +94,7 @@ class Linker:
             # a member an earlier stack named, given on the command line: a stack of one
             self._one_member_stack(self.members[key], key, folder)
             return
-        raw = read_datum(file, text, diags)
+        raw = self._read(file, text)
         if raw is None:
             return
         before = diags.errors
@@ -167,7 +180,7 @@ class Linker:
             else:
                 key = folder.stacks[name] = key_of(path)
                 if key not in self.datums and key not in self.failed:
-                    raw = read_datum(path, None, self.diags, expect_kind="stack")
+                    raw = self._read(path, None, expect_kind="stack")
                     if raw is None:
                         self.failed.add(key)
                     else:
@@ -210,7 +223,7 @@ class Linker:
             else:
                 key = key_of(file)
                 if key not in self.members:
-                    raw = read_datum(file, None, self.diags, expect_kind="docker")
+                    raw = self._read(file, None, expect_kind="docker")
                     self.members[key] = build_member(raw, self.diags) if raw is not None else None
             folder.members[qualified] = key
         member = self.members.get(key) if key is not None else None
@@ -235,10 +248,12 @@ def link(
     includes: list[str],
     env_path: str = "",
     targets: tuple[str, ...] = (),
+    confine: Optional[str] = None,
 ) -> Program:
     """Read every root (``(file, text)``, text None to read the file) and everything it
-    names, once; the program the passes run over."""
-    linker = Linker(diags, includes, env_path, targets)
+    names, once; the program the passes run over. With ``confine``, no file outside that
+    folder (real paths) is read."""
+    linker = Linker(diags, includes, env_path, targets, confine)
     for file, text in roots:
         linker.root(file, text)
     return linker.program()
