@@ -134,8 +134,8 @@ _ORCH_HELP = "kubernetes (k8s), docker-compose (compose), nomad or direct (bash)
 
 def _runtime_options(f):
     f = click.option("--mcp-profile", "mcp_profile", metavar="NAME",
-                     help="Which MCP server the tool calls are for: kubernetes-mcp (default), kubernetes-mcp-server, "
-                          "kubectl-mcp-server, mcp-server-kubernetes; docker-mcp-server for compose; none.")(f)
+                     help="Which MCP server the tool calls are for: mcp-server-kubernetes (the default), kubernetes-mcp, "
+                          "kubernetes-mcp-server, kubectl-mcp-server; for compose docker-mcp-server (the default); none.")(f)
     f = click.option("--namespace", help="Kubernetes namespace for kubectl and the MCP calls (MCP default: default).")(f)
     f = click.option("--context", "kube_context", help="Kubernetes context for kubectl and the MCP calls.")(f)
     return f

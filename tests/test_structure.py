@@ -220,3 +220,18 @@ def test_a_finding_about_a_value_is_reported_once_for_every_target():
     unset = [d for d in r.diags if d.code == "E0401"]
     assert len(unset) == len({(d.file, d.path, d.message) for d in unset}) > 0
     assert all("target k8s" in d.help for d in unset)
+
+
+def test_the_mcp_profile_help_names_each_orchestrators_real_default():
+    """`--mcp-profile`'s help said "kubernetes-mcp (default)" while kubernetes' default is
+    mcp-server-kubernetes: the help is held to the orchestrators' DEFAULT_MCP_PROFILE."""
+    from click.testing import CliRunner
+
+    from b00tc.cli import cli
+    from b00tc.runtime.orchestrators import get
+
+    # click wraps the help and breaks words after a hyphen: read it back unwrapped
+    text = " ".join(CliRunner().invoke(cli, ["plan", "--help"]).output.split()).replace("- ", "-")
+    for name in ("kubernetes", "docker-compose"):
+        default = get(name).DEFAULT_MCP_PROFILE
+        assert f"{default} (the default)" in text, (name, default, text)
