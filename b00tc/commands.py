@@ -219,3 +219,35 @@ def target_lines() -> list[str]:
         alias = f" (alias: {', '.join(rev[name])})" if name in rev else ""
         lines.append(f"{name:<8} {DESCRIPTIONS.get(name, '')}{alias}")
     return lines
+
+
+def run_env(paths, target_values, includes, env_files, sets, fmt: str = "text") -> None:
+    """``b00tc env``: the environment files the units of ``--target systemd`` read, with
+    every host variable resolved (b00tc/envfiles.py), on stdout; nothing is printed when a
+    value is missing or cannot be carried (exit 1). Exits through sys.exit."""
+    from b00tc import output
+    from b00tc.compiler import BuildRequest, build as do_build, host_env, read_stdin
+    from b00tc.diagnostics import Diagnostics
+    from b00tc.envfiles import resolve
+
+    chosen = targets(target_values)
+    if chosen != ["systemd"]:
+        raise UsageError("b00tc env writes the environment files of --target systemd only")
+    diags = Diagnostics()
+    env = host_env(list(env_files), list(sets), diags)
+    req = BuildRequest(
+        paths=list(paths),
+        targets=chosen,
+        includes=list(includes),
+        stdin_text=read_stdin() if "-" in paths else None,
+    )
+    result = do_build(req, diags)
+    text = resolve(result.env_files, env, diags) if result.ok else None
+    code = output.report(diags, fmt)
+    if code or text is None:
+        sys.exit(code or exitcodes.FAILED)
+    if not text:
+        _err("b00tc: no environment file: these units use no host variable")
+        return
+    sys.stdout.write(text)
+    sys.stdout.flush()
