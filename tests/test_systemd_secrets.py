@@ -111,3 +111,19 @@ def test_build_needs_no_host_variable_but_env_does(tmp_path):
 def test_env_is_systemd_only():
     r = b00tc("env", "tests/cases/host-vars.job.toml", "-t", "k8s")
     assert r.returncode == 2 and r.stdout == ""
+
+
+def test_env_output_reads_back_hostile_values():
+    """The printed file, read with systemd.exec(5)'s documented rule, gives each value
+    byte for byte (quotes, backslashes, ``$``, ``#``, spaces at both ends, newlines)."""
+    from tests.backends.test_systemd import read_env_file
+
+    # (no carriage return: the text-mode pipe of ``b00tc()`` reads \r\n as \n; the
+    # unit tests of env_line carry one)
+    hostile = ' a "b" \'c\' \\d\\\\ $e ${f} `g` # h ; i\nline2\n\t%h= '
+    r = b00tc("env", "tests/data/b00t-datums/n8n.docker.toml", "-t", "systemd",
+              "--set", f"N8N_BASIC_AUTH_PASSWORD={hostile}", "--set", "N8N_HOST=h")
+    assert r.returncode == 0, r.stderr
+    env = read_env_file(r.stdout)
+    assert env["N8N_BASIC_AUTH_PASSWORD"] == hostile
+    assert env["N8N_HOST"] == "h" and env["N8N_BASIC_AUTH_USER"] == "admin"

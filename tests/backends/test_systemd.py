@@ -1022,3 +1022,35 @@ def test_stack_units_are_parsed_by_systemd_like_the_reference():
             assert f"\t\tEnvironment: {k}={v}\n" in dump
         for path in ref.get("Service", "EnvironmentFile"):
             assert re.search(rf"\t\tEnvironmentFile: {re.escape(path)}\b", dump), dump
+
+
+def test_a_value_baked_anyway_is_w0302():
+    """The safety net: a value with a host variable that reaches the unit's text is
+    resolved at build time and said as W0302 (no place of a unit does that today)."""
+    from b00tc.backends.systemd import _text
+
+    ctx = Context(target="systemd", env={"X": "v"})
+    assert _text(V("a", HostVar(name="X"), path="$.x"), ctx, "f.toml") == "av"
+    assert [(d.code, d.path) for d in ctx.diagnostics] == [("W0302", "$.x")]
+    assert "host variable X in $.x is resolved at build time" in ctx.diagnostics[0].message
+
+
+def test_each_member_has_its_own_env_file():
+    """A member's values are in its own file, never in another member's."""
+    from b00tc.ir import Container, Member
+
+    members = tuple(
+        Member(name=n, datum=f"{n}.docker", file=f"{n}.docker.toml",
+               container=Container(image=V("img:", HostVar(name=f"{n.upper()}_TAG"))),
+               env=(EnvVar(name="SECRET", value=V(HostVar(name=f"{n.upper()}_SECRET"))),))
+        for n in ("a", "b"))
+    stack = pipeline_stack(members=members, services=(), skipped=())
+    files = env_files(stack, {"A_TAG": "1", "A_SECRET": "sa", "B_TAG": "2", "B_SECRET": "sb"})
+    assert files == {
+        "/etc/b00t/llm-inference-pipeline-a.env": {"SECRET": "sa", "B00T_IMAGE": "img:1"},
+        "/etc/b00t/llm-inference-pipeline-b.env": {"SECRET": "sb", "B00T_IMAGE": "img:2"},
+    }
+    units = texts(stack)
+    unit = Parsed(units["llm-inference-pipeline-b.service"], env_files=files)
+    ((_, run),) = unit.exec("ExecStart")
+    assert run[-1] == "img:2" and unit.env == {"SECRET": "sb"}
