@@ -221,14 +221,15 @@ def target_lines() -> list[str]:
     return lines
 
 
-def run_env(paths, target_values, includes, env_files, sets, fmt: str = "text") -> None:
+def run_env(paths, target_values, includes, env_files, sets, fmt: str = "text", out: str = "-") -> None:
     """``b00tc env``: the environment files the units of ``--target systemd`` read, with
-    every host variable resolved (b00tc/envfiles.py), on stdout; nothing is printed when a
-    value is missing or cannot be carried (exit 1). Exits through sys.exit."""
+    every host variable resolved (b00tc/envfiles.py), on stdout, or with ``out`` a folder,
+    each written there under its file name with mode 0600; nothing is printed or written
+    when a value is missing or cannot be carried (exit 1). Exits through sys.exit."""
     from b00tc import output
     from b00tc.compiler import BuildRequest, build as do_build, host_env, read_stdin
     from b00tc.diagnostics import Diagnostics
-    from b00tc.envfiles import resolve
+    from b00tc.envfiles import resolve_files
 
     chosen = targets(target_values)
     if chosen != ["systemd"]:
@@ -242,12 +243,22 @@ def run_env(paths, target_values, includes, env_files, sets, fmt: str = "text") 
         stdin_text=read_stdin() if "-" in paths else None,
     )
     result = do_build(req, diags)
-    text = resolve(result.env_files, env, diags) if result.ok else None
+    files = resolve_files(result.env_files, env, diags) if result.ok else None
     code = output.report(diags, fmt)
-    if code or text is None:
+    if code or files is None:
         sys.exit(code or exitcodes.FAILED)
-    if not text:
+    if not files:
         _err("b00tc: no environment file: these units use no host variable")
         return
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    if out == "-":
+        sys.stdout.write("\n".join(files.values()))
+        sys.stdout.flush()
+        return
+    import os
+
+    try:
+        for path, text in files.items():
+            output.write_if_changed(os.path.join(out, os.path.basename(path)), text, mode=0o600)
+    except OSError as e:
+        _err(f"error: cannot write {e.filename or out}: {e.strerror or e}")
+        sys.exit(exitcodes.FAILED)

@@ -49,7 +49,7 @@ class BuildResult(msgspec.Struct):
     #: (target, output path) -> the files that output was compiled from, for --depfile
     deps: dict[tuple[str, str], list[str]] = msgspec.field(default_factory=dict)
     #: the run-time environment files the outputs read (systemd), unresolved:
-    #: ``b00tc.backends.systemd.EnvFile``, resolved by ``b00tc env``
+    #: ``b00tc.backends._envfile.EnvFile``, resolved by ``b00tc env``
     env_files: list = msgspec.field(default_factory=list)
 
     @property

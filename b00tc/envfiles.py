@@ -8,11 +8,13 @@ from __future__ import annotations
 from typing import Optional
 
 from b00tc.backends._context import Context
+from b00tc.backends._envfile import env_line
+from b00tc.backends.systemd import resolved_text
 from b00tc.diagnostics import Diagnostics
 
 
 def resolve(env_files: list, host_env: dict[str, str], diags: Diagnostics) -> Optional[str]:
-    """The text of every environment file (``systemd.EnvFile``), each starting with a
+    """The text of every environment file (``EnvFile``), each starting with a
     ``# <path>`` line, in order, once per path; None (and the errors in ``diags``) when a
     value cannot be resolved or carried."""
     files = resolve_files(env_files, host_env, diags)
@@ -21,7 +23,6 @@ def resolve(env_files: list, host_env: dict[str, str], diags: Diagnostics) -> Op
 
 def resolve_files(env_files: list, host_env: dict[str, str], diags: Diagnostics) -> Optional[dict[str, str]]:
     """Each environment file's text by its path (see ``resolve``)."""
-    from b00tc.backends.systemd import env_line, resolved_text
 
     ctx = Context(target="systemd", env=host_env)
     blocks: dict[str, str] = {}

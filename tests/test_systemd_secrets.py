@@ -127,3 +127,20 @@ def test_env_output_reads_back_hostile_values():
     env = read_env_file(r.stdout)
     assert env["N8N_BASIC_AUTH_PASSWORD"] == hostile
     assert env["N8N_HOST"] == "h" and env["N8N_BASIC_AUTH_USER"] == "admin"
+
+
+def test_env_writes_files_with_mode_0600(tmp_path):
+    """``-o DIR``: each file under its name, mode 0600 whatever the umask; nothing on
+    stdout; on an error nothing is written."""
+    out = tmp_path / "etc"
+    r = b00tc("env", "examples/llm-inference-pipeline.stack.toml", "-t", "systemd",
+              "-o", str(out), env={"GENERIC_TIMEZONE": "B00TC-CANARY"})
+    assert r.returncode == 0 and r.stdout == "", r.stderr
+    (f,) = out.iterdir()
+    assert f.name == "llm-inference-pipeline-n8n.env"
+    assert f.stat().st_mode & 0o777 == 0o600
+    assert 'GENERIC_TIMEZONE="B00TC-CANARY"' in f.read_text().splitlines()
+    bad = tmp_path / "bad"
+    r = b00tc("env", "tests/cases/host-vars.job.toml", "-t", "systemd", "-o", str(bad),
+              env={"REQUIRED_TOKEN": "", "CHECKED": ""})
+    assert r.returncode == 1 and not bad.exists()

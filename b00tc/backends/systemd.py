@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from pathlib import PurePosixPath
-from typing import Callable, NamedTuple, Optional
+from typing import Optional
 
 from b00tc.backends import Backend, OutputFile
 from b00tc.backends._context import Context
@@ -52,6 +52,7 @@ from b00tc.backends._host import (
     warn_unserved,
     warn_unserved_wait,
 )
+from b00tc.backends._envfile import EnvEntry, EnvFile
 from b00tc.backends._values import text_of
 from b00tc.ir import Gpu, HostVar, Job, Lit, Member, Mount, Resources, Stack, Unit, Value
 
@@ -206,39 +207,13 @@ def source_text(value: Value, refs=ref_local) -> str:
     return "".join(out)
 
 
-class EnvEntry(NamedTuple):
-    name: str
-    value: Value
-    file: str
-    refs: Callable
-    #: the word is the program of an Exec line run through /usr/bin/env
-    program: bool = False
-
-
-class EnvFile(NamedTuple):
-    """One EnvironmentFile= of a unit: the entries it must hold, unresolved."""
-
-    path: str
-    unit: str
-    entries: list
-
-
-def env_line(name: str, value: str) -> str:
-    """``NAME="value"`` as systemd.exec(5), EnvironmentFile=, reads it back exactly: "a
-    double-quoted value after the "=" can span multiple lines, and the same escape sequences
-    are recognized as in POSIX shell double-quoted strings. A backslash ("\\") followed by
-    any of ""\\`$" will preserve that character." Every other character, newline included,
-    is taken as it is; a NUL (and a noncharacter, which is not valid UTF-8 to systemd) cannot
-    be carried and is reported before (E0601)."""
-    return f'{name}="' + re.sub(r'(["\\`$])', r"\\\1", value) + '"'
-
-
 class _EnvRefs:
     """What a unit puts in its environment file, and the EnvironmentFile= line."""
 
-    def __init__(self, unit_name: str, file: str, ctx: Context) -> None:
+    def __init__(self, unit_name: str, file: str, ctx: Context, taken=()) -> None:
+        """``taken``: the env entries of the datum, whose names b00tc's own must not be."""
         self.env = EnvFile(f"{ENV_DIR}/{unit_name}.env", unit_name, [])
-        self.file, self.ctx = file, ctx
+        self.file, self.ctx, self.taken = file, ctx, {e.name: e for e in taken}
 
     def add(self, name: str, value: Value, refs=ref_local, program: bool = False) -> None:
         self.env.entries.append(EnvEntry(name, value, self.file, refs, program))
@@ -248,6 +223,16 @@ class _EnvRefs:
         to it in the environment file."""
         if not value.host_vars:
             return quote(_text(value, self.ctx, self.file, refs))
+        if name in self.taken:
+            self.ctx.error(
+                "E0601",
+                f"the env name {name} is the one target systemd gives the host variables of "
+                f"{value.path or 'a command word'} in the unit's environment file",
+                self.file,
+                self.taken[name].path or self.taken[name].value.path,
+                help="rename the env entry: names B00T_ARG_<n>, B00T_E_<name>, B00T_IMAGE and "
+                "B00T_ENTRYPOINT are b00tc's on systemd",
+            )
         self.add(name, value, refs, program)
         return "${" + name + "}"
 
@@ -315,7 +300,7 @@ class _JobUnit:
         values = [*c.command, *c.args] + [e.value for e in job.env]
         if not all([check_nul(v, "a value", ctx, file) for v in values]):
             return None
-        envs = _EnvRefs(job.name, file, ctx)
+        envs = _EnvRefs(job.name, file, ctx, job.env)
         service = ["Type=oneshot"]
         env_names = {e.name for e in job.env}
         literal_env = []
@@ -458,7 +443,7 @@ class _StackUnits:
             opts += ["-p", quote(spec)]
         for mount in member.mounts:
             opts += ["-v", self.volume(mount, member)]
-        envs = _EnvRefs(name, file, ctx)
+        envs = _EnvRefs(name, file, ctx, member.env)
         environment = []
         for e in member.env:
             if e.name in _DOCKER_CLI_VARS or e.name.startswith(("DOCKER_", "LD_")):

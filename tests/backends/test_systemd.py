@@ -762,7 +762,7 @@ def test_host_vars_in_command_words_refer_to_the_env_file(tmp_path):
 ])
 def test_env_file_lines_read_back_exactly(value):
     """``env_line`` read with the documented rule (``read_env_file``)."""
-    from b00tc.backends.systemd import env_line
+    from b00tc.backends._envfile import env_line
 
     text = "# /etc/b00t/x.env\n" + env_line("A", value) + "\n" + env_line("B", "next") + "\n"
     assert read_env_file(text) == {"A": value, "B": "next"}
@@ -1054,3 +1054,11 @@ def test_each_member_has_its_own_env_file():
     unit = Parsed(units["llm-inference-pipeline-b.service"], env_files=files)
     ((_, run),) = unit.exec("ExecStart")
     assert run[-1] == "img:2" and unit.env == {"SECRET": "sb"}
+
+
+def test_b00t_names_of_the_env_file_are_not_the_datums():
+    job = printf_job([V(HostVar(name="X"))], env=(EnvVar(name="B00T_ARG_2", value=lit("mine"), path="$.env.B00T_ARG_2"),))
+    files, ctx = render(job)
+    assert [(d.code, d.path) for d in ctx.diagnostics if d.is_error] == [("E0601", "$.env.B00T_ARG_2")]
+    ok = printf_job([V(HostVar(name="X"))], env=(EnvVar(name="B00T_ARG_1", value=lit("mine")),))
+    assert texts(ok)
