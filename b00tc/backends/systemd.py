@@ -12,7 +12,7 @@ a command word, an image or a ``-e`` option that uses one is a ``B00T_*`` variab
 file, referred to as ``${B00T_...}``, a word of its own on the Exec line (systemd.service(5):
 "replaced by the exact value of the environment variable ... always resulting in exactly a
 single argument"). The environment file is written as systemd.exec(5), EnvironmentFile=,
-reads it (``env_line``).
+reads it (``_envfile.env_line``).
 Every string is written so that systemd hands it to the process byte for byte:
 
 - systemd.syntax(7), "Quoting": an item wrapped in double (or single) quotes is one item,
