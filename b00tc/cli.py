@@ -93,6 +93,22 @@ def check(**params):
 
 
 @cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("-t", "--target", "targets", multiple=True, required=True, help="systemd (the one target whose units read environment files).")
+@click.option("--env-file", "env_files", multiple=True, type=click.Path(dir_okay=False), help="KEY=VALUE file for host variables.")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="A host variable (wins over --env-file and the environment).")
+@click.option("-I", "--include", "includes", multiple=True, type=click.Path(file_okay=False), help="Another folder to search for stack members and required stacks.")
+@click.option("-o", "--output", "out", default="-", help="A folder to write each file to (its name, mode 0600), or - for stdout.")
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True, help="How diagnostics are printed on stderr.")
+def env(paths, targets, env_files, sets, includes, out, fmt):
+    """Print the environment files (EnvironmentFile=) of the systemd units, every host
+    variable resolved: each after a `# <path>` line, to be installed there with mode 0600."""
+    from b00tc.commands import run_env
+
+    _run(lambda _: run_env(paths, targets, includes, env_files, sets, fmt, out), None)
+
+
+@cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True))
 @click.option("--write", is_flag=True, help="Rewrite the files in place (default: print a unified diff).")
 def migrate(files, write):

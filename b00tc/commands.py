@@ -219,3 +219,46 @@ def target_lines() -> list[str]:
         alias = f" (alias: {', '.join(rev[name])})" if name in rev else ""
         lines.append(f"{name:<8} {DESCRIPTIONS.get(name, '')}{alias}")
     return lines
+
+
+def run_env(paths, target_values, includes, env_files, sets, fmt: str = "text", out: str = "-") -> None:
+    """``b00tc env``: the environment files the units of ``--target systemd`` read, with
+    every host variable resolved (b00tc/envfiles.py), on stdout, or with ``out`` a folder,
+    each written there under its file name with mode 0600; nothing is printed or written
+    when a value is missing or cannot be carried (exit 1). Exits through sys.exit."""
+    from b00tc import output
+    from b00tc.compiler import BuildRequest, build as do_build, host_env, read_stdin
+    from b00tc.diagnostics import Diagnostics
+    from b00tc.envfiles import resolve_files
+
+    chosen = targets(target_values)
+    if chosen != ["systemd"]:
+        raise UsageError("b00tc env writes the environment files of --target systemd only")
+    diags = Diagnostics()
+    env = host_env(list(env_files), list(sets), diags)
+    req = BuildRequest(
+        paths=list(paths),
+        targets=chosen,
+        includes=list(includes),
+        stdin_text=read_stdin() if "-" in paths else None,
+    )
+    result = do_build(req, diags)
+    files = resolve_files(result.env_files, env, diags) if result.ok else None
+    code = output.report(diags, fmt)
+    if code or files is None:
+        sys.exit(code or exitcodes.FAILED)
+    if not files:
+        _err("b00tc: no environment file: these units use no host variable")
+        return
+    if out == "-":
+        sys.stdout.write("\n".join(files.values()))
+        sys.stdout.flush()
+        return
+    import os
+
+    try:
+        for path, text in files.items():
+            output.write_if_changed(os.path.join(out, os.path.basename(path)), text, mode=0o600)
+    except OSError as e:
+        _err(f"error: cannot write {e.filename or out}: {e.strerror or e}")
+        sys.exit(exitcodes.FAILED)

@@ -48,6 +48,9 @@ class BuildResult(msgspec.Struct):
     read: list[str] = msgspec.field(default_factory=list)
     #: (target, output path) -> the files that output was compiled from, for --depfile
     deps: dict[tuple[str, str], list[str]] = msgspec.field(default_factory=dict)
+    #: the run-time environment files the outputs read (systemd), unresolved:
+    #: ``b00tc.backends._envfile.EnvFile``, resolved by ``b00tc env``
+    env_files: list = msgspec.field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -146,6 +149,7 @@ def build(req: BuildRequest, diags: Optional[Diagnostics] = None) -> BuildResult
             ctx = Context(target=target, env=req.host_env, helper_image=req.helper_image, lowered=lowered)
             files = backend.render(unit, ctx)
             diags.extend(ctx.diagnostics)
+            result.env_files.extend(ctx.env_files)
             for f in files:
                 name = output_name(target, f, multi)
                 if name in produced and produced[name] != unit.datum.file:

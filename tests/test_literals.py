@@ -68,7 +68,7 @@ from tests.backends.test_nomad import (
     s,
     task_env,
 )
-from tests.backends.test_systemd import Parsed, dollars, dump_commands, systemd_dump
+from tests.backends.test_systemd import Parsed, dollars, dump_commands, environment, read_env_file, systemd_dump
 from tests.helpers import GOLDEN_ENV, compile_, files, rendered
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -220,6 +220,20 @@ def build(paths, targets, env=None, includes=()) -> dict[str, dict[str, str]]:
     result = compile_(paths, targets=targets, env=env, includes=includes)
     assert result.ok, rendered(result)
     return {t: files(result, t) for t in targets}
+
+
+def systemd_env_files(paths, host_env, includes=()) -> dict[str, dict[str, str]]:
+    """What ``b00tc env --target systemd`` prints for ``paths`` with ``host_env``, each
+    environment file read back with systemd.exec(5)'s documented rule."""
+    from b00tc.diagnostics import Diagnostics
+    from b00tc.envfiles import resolve_files
+
+    result = compile_(paths, targets=["systemd"], env={}, includes=includes)
+    assert result.ok, rendered(result)
+    diags = Diagnostics()
+    texts = resolve_files(result.env_files, host_env, diags)
+    assert texts is not None, [d.message for d in diags]
+    return {path: read_env_file(text) for path, text in texts.items()}
 
 
 # ---------------------------------------------------------------------------
@@ -875,12 +889,14 @@ def test_shell_semantics_oracle():
 @pytest.mark.parametrize("case", sorted(HOST_ENVS))
 @pytest.mark.parametrize("target", ["k8s", "nomad", "systemd"])
 def test_host_vars_baked_at_build_time(target, case):
-    """k8s, Nomad and systemd resolve host variables when b00tc runs; the baked values are
-    then literals, escaped like any other (the hostile REQUIRED_TOKEN of ``set-empty``):
-    each target's reading gives bash's value of each env entry, the command, and (k8s,
-    Nomad) the image."""
+    """k8s and Nomad resolve host variables when b00tc runs; the baked values are then
+    literals, escaped like any other (the hostile REQUIRED_TOKEN of ``set-empty``): each
+    target's reading gives bash's value of each env entry, the command, and (k8s, Nomad)
+    the image. systemd's unit is built without them and reads them from the environment
+    file that ``b00tc env`` resolves with ``host_env``: the unit read with that file gives
+    the same values."""
     host_env = HOST_ENVS[case]
-    out = build([HOST_VARS], [target], env=host_env)[target]
+    out = build([HOST_VARS], [target], env={} if target == "systemd" else host_env)[target]
     want = host_expected(host_env)
     mapping = host_defined(host_env)
     if target == "k8s":
@@ -893,7 +909,12 @@ def test_host_vars_baked_at_build_time(target, case):
         image = nomad_config_eval_token(one(nomad_task(text, "host-vars", "host-vars"),
                                             "config")["image"], mapping)
     else:
-        seen = systemd_reading(out["host-vars.service"])
+        text = out["host-vars.service"]
+        for value in host_env.values():
+            assert len(value) < 4 or value not in text
+        unit = Parsed(text, env_files=systemd_env_files([HOST_VARS], host_env))
+        ((prefix, argv),) = unit.exec("ExecStart")
+        seen = Expect(argv=argv, env=unit.env)
         # an absolute command runs directly, any other through /usr/bin/env (PATH lookup)
         assert seen.argv[0] == "/usr/bin/env"
         seen = Expect(seen.argv[1:], seen.env)
@@ -904,12 +925,18 @@ def test_host_vars_baked_at_build_time(target, case):
 
 @pytest.mark.parametrize("case", sorted(HOST_ENVS))
 def test_host_vars_systemd_itself(case):
-    """systemd's own parse of the baked unit has the same environment and argv."""
+    """systemd's own parse of the unit (its Environment= and argv, and the path of its
+    EnvironmentFile=), with that file (as ``b00tc env`` resolves it, read with the
+    documented rule: systemd reads it only when the service starts) has the same
+    environment and argv."""
     host_env = HOST_ENVS[case]
-    units = build([HOST_VARS], ["systemd"], env=host_env)["systemd"]
-    seen = systemd_own_reading(systemd_dump(units, "host-vars.service"))
+    units = build([HOST_VARS], ["systemd"], env={})["systemd"]
+    dump = systemd_dump(units, "host-vars.service")
+    seen = systemd_own_reading(dump)
+    (path,) = re.findall(r"^\t\tEnvironmentFile: (\S+)", dump, re.M)
+    env = {**seen.env, **systemd_env_files([HOST_VARS], host_env)[path]}
     want = host_expected(host_env).run
-    assert mismatches(Expect(seen.argv[1:], seen.env), want) == []
+    assert mismatches(Expect(seen.argv[1:], env), want) == []
 
 
 @needs_compose
@@ -1003,7 +1030,23 @@ def checked_message() -> str:
 
 
 @pytest.mark.parametrize("checked", [None, ""], ids=["unset", "empty"])
-@pytest.mark.parametrize("target", ["k8s", "nomad", "systemd"])
+def test_checked_unset_is_a_systemd_env_error(checked):
+    """systemd builds without host variables; ``b00tc env`` resolving its environment
+    file fails with E0402 at the CHECKED entry, carrying the datum's message."""
+    from b00tc.diagnostics import Diagnostics
+    from b00tc.envfiles import resolve_files
+
+    env = dict(NO_CHECKED) if checked is None else {**NO_CHECKED, "CHECKED": checked}
+    result = compile_([HOST_VARS], targets=["systemd"], env=env)
+    assert result.ok, rendered(result)
+    diags = Diagnostics()
+    assert resolve_files(result.env_files, env, diags) is None
+    assert [(d.code, d.path) for d in diags if d.is_error] == [("E0402", "$.b00t.env.CHECKED")]
+    assert checked_message() in diags[0].message
+
+
+@pytest.mark.parametrize("checked", [None, ""], ids=["unset", "empty"])
+@pytest.mark.parametrize("target", ["k8s", "nomad"])
 def test_checked_unset_is_a_build_error(target, checked):
     """Build-time targets fail the build with E0402 at the CHECKED entry, carrying the
     datum's message, and write nothing (``:?`` fires on an empty value too)."""
@@ -1025,6 +1068,15 @@ def test_checked_unset_cli_writes_nothing(target, tmp_path):
         [sys.executable, "-m", "b00tc", "build", HOST_VARS, "--target", target, "-o", str(out)],
         env={**NO_CHECKED, "PATH": os.environ["PATH"]}, cwd=ROOT, capture_output=True,
         text=True, timeout=120)
+    if target == "systemd":  # the build needs no host variable; b00tc env does
+        assert done.returncode == 0, done.stderr
+        done = subprocess.run(
+            [sys.executable, "-m", "b00tc", "env", HOST_VARS, "--target", target],
+            env={**NO_CHECKED, "PATH": os.environ["PATH"]}, cwd=ROOT, capture_output=True,
+            text=True, timeout=120)
+        assert done.returncode == 1 and done.stdout == "", done.stderr
+        assert "error[E0402]" in done.stderr and checked_message() in done.stderr
+        return
     assert done.returncode == 1, done.stderr
     assert "error[E0402]" in done.stderr and checked_message() in done.stderr
     assert not out.exists() or not any(out.rglob("*"))

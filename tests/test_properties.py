@@ -2465,9 +2465,20 @@ def test_fixed_bug_bash_host_variable_command_starting_with_dash(tmp_path):
 def test_fixed_bug_nul_in_host_variable_value(target, tmp_path):
     """``A = "${TOKEN}"`` built with ``TOKEN=a<NUL>b`` (``b00tc build ... --env-file F``
     where F holds ``TOKEN=a\\0b``): k8s writes ``value: "a\\0b"``, Nomad
-    ``A = "a\\u0000b"``, systemd ``Environment="A=a\\x00b"`` (which systemd rejects)."""
+    ``A = "a\\u0000b"``, systemd ``Environment="A=a\\x00b"`` (which systemd rejects).
+    systemd now resolves host variables in ``b00tc env`` only (its environment file):
+    the error is there."""
     paths = write_datums(tmp_path, one_job('["run"]', env='A = "${TOKEN}"'))
     result = compile_(paths, targets=[target], env={"TOKEN": "a\0b"})
+    if target == "systemd":
+        from b00tc.diagnostics import Diagnostics
+        from b00tc.envfiles import resolve_files
+
+        assert result.ok, rendered(result)
+        diags = Diagnostics()
+        assert resolve_files(result.env_files, {"TOKEN": "a\0b"}, diags) is None
+        assert [d.code for d in diags if d.is_error] == ["E0601"]
+        return
     assert [d.code for d in result.diags if d.is_error] == ["E0601"], rendered(result)
 
 

@@ -24,6 +24,9 @@ class Context(msgspec.Struct):
     #: the nodes already lowered in this build, shared by the contexts of one build (every
     #: unit and every target): see ``reporting_once``
     lowered: set = msgspec.field(default_factory=set)
+    #: the files of run-time values the rendered units read (systemd's EnvironmentFile=):
+    #: what ``b00tc env`` resolves and prints; the build itself never resolves them
+    env_files: list = msgspec.field(default_factory=list)
 
     @contextmanager
     def reporting_once(self, node: tuple) -> Iterator[None]:

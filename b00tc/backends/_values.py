@@ -70,8 +70,10 @@ def _host_var_value(var: HostVar, ctx: Context, file: str, path: str) -> str:
             f"host variable {var.name} is not set and has no default",
             file,
             path,
-            help=f"target {ctx.target} resolves host variables at build time: pass "
-            f"--set {var.name}=VALUE or --env-file FILE, or write ${{{var.name}:-default}}",
+            help=("b00tc env resolves the host variables of target systemd's environment files"
+                  if ctx.target == "systemd" else
+                  f"target {ctx.target} resolves host variables at build time")
+            + f": pass --set {var.name}=VALUE or --env-file FILE, or write ${{{var.name}:-default}}",
         )
         return ""
     if var.op in (":-", "-"):

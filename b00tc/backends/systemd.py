@@ -2,8 +2,17 @@
 host; a Stack is one service per member, each running its container with ``docker run``,
 and a ``<stack>.target`` that groups them.
 
-systemd resolves nothing at run time that b00tc could leave to it, so host variables are
-baked at build time (``_values.bake``) and references become ``localhost:<host port>``.
+References become ``localhost:<host port>``. Host variables are not resolved at build time
+and no unit holds their value: a unit that uses one reads ``EnvironmentFile=/etc/b00t/<unit
+name>.env`` (one file per job and per stack member, so that each service gets only its own
+values; ``b00tc env`` prints the resolved files, to be installed with mode 0600). An env
+entry that uses a host variable is a ``NAME=value`` line of that file, fully resolved
+(Environment= does no expansion, so a value mixing text and variables is resolved whole);
+a command word, an image or a ``-e`` option that uses one is a ``B00T_*`` variable of the
+file, referred to as ``${B00T_...}``, a word of its own on the Exec line (systemd.service(5):
+"replaced by the exact value of the environment variable ... always resulting in exactly a
+single argument"). The environment file is written as systemd.exec(5), EnvironmentFile=,
+reads it (``_envfile.env_line``).
 Every string is written so that systemd hands it to the process byte for byte:
 
 - systemd.syntax(7), "Quoting": an item wrapped in double (or single) quotes is one item,
@@ -43,8 +52,12 @@ from b00tc.backends._host import (
     warn_unserved,
     warn_unserved_wait,
 )
+from b00tc.backends._envfile import EnvEntry, EnvFile
 from b00tc.backends._values import text_of
-from b00tc.ir import Gpu, Job, Member, Mount, Resources, Stack, Unit, Value
+from b00tc.ir import Gpu, HostVar, Job, Lit, Member, Mount, Resources, Stack, Unit, Value
+
+#: where the units read the values of host variables from (one file per service unit)
+ENV_DIR = "/etc/b00t"
 
 #: variables the docker CLI itself reads (where it finds docker, its config, its daemon,
 #: its proxies, its loader): a member's value for one of these is passed as
@@ -181,7 +194,73 @@ def gpu_script(job: str, count: int) -> str:
 
 
 
+def source_text(value: Value, refs=ref_local) -> str:
+    """The value for a comment: host variables as they are written in the datum."""
+    out = []
+    for p in value.parts:
+        if type(p) is Lit:
+            out.append(p.text)
+        elif type(p) is HostVar:
+            out.append(f"${{{p.name}{p.op}{p.arg}}}")
+        else:
+            out.append(refs(p))
+    return "".join(out)
+
+
+class _EnvRefs:
+    """What a unit puts in its environment file, and the EnvironmentFile= line."""
+
+    def __init__(self, unit_name: str, file: str, ctx: Context, taken=()) -> None:
+        """``taken``: the env entries of the datum, whose names b00tc's own must not be."""
+        self.env = EnvFile(f"{ENV_DIR}/{unit_name}.env", unit_name, [])
+        self.file, self.ctx, self.taken = file, ctx, {e.name: e for e in taken}
+
+    def add(self, name: str, value: Value, refs=ref_local, program: bool = False) -> None:
+        self.env.entries.append(EnvEntry(name, value, self.file, refs, program))
+
+    def word(self, name: str, value: Value, refs=ref_local, program: bool = False) -> str:
+        """An Exec word: the value's text when it has no host variable, else a reference
+        to it in the environment file."""
+        if not value.host_vars:
+            return quote(_text(value, self.ctx, self.file, refs))
+        if name in self.taken:
+            self.ctx.error(
+                "E0601",
+                f"the env name {name} is the one target systemd gives the host variables of "
+                f"{value.path or 'a command word'} in the unit's environment file",
+                self.file,
+                self.taken[name].path or self.taken[name].value.path,
+                help="rename the env entry: names B00T_ARG_<n>, B00T_E_<name>, B00T_IMAGE and "
+                "B00T_ENTRYPOINT are b00tc's on systemd",
+            )
+        self.add(name, value, refs, program)
+        return "${" + name + "}"
+
+    def lines(self) -> list[str]:
+        if not self.env.entries:
+            return []
+        self.ctx.env_files.append(self.env)
+        return [f"EnvironmentFile={self.env.path}"]
+
+    def note(self) -> list[str]:
+        if not self.env.entries:
+            return []
+        return [f"host variables are read from {self.env.path} (b00tc env --target systemd "
+                "prints it; install it with mode 0600)"]
+
+
 def _text(value: Value, ctx: Context, file: str, refs=ref_local) -> str:
+    """The value's text in a unit. Every place of a unit where a datum value can hold a
+    host variable refers to it at run time (``_EnvRefs``); a value that reaches here with
+    one anyway is resolved at build time, with W0302 (its value is then in the unit)."""
+    for var in value.host_vars:
+        ctx.warn("W0302", f"host variable {var.name} in {value.path or 'a value'} is resolved "
+                 "at build time: its value is written into the unit", file, value.path)
+    return resolved_text(value, ctx, file, refs)
+
+
+def resolved_text(value: Value, ctx: Context, file: str, refs=ref_local) -> str:
+    """The value with its host variables resolved from ``ctx.env`` (``b00tc env``)."""
     text = text_of(value, ctx, file, refs)
     bad = _NONCHARACTER.search(text)
     if bad:
@@ -221,15 +300,24 @@ class _JobUnit:
         values = [*c.command, *c.args] + [e.value for e in job.env]
         if not all([check_nul(v, "a value", ctx, file) for v in values]):
             return None
-        argv = [_text(v, ctx, file) for v in (*c.command, *c.args)]
-        exec_start = self.exec_start(argv)
+        envs = _EnvRefs(job.name, file, ctx, job.env)
+        service = ["Type=oneshot"]
+        env_names = {e.name for e in job.env}
+        literal_env = []
+        for e in job.env:
+            if e.value.host_vars:
+                envs.add(e.name, e.value)
+            else:
+                literal_env.append("Environment=" + quote(f"{e.name}={_text(e.value, ctx, file)}", False, force=True))
+        exec_start = self.exec_start([*c.command, *c.args], envs)
         if exec_start is None:
             return None
+        service += envs.lines() + literal_env
 
         notes = [
             f"Runs {job.name} on this host: the image "
-            f"{_text(c.image, ctx, file)} is not used."
-        ]
+            f"{source_text(c.image)} is not used."
+        ] + envs.note()
         orch = job.orchestration
         if orch.queue_name or orch.schedule_type == "queue_based":
             notes.append(
@@ -243,10 +331,6 @@ class _JobUnit:
         if units:
             unit_sec.append("Requires=" + " ".join(units))
 
-        service = ["Type=oneshot"]
-        env_names = {e.name for e in job.env}
-        for e in job.env:
-            service.append("Environment=" + quote(f"{e.name}={_text(e.value, ctx, file)}", False, force=True))
         gpu = job.resources.gpu
         if gpu and gpu.count:
             notes += self.gpu_notes(gpu)
@@ -264,13 +348,18 @@ class _JobUnit:
             [("Unit", unit_sec), ("Service", service), ("Install", ["WantedBy=multi-user.target"])],
         )
 
-    def exec_start(self, argv: list[str]) -> Optional[str]:
+    def exec_start(self, values: list[Value], envs: _EnvRefs) -> Optional[str]:
         """The first item of an Exec line must be an executable path without specifiers,
         quotes, backslashes or control characters (systemd.service(5)); anything else runs
-        through ``/usr/bin/env``, which looks it up on PATH."""
-        first = argv[0]
+        through ``/usr/bin/env``, which looks it up on PATH. A word that uses a host
+        variable is ``${B00T_ARG_<i>}`` (a program so given always runs through
+        /usr/bin/env; ``b00tc env`` checks its value)."""
+        rest = [envs.word(f"B00T_ARG_{i}", v) for i, v in enumerate(values) if i]
+        if values[0].host_vars:
+            return " ".join(["/usr/bin/env", envs.word("B00T_ARG_0", values[0], program=True)] + rest)
+        first = _text(values[0], self.ctx, self.file)
         if re.fullmatch(r"/[A-Za-z0-9_@+=:,./-]*[A-Za-z0-9_@+=:,.-]", first):
-            return " ".join([first] + [quote(a) for a in argv[1:]])
+            return " ".join([first] + rest)
         if "=" in first:
             self.ctx.error(
                 "E0601",
@@ -282,7 +371,7 @@ class _JobUnit:
             )
             return None
         words = ["/usr/bin/env"] + (["--"] if first.startswith("-") else [])
-        return " ".join(words + [quote(a) for a in argv])
+        return " ".join(words + [quote(first)] + rest)
 
     def gpu_notes(self, gpu: Gpu) -> list[str]:
         warn_gpu_count_only(gpu, self.ctx, self.file, "the unit",
@@ -354,26 +443,33 @@ class _StackUnits:
             opts += ["-p", quote(spec)]
         for mount in member.mounts:
             opts += ["-v", self.volume(mount, member)]
+        envs = _EnvRefs(name, file, ctx, member.env)
         environment = []
         for e in member.env:
-            text = _text(e.value, ctx, file, refs)
             if e.name in _DOCKER_CLI_VARS or e.name.startswith(("DOCKER_", "LD_")):
-                opts += ["-e", quote(f"{e.name}={text}")]
+                # `-e NAME=value`, one word: the docker CLI must not get NAME itself
+                option = Value(parts=(Lit(text=f"{e.name}="), *e.value.parts), path=e.value.path)
+                opts += ["-e", envs.word(f"B00T_E_{e.name}", option, refs)]
+            elif e.value.host_vars:
+                envs.add(e.name, e.value, refs)
+                opts += ["-e", e.name]
             else:
+                text = _text(e.value, ctx, file, refs)
                 environment.append("Environment=" + quote(f"{e.name}={text}", False, force=True))
                 opts += ["-e", e.name]
         opts += docker_resources(member, ctx)
         entry, rest = entrypoint(c)
         if entry is not None:
-            opts += ["--entrypoint", quote(_text(entry, ctx, file, refs))]
-        tail = [quote(_text(v, ctx, file, refs)) for v in (c.image, *rest)]
+            opts += ["--entrypoint", envs.word("B00T_ENTRYPOINT", entry, refs)]
+        tail = [envs.word("B00T_IMAGE", c.image, refs)]
+        tail += [envs.word(f"B00T_ARG_{i}", v, refs) for i, v in enumerate(rest)]
         run = ["/usr/bin/env", "docker", "run", "--rm"] + opts
         # options two by two on continuation lines, the image and its arguments last
         exec_start = command_line(run, per_line=4)
         exec_start += (" \\\n  " if len(run) > 6 else " ") + " ".join(tail)
 
         restart = _RESTART.get(member.restart.split(":")[0], "no") if member.restart else "no"
-        notes = [f"member {member.datum} of stack {stack.name}"]
+        notes = [f"member {member.datum} of stack {stack.name}"] + envs.note()
         if member.restart:
             notes.append(f"docker --restart {member.restart} -> Restart={restart}")
         description = member.hint or f"{member.name} (stack {stack.name})"
@@ -383,7 +479,7 @@ class _StackUnits:
             "Wants=network-online.target",
             f"PartOf={stack.name}.target",
         ]
-        service = environment + [
+        service = envs.lines() + environment + [
             "ExecStartPre=-/usr/bin/env docker network create --label app.kubernetes.io/managed-by=b00tc "
             f"--label app.kubernetes.io/part-of={stack.name} {net}",
             f"ExecStartPre=-/usr/bin/env docker rm -f {name}",

@@ -217,10 +217,17 @@ def specifiers(text: str, home: str = "/root") -> str:
     return "".join(out)
 
 
-def dollars(text: str) -> str:
-    """systemd.service(5), "Command lines": "Use "${FOO}" as part of a word [...] Use
-    "$FOO" as a separate word [...] To pass a literal dollar sign, use "$$"." b00tc
-    writes only "$$", so any other "$" fails here."""
+def dollars(text: str, env: dict[str, str] | None = None) -> str:
+    """systemd.service(5), "Command lines": "Use "${FOO}" as part of a word, or as a word
+    of its own, on the command line, in which case it will be erased and replaced by the
+    exact value of the environment variable (if any) including all whitespace it contains,
+    always resulting in exactly a single argument. Use "$FOO" as a separate word [...] To
+    pass a literal dollar sign, use "$$"." b00tc writes only "$$" and, for a value from the
+    unit's environment file, ``${B00T_...}`` as a word of its own (replaced from ``env``,
+    the unit's environment); any other "$" fails here."""
+    ref = re.fullmatch(r"\$\{(B00T_[A-Za-z0-9_]+)\}", text)
+    if ref and env is not None:
+        return env.get(ref.group(1), "")
     out, i = [], 0
     while i < len(text):
         if text[i] == "$":
@@ -233,7 +240,7 @@ def dollars(text: str) -> str:
     return "".join(out)
 
 
-def exec_argv(value: str, home: str = "/root") -> tuple[str, list[str]]:
+def exec_argv(value: str, home: str = "/root", env: dict[str, str] | None = None) -> tuple[str, list[str]]:
     """An Exec line: its prefix characters ("-", "@", ":", "+", "!") and its argv, after
     unquoting, specifiers and "$$". "Multiple command lines may be concatenated in a single
     directive by separating them with semicolons (these semicolons must be passed as
@@ -243,7 +250,7 @@ def exec_argv(value: str, home: str = "/root") -> tuple[str, list[str]]:
     assert not any(w == ";" and not quoted for w, quoted in words), "an unquoted ; separates commands"
     prefix = re.match(r"[-@:+!]*", words[0][0]).group(0)
     argv = [words[0][0][len(prefix):]] + [w for w, _ in words[1:]]
-    return prefix, [dollars(specifiers(a, home)) for a in argv]
+    return prefix, [dollars(specifiers(a, home), env) for a in argv]
 
 
 def environment(values: list[str]) -> dict[str, str]:
@@ -259,10 +266,92 @@ def environment(values: list[str]) -> dict[str, str]:
     return env
 
 
+def read_env_file(text: str) -> dict[str, str]:
+    """An environment file as systemd.exec(5), EnvironmentFile=, documents its reading:
+    "Empty lines, lines without an "=" separator, or lines starting with ";" or "#" will be
+    ignored [...] an unquoted value after the "=" is parsed with the same backslash-escape
+    rules as POSIX shell unquoted text, but unlike in a shell, interior whitespace is
+    preserved [...] Leading and trailing whitespace (space, tab, carriage return) is
+    discarded [...] A line ending with a backslash will be continued to the following one,
+    with the newline itself discarded. A backslash "\\" followed by any character other than
+    newline will preserve the following character [...] a single-quoted value after the "="
+    can span multiple lines and contain any character verbatim other than single quote [...]
+    a double-quoted value after the "=" can span multiple lines, and the same escape
+    sequences are recognized as in POSIX shell double-quoted strings. A backslash ("\\")
+    followed by any of ""\\`$" will preserve that character. A backslash followed by
+    newline is a line continuation, and the newline itself is discarded. A backslash
+    followed by any other character is ignored; both the backslash and the following
+    character are preserved verbatim. Leading and trailing whitespace outside of the double
+    quotes is discarded." (systemd 252 has no way to read an environment file without
+    starting a service, which needs PID 1: this reader is the documented rule.)"""
+    env: dict[str, str] = {}
+    i, n = 0, len(text)
+    while i < n:
+        end = text.find("\n", i)
+        end = n if end < 0 else end
+        line = text[i:end]
+        stripped = line.lstrip(" \t\r")
+        if not stripped or stripped[0] in "#;" or "=" not in line:
+            i = end + 1
+            continue
+        eq = text.index("=", i)
+        key = text[i:eq].strip(" \t\r")
+        i = eq + 1
+        while i < n and text[i] in " \t\r":
+            i += 1
+        value: list[str] = []
+        tail = 0  # how many of the last characters are unquoted whitespace (discarded)
+        while i < n and text[i] != "\n":
+            c = text[i]
+            if c == "'":
+                close = text.index("'", i + 1)
+                value.append(text[i + 1 : close])
+                i, tail = close + 1, 0
+            elif c == '"':
+                i += 1
+                while text[i] != '"':
+                    if text[i] == "\\":
+                        nxt = text[i + 1]
+                        if nxt in '"\\`$':
+                            value.append(nxt)
+                        elif nxt != "\n":
+                            value.append("\\" + nxt)
+                        i += 2
+                    else:
+                        value.append(text[i])
+                        i += 1
+                i, tail = i + 1, 0
+            elif c == "\\":
+                if text[i + 1 : i + 2] != "\n":
+                    value.append(text[i + 1 : i + 2])
+                i, tail = i + 2, 0
+            else:
+                value.append(c)
+                i, tail = i + 1, (tail + 1 if c in " \t\r" else 0)
+        env[key] = "".join(value[: len(value) - tail])
+        i += 1
+    return env
+
+
+def env_files(datum, host_env: dict[str, str] | None = None, annotations=()) -> dict[str, dict[str, str]]:
+    """``b00tc env`` for ``datum``: each environment file its units read, read back."""
+    from b00tc.diagnostics import Diagnostics
+    from b00tc.envfiles import resolve_files
+
+    _, ctx = render(datum, annotations)
+    diags = Diagnostics()
+    files = resolve_files(ctx.env_files, host_env or {}, diags)
+    assert files is not None, diags
+    return {path: read_env_file(text) for path, text in files.items()}
+
+
 class Parsed:
-    def __init__(self, text: str, home: str = "/root") -> None:
+    def __init__(self, text: str, home: str = "/root",
+                 env_files: dict[str, dict[str, str]] | None = None) -> None:
+        """``env_files``: the environment files the unit reads, by path (``env_files``)."""
         self.entries = unit_entries(text)
         self.home = home
+        self.files = env_files or {}
 
     def get(self, section: str, key: str) -> list[str]:
         return [v for s, k, v in self.entries if (s, k) == (section, key)]
@@ -272,11 +361,25 @@ class Parsed:
         return v
 
     def exec(self, key: str) -> list[tuple[str, list[str]]]:
-        return [exec_argv(v, self.home) for v in self.get("Service", key)]
+        env = {**self.env, **self.file_env}
+        return [exec_argv(v, self.home, env) for v in self.get("Service", key)]
+
+    @property
+    def file_env(self) -> dict[str, str]:
+        """What the unit's EnvironmentFile= lines bring (they win over Environment=,
+        systemd.exec(5)); b00tc's own ``B00T_*`` variables among them."""
+        out: dict[str, str] = {}
+        for path in self.get("Service", "EnvironmentFile"):
+            out.update(self.files[path])
+        return out
 
     @property
     def env(self) -> dict[str, str]:
-        return environment(self.get("Service", "Environment"))
+        """The environment the process gets: Environment= and the environment files,
+        without b00tc's ``B00T_*`` (which the Exec lines use, and the process gets too)."""
+        env = environment(self.get("Service", "Environment"))
+        env.update({k: v for k, v in self.file_env.items() if not k.startswith("B00T_")})
+        return env
 
 
 # ---------------------------------------------------------------------------
@@ -599,19 +702,81 @@ def test_absolute_command_is_run_directly_and_dash_command_through_env():
     assert [a for _, a in unit.exec("ExecStart")] == [["/usr/bin/env", "--", "-tool"]]
 
 
-def test_host_vars_are_baked_at_build_time():
-    """systemd resolves host variables when b00tc runs, from --set/--env-file/environment
-    (ctx.env), with shell semantics; an unset one without default is E0401."""
+def test_host_vars_are_read_from_the_env_file():
+    """No unit holds a host variable's value: the env entries that use one are lines of
+    /etc/b00t/<job>.env, resolved by ``b00tc env`` (b00tc.envfiles) from its environment
+    with shell semantics (an unset one without default is E0401 there, never at build
+    time); a command word that uses one is ``${B00T_ARG_<i>}``, a word of its own."""
     job = env_job([
         EnvVar(name="A", value=V("<", HostVar(name="SET"), ">")),
         EnvVar(name="B", value=V(HostVar(name="UNSET", op=":-", arg="d%$"))),
         EnvVar(name="C", value=V(HostVar(name="EMPTY", op="-", arg="d"))),
+        EnvVar(name="D", value=lit("plain")),
     ])
-    unit = Parsed(texts(job, env={"SET": 'v "%h" $x', "EMPTY": ""})["envdump.service"])
-    assert unit.env == {"A": '<v "%h" $x>', "B": "d%$", "C": ""}
+    text = texts(job, env={"SET": "secret-value"})["envdump.service"]
+    assert "secret-value" not in text
+    unit = Parsed(text)
+    assert unit.get("Service", "EnvironmentFile") == ["/etc/b00t/envdump.env"]
+    assert environment(unit.get("Service", "Environment")) == {"D": "plain"}
+    files = env_files(job, {"SET": 'v "%h" $x\n#\\', "EMPTY": ""})
+    unit = Parsed(text, env_files=files)
+    assert unit.env == {"A": '<v "%h" $x\n#\\>', "B": "d%$", "C": "", "D": "plain"}
     files, ctx = render(env_job([EnvVar(name="A", value=V(HostVar(name="NOPE"), path="$.env.A"))]))
-    (d,) = ctx.diagnostics
+    assert not ctx.diagnostics
+    from b00tc.diagnostics import Diagnostics
+    from b00tc.envfiles import resolve_files
+
+    diags = Diagnostics()
+    assert resolve_files(ctx.env_files, {}, diags) is None
+    (d,) = diags
     assert (d.code, d.path, d.is_error) == ("E0401", "$.env.A", True)
+
+
+def test_host_vars_in_command_words_refer_to_the_env_file(tmp_path):
+    """Every word and the program itself: ``${B00T_ARG_<i>}``; the program then runs
+    through /usr/bin/env (``b00tc env`` refuses a program with ``=`` or a leading ``-``)."""
+    job = printf_job(["x"], container=Container(
+        image=V("img:", HostVar(name="TAG")),
+        command=(V(HostVar(name="PROG", op=":-", arg="/usr/bin/printf")),),
+        args=(lit("[%s]"), V("a ", HostVar(name="ARG"), " b"), lit("$x"))))
+    text = texts(job, env={"ARG": "nope"})["dump.service"]
+    assert "nope" not in text and "img:${TAG}" in text  # the image only in the header comment
+    unit = Parsed(text, env_files=env_files(job, {"ARG": "1 \"2\" $3\n'4'"}))
+    ((_, argv),) = unit.exec("ExecStart")
+    assert argv == ["/usr/bin/env", "/usr/bin/printf", "[%s]", "a 1 \"2\" $3\n'4' b", "$x"]
+    done = subprocess.run(argv, capture_output=True, text=True)
+    assert done.stdout == "[a 1 \"2\" $3\n'4' b][$x]"
+    from b00tc.diagnostics import Diagnostics
+    from b00tc.envfiles import resolve_files
+
+    _, ctx = render(job)
+    for bad in ("A=b", "-x"):
+        diags = Diagnostics()
+        assert resolve_files(ctx.env_files, {"PROG": bad, "ARG": ""}, diags) is None
+        assert [d.code for d in diags] == ["E0601"]
+
+
+@pytest.mark.parametrize("value", [
+    "", " lead and trail ", "a\nb\r\n", "\\", "\\\n", "\\n", '"', "'", "`x`", "$x ${y} $$",
+    "# not a comment", "; nor this", "a=b=c", "\t", "\x01\x7f\u0085\u00e9\u2028", "x\\",
+])
+def test_env_file_lines_read_back_exactly(value):
+    """``env_line`` read with the documented rule (``read_env_file``)."""
+    from b00tc.backends._envfile import env_line
+
+    text = "# /etc/b00t/x.env\n" + env_line("A", value) + "\n" + env_line("B", "next") + "\n"
+    assert read_env_file(text) == {"A": value, "B": "next"}
+
+
+def test_env_file_noncharacter_and_nul_are_errors():
+    from b00tc.diagnostics import Diagnostics
+    from b00tc.envfiles import resolve_files
+
+    _, ctx = render(env_job([EnvVar(name="A", value=V(HostVar(name="X")))]))
+    for bad in ("a\ufdd0", "a\x00b"):
+        diags = Diagnostics()
+        assert resolve_files(ctx.env_files, {"X": bad}, diags) is None
+        assert [d.code for d in diags] == ["E0601"]
 
 
 def test_job_errors():
@@ -732,7 +897,11 @@ def test_member_unit_runs_docker_with_exact_argv():
     NAME=value`` for variables the docker CLI itself reads (DOCKER_HOST, PATH); the
     restart policy is systemd's."""
     units = texts(pipeline_stack(), ANNOTATIONS)
-    unit = Parsed(units["llm-inference-pipeline-n8n.service"], home="/root")
+    unit = Parsed(units["llm-inference-pipeline-n8n.service"], home="/root",
+                  env_files=env_files(pipeline_stack(), annotations=ANNOTATIONS))
+    # N8N_HOST is ${N8N_HOST:-localhost}: from the member's environment file
+    assert unit.get("Service", "EnvironmentFile") == ["/etc/b00t/llm-inference-pipeline-n8n.env"]
+    assert "N8N_HOST" not in environment(unit.get("Service", "Environment"))
     # the stack's members share a docker network (created once; later creates fail and
     # are ignored), where each answers to its member name
     assert unit.exec("ExecStartPre") == [
@@ -804,7 +973,8 @@ def test_member_exec_start_runs_docker_with_the_values(tmp_path):
     fake = bindir / "docker"
     fake.write_text(f"#!/bin/sh\nprintf '%s\\0' \"$@\" > {out}.argv\n/usr/bin/env -0 > {out}.env\n")
     fake.chmod(0o755)
-    unit = Parsed(texts(pipeline_stack())["llm-inference-pipeline-n8n.service"])
+    unit = Parsed(texts(pipeline_stack())["llm-inference-pipeline-n8n.service"],
+                  env_files=env_files(pipeline_stack(), {"N8N_HOST": "h o\"st"}))
     ((_, argv),) = unit.exec("ExecStart")
     done = subprocess.run(argv, env={**unit.env, "PATH": f"{bindir}:/usr/bin:/bin"},
                           capture_output=True)
@@ -815,6 +985,7 @@ def test_member_exec_start_runs_docker_with_the_values(tmp_path):
         if "=" not in name:
             assert got_env[name] == unit.env[name]
     assert got_env["HOSTILE"] == "a b'c\"$d%h\n`e`\\"
+    assert got_env["N8N_HOST"] == "h o\"st"
     assert got_env["PATH"].startswith(str(bindir))
 
 
@@ -841,9 +1012,53 @@ def test_stack_units_are_parsed_by_systemd_like_the_reference():
     for name in ("llm-inference-pipeline-n8n.service", "llm-inference-pipeline-python.service"):
         dump = systemd_dump(units, name)
         home = re.search(r"-v (\S*)/\.n8n:", dump)
-        ref = Parsed(units[name], home=home.group(1) if home else "/root")
+        ref = Parsed(units[name], home=home.group(1) if home else "/root",
+                     env_files=env_files(pipeline_stack(), annotations=ANNOTATIONS))
+        run_env = {**ref.env, **ref.file_env}  # what systemd expands ${B00T_...} from at start
         commands = dump_commands(dump)
         for key in ("ExecStartPre", "ExecStart", "ExecStop"):
-            assert [[dollars(a) for a in argv] for argv in commands[key]] == [a for _, a in ref.exec(key)]
-        for k, v in ref.env.items():
+            assert [[dollars(a, run_env) for a in argv] for argv in commands[key]] == [a for _, a in ref.exec(key)]
+        for k, v in environment(ref.get("Service", "Environment")).items():
             assert f"\t\tEnvironment: {k}={v}\n" in dump
+        for path in ref.get("Service", "EnvironmentFile"):
+            assert re.search(rf"\t\tEnvironmentFile: {re.escape(path)}\b", dump), dump
+
+
+def test_a_value_baked_anyway_is_w0302():
+    """The safety net: a value with a host variable that reaches the unit's text is
+    resolved at build time and said as W0302 (no place of a unit does that today)."""
+    from b00tc.backends.systemd import _text
+
+    ctx = Context(target="systemd", env={"X": "v"})
+    assert _text(V("a", HostVar(name="X"), path="$.x"), ctx, "f.toml") == "av"
+    assert [(d.code, d.path) for d in ctx.diagnostics] == [("W0302", "$.x")]
+    assert "host variable X in $.x is resolved at build time" in ctx.diagnostics[0].message
+
+
+def test_each_member_has_its_own_env_file():
+    """A member's values are in its own file, never in another member's."""
+    from b00tc.ir import Container, Member
+
+    members = tuple(
+        Member(name=n, datum=f"{n}.docker", file=f"{n}.docker.toml",
+               container=Container(image=V("img:", HostVar(name=f"{n.upper()}_TAG"))),
+               env=(EnvVar(name="SECRET", value=V(HostVar(name=f"{n.upper()}_SECRET"))),))
+        for n in ("a", "b"))
+    stack = pipeline_stack(members=members, services=(), skipped=())
+    files = env_files(stack, {"A_TAG": "1", "A_SECRET": "sa", "B_TAG": "2", "B_SECRET": "sb"})
+    assert files == {
+        "/etc/b00t/llm-inference-pipeline-a.env": {"SECRET": "sa", "B00T_IMAGE": "img:1"},
+        "/etc/b00t/llm-inference-pipeline-b.env": {"SECRET": "sb", "B00T_IMAGE": "img:2"},
+    }
+    units = texts(stack)
+    unit = Parsed(units["llm-inference-pipeline-b.service"], env_files=files)
+    ((_, run),) = unit.exec("ExecStart")
+    assert run[-1] == "img:2" and unit.env == {"SECRET": "sb"}
+
+
+def test_b00t_names_of_the_env_file_are_not_the_datums():
+    job = printf_job([V(HostVar(name="X"))], env=(EnvVar(name="B00T_ARG_2", value=lit("mine"), path="$.env.B00T_ARG_2"),))
+    files, ctx = render(job)
+    assert [(d.code, d.path) for d in ctx.diagnostics if d.is_error] == [("E0601", "$.env.B00T_ARG_2")]
+    ok = printf_job([V(HostVar(name="X"))], env=(EnvVar(name="B00T_ARG_1", value=lit("mine")),))
+    assert texts(ok)
