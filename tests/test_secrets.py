@@ -6,6 +6,7 @@ in tests/cases, tests/data and examples) is set to a canary value that names it;
 target builds every root datum of those folders, each orchestrator plans and dry-runs
 them, and the canary must appear nowhere.
 
+systemd refers to an EnvironmentFile (``b00tc env`` prints it; tests/test_systemd_secrets.py).
 The targets that still resolve host variables at build time write the value into their
 output (issue "Secrets stay secret": k8s must refer to a Secret, Nomad to a Nomad
 Variable); they are strict xfails here, so that the test fails the day they stop leaking
@@ -32,8 +33,7 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
 _NOT_SECRET = {"STACK", "HOME"}
 
 #: targets and orchestrators whose output still holds the values (issue 13), by name
-LEAKS_TARGET = {"k8s": "k8s bakes host variables into env values", "nomad": "Nomad bakes them into its env block",
-                "systemd": "systemd bakes them into Environment="}
+LEAKS_TARGET = {"k8s": "k8s bakes host variables into env values", "nomad": "Nomad bakes them into its env block"}
 LEAKS_PLAN = {"kubernetes": "the plan carries the k8s manifests", "nomad": "the plan carries the Nomad job"}
 
 
