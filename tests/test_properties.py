@@ -153,7 +153,7 @@ from tests.backends.test_nomad import (
     task_env,
 )
 from tests.backends.test_nomad import s as hcl_str
-from tests.backends.test_systemd import Parsed, dollars, dump_commands, systemd_dump
+from tests.backends.test_systemd import Parsed, dollars, dump_commands, read_env_file, systemd_dump
 from tests.helpers import TARGETS, compile_, files, rendered
 from tests.test_literals import (
     Expect,
@@ -1975,8 +1975,21 @@ def systemd_job_reading(unit: Parsed) -> tuple[Expect, list[str]]:
     return Expect(argv, env), problems
 
 
-def check_systemd(sc: Scenario, out: dict, folder: Path) -> list[str]:
-    units = {name: Parsed(text) for name, text in out.items()}
+def systemd_env_files(sc: Scenario, result) -> dict[str, dict[str, str]]:
+    """The environment files the units read, as ``b00tc env`` resolves them with the
+    scenario's host environment, read back by the reader systemd.exec(5) documents."""
+    from b00tc.diagnostics import Diagnostics
+    from b00tc.envfiles import resolve_files
+
+    diags = Diagnostics()
+    texts = resolve_files(result.env_files, dict(sc.host_env), diags)
+    assert texts is not None, [d.message for d in diags]
+    return {path: read_env_file(text) for path, text in texts.items()}
+
+
+def check_systemd(sc: Scenario, out: dict, folder: Path, result=None) -> list[str]:
+    envs = systemd_env_files(sc, result) if result is not None else {}
+    units = {name: Parsed(text, env_files=envs) for name, text in out.items()}
     for unit in units.values():  # every Exec line reads back
         for key in ("ExecStart", "ExecStartPre", "ExecStop"):
             unit.exec(key)
@@ -2071,6 +2084,8 @@ def judge(sc: Scenario, result, folder: Path, kind: str) -> list[str]:
         try:
             if target == "compose":
                 problems += check_compose(sc, out, folder, WORKER)
+            elif target == "systemd":
+                problems += check_systemd(sc, out, folder, result)
             else:
                 problems += CHECKS[target](sc, out, folder)
         except Exception as e:  # noqa: BLE001 (a validator or a reader refused the output)
@@ -2383,6 +2398,7 @@ def test_cannot_carry_is_a_clear_error(example):
             for t in others:
                 out = files(result, t)
                 problems += (check_compose(sc, out, folder, WORKER) if t == "compose"
+                             else check_systemd(sc, out, folder, result) if t == "systemd"
                              else CHECKS[t](sc, out, folder))
             assert problems == [], "\n".join(problems)
         elif "k8s" not in refused:
