@@ -1,7 +1,9 @@
-"""``b00tc env``: the environment files that systemd units read (EnvironmentFile=), with
-every host variable resolved. The build writes no value of a host variable into a unit;
-this is the one place where they are resolved, from the environment, --env-file and --set,
-with the shell semantics of ``b00tc.backends._values`` (E0401, E0402)."""
+"""The deploy-time values resolved: ``b00tc env`` prints the environment files that systemd
+units read (EnvironmentFile=), deploy fills k8s Secrets and Nomad Variables
+(``resolve_store``). The build writes no value of a host variable into a unit, a k8s or a
+Nomad file; this is the one place where they are resolved, from the environment,
+--env-file and --set, with the shell semantics of ``b00tc.backends._values`` (E0401,
+E0402)."""
 
 from __future__ import annotations
 
@@ -21,13 +23,28 @@ def resolve(env_files: list, host_env: dict[str, str], diags: Diagnostics) -> Op
     return None if files is None else "\n".join(files.values())
 
 
+def resolve_store(store, host_env: dict[str, str], diags: Diagnostics) -> Optional[dict[str, str]]:
+    """A k8s Secret's or a Nomad Variable's entries (``EnvFile`` of that kind), each name
+    with its resolved text, in order; None (and the errors in ``diags``) when a value
+    cannot be resolved or carried (E0401, E0402, a NUL: E0601)."""
+    from b00tc.backends._values import text_of
+
+    ctx = Context(target=store.kind, env=host_env)
+    out = {e.name: text_of(e.value, ctx, e.file, e.refs) for e in store.entries}
+    diags.extend(ctx.diagnostics)
+    if any(d.is_error for d in ctx.diagnostics):
+        return None
+    return out
+
+
 def resolve_files(env_files: list, host_env: dict[str, str], diags: Diagnostics) -> Optional[dict[str, str]]:
-    """Each environment file's text by its path (see ``resolve``)."""
+    """Each systemd environment file's text by its path (see ``resolve``); the stores of
+    other kinds are left out."""
 
     ctx = Context(target="systemd", env=host_env)
     blocks: dict[str, str] = {}
     for env in env_files:
-        if env.path in blocks:
+        if env.kind != "systemd" or env.path in blocks:
             continue
         lines = [f"# {env.path}", f"# for {env.unit}.service; install with mode 0600"]
         for e in env.entries:

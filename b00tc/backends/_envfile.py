@@ -1,5 +1,7 @@
-"""The environment files of systemd units (EnvironmentFile=): what a unit's file must hold,
-unresolved (the build), and the line format systemd reads back (``b00tc env``)."""
+"""The deploy-time values of a build: what the outputs refer to instead of holding a host
+variable's value, unresolved (the build), resolved by ``b00tc.envfiles`` (``b00tc env``,
+deploy). systemd's are environment files (EnvironmentFile=), with the line format systemd
+reads back; k8s's Secrets; Nomad's Variables."""
 
 from __future__ import annotations
 
@@ -19,11 +21,16 @@ class EnvEntry(NamedTuple):
 
 
 class EnvFile(NamedTuple):
-    """One EnvironmentFile= of a unit: the entries it must hold, unresolved."""
+    """One store of deploy-time values, the entries it must hold, unresolved: for
+    ``kind`` systemd an EnvironmentFile= at ``path`` of the unit ``unit``; for k8s the
+    Secret named ``path`` (``unit``: the datum or member whose objects read it); for nomad
+    the Variable at ``path`` (nomad/jobs/<job>) of the job ``unit``. An entry's name is the
+    file's variable, the Secret's key, the Variable's item."""
 
     path: str
     unit: str
     entries: list
+    kind: str = "systemd"
 
 
 def env_line(name: str, value: str) -> str:

@@ -74,9 +74,14 @@ class Command:
     is_job: bool = False
     #: the root datum's name (a direct job's run is recorded under it)
     datum: str = ""
+    #: what the command reads on its standard input (deploy-time values: a Secret, a
+    #: Nomad Variable), never shown: ``stdin_what`` says what it is
+    stdin: Optional[bytes] = field(default=None, repr=False)
+    stdin_what: str = ""
 
     def text(self) -> str:
-        return self.argv[0] if self.shell else shlex.join(self.argv)
+        shown = self.argv[0] if self.shell else shlex.join(self.argv)
+        return shown + (f" < ({self.stdin_what})" if self.stdin_what else "")
 
     def runnable(self) -> list[str]:
         """The argv to start: a shell form through ``bash -c``."""

@@ -83,6 +83,18 @@ class Orchestrator:
                            file_path=path, project=m.datum)
         return [McpCommand(profile.server, profile.tool, args) for args in profile.arguments(m.content, opts)]
 
+    def value_commands(self, stores: list, values: list[dict[str, str]], o: Options) -> list[Command]:
+        """The commands that create or update the deploy-time values of the target's stores
+        (``EnvFile`` of the orchestrator's target kind; ``values[i]``: ``stores[i]``'s
+        entries resolved) before the manifests are applied. The values travel on the
+        command's stdin, never on its command line; [] where the target has none."""
+        return []
+
+    def value_mcp_calls(self, stores: list, values: list[dict[str, str]], o: Options,
+                        profile: Profile) -> list[McpCommand]:
+        """The same as tool calls of the profile's server ([] where it has none)."""
+        return []
+
     def commands(self, d: Deployed, op: str, o: Options) -> list[Command]:  # pragma: no cover
         """The commands day-two ``op`` runs for ``d`` (a shell form where one takes the
         answer of another: those lines are shown, b00tc runs them step by step)."""
@@ -97,7 +109,7 @@ class Orchestrator:
 
     def run_command(self, c: Command, env: Optional[dict] = None) -> int:
         """Run one of the plan's commands in the foreground; its exit code."""
-        return subprocess.run(c.runnable(), env=env).returncode
+        return subprocess.run(c.runnable(), env=env, input=c.stdin).returncode
 
     def deploy(self, plan: AdapterOutput, echo: Echo, env: Optional[dict] = None) -> int:
         """Run the plan's commands (the manifests are written). The exit code is the
