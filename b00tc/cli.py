@@ -148,6 +148,16 @@ def targets():
 _ORCH_HELP = "kubernetes (k8s), docker-compose (compose), nomad or direct (bash)."
 
 
+def _value_options(f):
+    """Where deploy-time values come from (plan shows each host variable <set>/<unset>)."""
+    f = click.option("--env-file", "env_files", multiple=True, type=click.Path(dir_okay=False),
+                     help="KEY=VALUE file of host variables (deploy supplies them: a k8s Secret, a Nomad "
+                          "Variable, compose's and the script's environment).")(f)
+    f = click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+                     help="A host variable (wins over --env-file and the environment).")(f)
+    return f
+
+
 def _runtime_options(f):
     f = click.option("--mcp-profile", "mcp_profile", metavar="NAME",
                      help="Which MCP server the tool calls are for: mcp-server-kubernetes (the default), kubernetes-mcp, "
@@ -214,7 +224,8 @@ def _choose_orchestrator(explicit, cfg) -> str:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: one object {orchestrator, manifests, commands, mcp_commands} on stdout.")
 @_runtime_options
-def plan(paths, orchestrator, includes, strict, fmt, mcp_profile, namespace, kube_context):
+@_value_options
+def plan(paths, orchestrator, includes, strict, fmt, mcp_profile, namespace, kube_context, env_files, sets):
     """Show what deploying would do: the manifests, the shell commands and the MCP tool
     calls (server, tool, arguments). Runs nothing."""
     import json
@@ -225,14 +236,14 @@ def plan(paths, orchestrator, includes, strict, fmt, mcp_profile, namespace, kub
     name = _choose_orchestrator(orchestrator, cfg)
     with _runtime_errors():
         p = plan_for(paths, name, cfg, includes=includes, strict=strict, fmt=fmt, mcp_profile=mcp_profile,
-                     namespace=namespace, context=kube_context)
+                     namespace=namespace, context=kube_context, env_files=env_files, sets=sets)
     if fmt == "json":
         click.echo(json.dumps(p.to_json(), indent=2, ensure_ascii=False))
     else:
         click.echo(p.text(), nl=False)
 
 
-def _deploy(paths, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context):
+def _deploy(paths, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context, env_files, sets):
     from b00tc.runtime.deploy import deploy as run_deploy
 
     paths = _datum_paths(paths, includes)
@@ -241,7 +252,7 @@ def _deploy(paths, orchestrator, dry_run, via, includes, strict, workdir, mcp_pr
     with _runtime_errors():
         code = run_deploy(paths, name, cfg, dry_run=dry_run, via=via, includes=includes, strict=strict,
                           workdir=workdir, mcp_profile=mcp_profile, namespace=namespace, context=kube_context,
-                          out=_out, err=_err)
+                          env_files=env_files, sets=sets, out=_out, err=_err)
     sys.exit(code)
 
 
@@ -255,17 +266,17 @@ def _deploy_options(f):
     f = click.option("--strict", is_flag=True, help="Treat warnings as errors.")(f)
     f = click.option("-o", "--workdir", type=click.Path(file_okay=False),
                      help="Where the manifests are written (default: a temporary folder).")(f)
-    return _runtime_options(f)
+    return _value_options(_runtime_options(f))
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH|NAME...")
 @_deploy_options
-def deploy(paths, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context):
+def deploy(paths, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context, env_files, sets):
     """Compile, then deploy: direct runs the job's script here (its exit code is b00tc's),
     compose runs docker compose up, kubernetes applies (kubectl or an MCP server), nomad
     runs nomad job run."""
-    _deploy(paths, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context)
+    _deploy(paths, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context, env_files, sets)
 
 
 def _find_datum(name: str, kinds: tuple, includes) -> str:
@@ -382,10 +393,10 @@ def job():
 @job.command("deploy")
 @click.argument("name")
 @_deploy_options
-def job_deploy(name, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context):
+def job_deploy(name, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context, env_files, sets):
     """Deploy the job NAME (NAME.job.toml on the search path)."""
     path = _find_datum(name, ("job",), includes)
-    _deploy([path], orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context)
+    _deploy([path], orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context, env_files, sets)
 
 
 @job.command("to-manifest")
@@ -406,10 +417,10 @@ def stack():
 @stack.command("deploy")
 @click.argument("name")
 @_deploy_options
-def stack_deploy(name, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context):
+def stack_deploy(name, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context, env_files, sets):
     """Deploy the stack NAME (NAME.stack.toml on the search path)."""
     path = _find_datum(name, ("stack",), includes)
-    _deploy([path], orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context)
+    _deploy([path], orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context, env_files, sets)
 
 
 @stack.command("to-manifest")

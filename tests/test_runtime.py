@@ -289,7 +289,7 @@ def test_plan_json_is_one_object_with_manifests_commands_and_mcp_calls(host, orc
     r = host.b00tc("plan", JOB, "--orchestrator", orchestrator, "--format", "json")
     assert r.returncode == 0, r.stderr
     plan = json.loads(r.stdout)
-    assert list(plan) == ["orchestrator", "manifests", "commands", "mcp_commands", "day_two"]
+    assert list(plan) == ["orchestrator", "manifests", "commands", "mcp_commands", "host_variables", "day_two"]
     assert plan["orchestrator"] == orchestrator
     [m] = plan["manifests"]
     assert set(m) == {"path", "content"}

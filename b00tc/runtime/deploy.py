@@ -15,7 +15,7 @@ from typing import Callable, Optional
 from b00tc.exitcodes import FAILED, OK, USAGE
 from b00tc.runtime import orchestrators
 from b00tc.runtime.model import AdapterOutput, DeployError, Manifest
-from b00tc.runtime.plan import build_for, compile_plan, make_plan
+from b00tc.runtime.plan import build_for, compile_plan, deploy_env, make_plan, resolve_values, stores_of
 
 Echo = Callable[[str], None]
 
@@ -57,6 +57,8 @@ def mcp_server_for(plan: AdapterOutput, server) -> tuple[list[str], dict[str, st
 def describe(plan: AdapterOutput, via: str, workdir: str, server, echo: Echo) -> None:
     """What deploy would do, changing nothing (--dry-run)."""
     echo(f"would deploy to {plan.orchestrator} via {via}")
+    for name, is_set in plan.host_variables.items():
+        echo(f"host variable {name}: {'<set>' if is_set else '<unset>'}")
     for m in plan.manifests:
         echo(f"would write {os.path.join(workdir, m.path)}")
     if via == "mcp":
@@ -89,16 +91,19 @@ def run_mcp(plan: AdapterOutput, server, echo: Echo) -> int:
     return OK if all(o.ok for o in outcomes) else FAILED
 
 
-def execute(plan: AdapterOutput, *, via: str, workdir: str, server=None, echo: Echo = _stderr) -> int:
+def execute(plan: AdapterOutput, *, via: str, workdir: str, server=None, echo: Echo = _stderr,
+            env: Optional[dict] = None) -> int:
+    """Write the manifests, then run the plan (``env``: the commands' environment, with
+    --env-file and --set: compose's interpolation and the script read it)."""
     write_manifests(plan.manifests, workdir)
     if via == "mcp":
         return run_mcp(plan, server, echo)
-    return orchestrators.get(plan.orchestrator).deploy(plan, echo)
+    return orchestrators.get(plan.orchestrator).deploy(plan, echo, env)
 
 
 def deploy(paths, orchestrator: str, config, *, dry_run: bool = False, via: str = "cli", includes=(),
            strict: bool = False, workdir: Optional[str] = None, mcp_profile: Optional[str] = None,
-           namespace: Optional[str] = None, context: Optional[str] = None,
+           namespace: Optional[str] = None, context: Optional[str] = None, env_files=(), sets=(),
            out: Echo = print, err: Echo = _stderr) -> int:
     """``b00tc deploy``: its exit code. What it would do on ``out`` with ``dry_run``; its
     progress on ``err``. A DeployError when it cannot go on."""
@@ -121,7 +126,10 @@ def deploy(paths, orchestrator: str, config, *, dry_run: bool = False, via: str 
         avail = orch.available()
         if not avail.available and not dry_run:
             raise orch.unavailable(avail)
-    result = build_for(paths, orch, includes, strict, "text")
+    env = deploy_env(env_files, sets)
+    result = build_for(paths, orch, includes, strict, "text", env)
+    # resolved before anything runs (a dry run too: its errors are deploy's); never shown
+    values = resolve_values(result, orch, env) if stores_of(result, orch) else []
     orch.profile(mcp_profile)  # an unknown --mcp-profile is said before a folder is made
     temp = None
     if workdir is not None:
@@ -132,7 +140,7 @@ def deploy(paths, orchestrator: str, config, *, dry_run: bool = False, via: str 
         base = temp = tempfile.mkdtemp(prefix="b00tc-deploy-")
     compose = orch.cli_command(avail) if avail is not None else None
     p = make_plan(result, orch.name, base=base, profile=mcp_profile, namespace=namespace, context=context,
-                  compose_command=compose, dry_run=dry_run)
+                  compose_command=compose, dry_run=dry_run, host_env=env, values=None if dry_run else values)
     started = False
     try:
         if dry_run:
@@ -147,7 +155,7 @@ def deploy(paths, orchestrator: str, config, *, dry_run: bool = False, via: str 
             mcp_server_for(p, server)  # a clear error before anything is written
             need_sdk()
         started = True
-        code = execute(p, via=via, workdir=base, server=server, echo=err)
+        code = execute(p, via=via, workdir=base, server=server, echo=err, env=env)
     finally:
         # kept only where the orchestrator needs the files again, and something was run
         if temp is not None and (orch.KEPT_FOLDER_NOTE is None or not started):

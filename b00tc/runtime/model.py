@@ -109,6 +109,8 @@ class AdapterOutput:
     day_two: dict[str, tuple[list[Command], list[McpCommand]]] = field(default_factory=dict)
     #: where the MCP server comes from (config, an MCP datum), or why none can start
     mcp_server: str = ""
+    #: each host variable the datums use: set or not where deploy runs (never its value)
+    host_variables: dict[str, bool] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {
@@ -116,6 +118,7 @@ class AdapterOutput:
             "manifests": [{"path": m.path, "content": m.content} for m in self.manifests],
             "commands": [c.text() for c in self.commands],
             "mcp_commands": [c.to_json() for c in self.mcp_commands],
+            "host_variables": {k: _set_or_not(v) for k, v in self.host_variables.items()},
             "day_two": {
                 op: {"commands": [c.text() for c in cmds], "mcp_commands": [c.to_json() for c in calls]}
                 for op, (cmds, calls) in self.day_two.items()
@@ -127,6 +130,9 @@ class AdapterOutput:
         for m in self.manifests:
             n = m.content.count("\n")
             lines.append(f"  {m.path} ({m.kind} {m.datum}, {n} line{'s' * (n != 1)})")
+        if self.host_variables:
+            lines.append("host variables (deploy supplies them; values are never shown):")
+            lines += [f"  {k} {_set_or_not(v)}" for k, v in self.host_variables.items()]
         lines.append("commands:")
         lines += [f"  {c.text()}" for c in self.commands] or ["  (none)"]
         if self.profile is None:
@@ -144,6 +150,10 @@ class AdapterOutput:
             for c in calls:
                 lines.append(f"  mcp: {c.server} {c.tool} {json.dumps(c.arguments, ensure_ascii=False)}")
         return "\n".join(lines) + "\n"
+
+
+def _set_or_not(is_set: bool) -> str:
+    return "<set>" if is_set else "<unset>"
 
 
 def _abbrev(value):

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-from b00tc.ir import Job
+from b00tc import exitcodes
+from b00tc.ir import Job, Value
 from b00tc.runtime import orchestrators
 from b00tc.runtime.model import (
     DEFAULT_COMPOSE, OPS, AdapterOutput, Deployed, InputErrors, Manifest, Options,
@@ -36,6 +37,49 @@ def deployed_of(result, orchestrator: Orchestrator) -> list[Deployed]:
     return out
 
 
+def host_variables(result) -> list[str]:
+    """The name of every host variable the build's units use, sorted."""
+    import msgspec
+
+    names: set[str] = set()
+    seen: set[int] = set()
+
+    def walk(node) -> None:
+        if isinstance(node, Value):
+            names.update(v.name for v in node.host_vars)
+        elif isinstance(node, msgspec.Struct):
+            if id(node) in seen:
+                return
+            seen.add(id(node))
+            for f in node.__struct_fields__:
+                walk(getattr(node, f))
+        elif isinstance(node, (list, tuple)):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            for item in node.values():
+                walk(item)
+
+    walk(list(result.units))
+    return sorted(names)
+
+
+def stores_of(result, orchestrator: Orchestrator) -> list:
+    """The deploy-time value stores (``EnvFile``) of the orchestrator's target, once each."""
+    out, seen = [], set()
+    for s in result.env_files:
+        if s.kind == orchestrator.target and s.path not in seen:
+            seen.add(s.path)
+            out.append(s)
+    return out
+
+
+def placeholders(stores: list) -> list[dict[str, str]]:
+    """Each store's entries with empty values: what a plan shows (names, counts, never a
+    value)."""
+    return [dict.fromkeys((e.name for e in s.entries), "") for s in stores]
+
+
 def make_plan(
     result,
     orchestrator: str,
@@ -46,14 +90,29 @@ def make_plan(
     context: Optional[str] = None,
     compose_command: Optional[list[str]] = None,
     dry_run: bool = False,
+    host_env: Optional[dict] = None,
+    values: Optional[list[dict[str, str]]] = None,
 ) -> AdapterOutput:
-    """The plan for a successful build of ``orchestrator``'s target."""
+    """The plan for a successful build of ``orchestrator``'s target. ``host_env``: where
+    deploy runs (each host variable is shown set or not); ``values``: the target's stores
+    resolved (``stores_of``; deploy only): the commands that write them carry them on
+    stdin. Without them those commands are shown, with nothing on their stdin."""
     orch = orchestrators.get(orchestrator)
     chosen = orch.profile(profile)
     o = Options(namespace=namespace, context=context, compose=list(compose_command or DEFAULT_COMPOSE), base=base)
     deployed = deployed_of(result, orch)
     plan = AdapterOutput(orchestrator=orch.name, manifests=[d.manifest for d in deployed if d.manifest],
                          profile=chosen)
+    env = host_env or {}
+    plan.host_variables = {name: name in env for name in host_variables(result)}
+    stores = stores_of(result, orch)
+    if stores:
+        plan.commands += orch.value_commands(stores, values or placeholders(stores), o)
+        if values is None:
+            for c in plan.commands:
+                c.stdin = None
+        if chosen is not None:
+            plan.mcp_commands += orch.value_mcp_calls(stores, values or placeholders(stores), o, chosen)
     for m in plan.manifests:
         path = o.at(m.path)
         plan.commands += orch.deploy_commands(m, path, o)
@@ -69,9 +128,10 @@ def make_plan(
     return plan
 
 
-def build_for(paths, orchestrator: Orchestrator, includes, strict: bool, fmt: str):
-    """Compile ``paths`` for the orchestrator's target, host variables from the
-    environment; the diagnostics are printed, InputErrors when there are errors."""
+def build_for(paths, orchestrator: Orchestrator, includes, strict: bool, fmt: str, env: Optional[dict] = None):
+    """Compile ``paths`` for the orchestrator's target, host variables from ``env`` (by
+    default the environment); the diagnostics are printed, InputErrors when there are
+    errors."""
     from b00tc import output
     from b00tc.compiler import BuildRequest, build, host_env, read_stdin
     from b00tc.diagnostics import Diagnostics
@@ -81,7 +141,7 @@ def build_for(paths, orchestrator: Orchestrator, includes, strict: bool, fmt: st
         paths=list(paths),
         targets=[orchestrator.target],
         includes=list(includes),
-        host_env=host_env([], [], diags),
+        host_env=host_env([], [], diags) if env is None else env,
         strict=strict,
         stdin_text=read_stdin() if "-" in paths else None,
     )
@@ -92,15 +152,45 @@ def build_for(paths, orchestrator: Orchestrator, includes, strict: bool, fmt: st
     return result
 
 
+def deploy_env(env_files=(), sets=(), fmt: str = "text") -> dict[str, str]:
+    """Where deploy runs: the environment, then --env-file files, then --set (the build's
+    order); InputErrors (printed) for a file that cannot be read or a bad --set."""
+    from b00tc import output
+    from b00tc.compiler import host_env
+    from b00tc.diagnostics import Diagnostics
+
+    diags = Diagnostics()
+    env = host_env(list(env_files), list(sets), diags)
+    if diags and output.report(diags, "json" if fmt == "json" else "text"):
+        raise InputErrors(exitcodes.FAILED)
+    return env
+
+
+def resolve_values(result, orchestrator: Orchestrator, env: dict, fmt: str = "text") -> list[dict[str, str]]:
+    """The orchestrator's stores resolved from ``env`` (``envfiles.resolve_store``), in
+    ``stores_of`` order; InputErrors (printed: E0401, E0402, E0601) when one cannot be."""
+    from b00tc import output
+    from b00tc.diagnostics import Diagnostics
+    from b00tc.envfiles import resolve_store
+
+    diags = Diagnostics()
+    diags.sources.update(result.diags.sources)  # each diagnostic shows its datum's line
+    values = [resolve_store(s, env, diags) for s in stores_of(result, orchestrator)]
+    if diags and output.report(diags, "json" if fmt == "json" else "text") or None in values:
+        raise InputErrors(exitcodes.FAILED)
+    return values  # type: ignore[return-value]
+
+
 def compile_plan(paths, orchestrator: str, includes, strict: bool, fmt: str, **kw) -> AdapterOutput:
     """Compile for the orchestrator's target and make the plan (``kw``: make_plan's)."""
-    result = build_for(paths, orchestrators.get(orchestrator), includes, strict, fmt)
-    return make_plan(result, orchestrator, **kw)
+    env = kw.pop("host_env", None)
+    result = build_for(paths, orchestrators.get(orchestrator), includes, strict, fmt, env)
+    return make_plan(result, orchestrator, host_env=env, **kw)
 
 
 def plan_for(paths, orchestrator: str, config, *, includes=(), strict: bool = False, fmt: str = "text",
              mcp_profile: Optional[str] = None, namespace: Optional[str] = None,
-             context: Optional[str] = None) -> AdapterOutput:
+             context: Optional[str] = None, env_files=(), sets=()) -> AdapterOutput:
     """``b00tc plan``: the plan, with the MCP server its tool calls are for (the config's,
     else an MCP datum's) or why there is none."""
     from b00tc.runtime.mcp_datums import server_for
@@ -109,8 +199,9 @@ def plan_for(paths, orchestrator: str, config, *, includes=(), strict: bool = Fa
     server, why = server_for(orch, config, paths, includes)
     if mcp_profile is None and server is not None:
         mcp_profile = server.profile
+    env = deploy_env(env_files, sets, fmt)
     p = compile_plan(paths, orch.name, includes, strict, fmt, profile=mcp_profile, namespace=namespace,
-                     context=context)
+                     context=context, host_env=env)
     p.mcp_server = (f"{' '.join(server.command)} ({server.source})" if server
                     else why or f"none configured, and no MCP datum {orch.name}.mcp.toml on the search path")
     return p
