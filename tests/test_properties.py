@@ -164,7 +164,6 @@ from tests.test_literals import (
     nomad_config_eval_token,
     nomad_task,
     nul_split,
-    systemd_own_reading,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -2180,7 +2179,7 @@ def test_slow_tools(sc):
         if err:
             problems.append(f"systemd-analyze verify: {err}")
         RAN[("slow", "systemd: systemd-analyze verify")] += 1
-        problems += systemd_itself(sc, units)
+        problems += systemd_itself(sc, units, systemd_env_files(sc, result))
         RAN[("slow", "systemd: systemd --test")] += 1
         assert problems == [], "\n".join(problems)
     finally:
@@ -2210,12 +2209,28 @@ def same_reading(what: str, cli, worker) -> list[str]:
     return [] if cli == worker else [f"{what}: {cli!r} != {worker!r}"]
 
 
-def systemd_itself(sc: Scenario, units: dict) -> list[str]:
+def systemd_itself(sc: Scenario, units: dict, envs: dict[str, dict[str, str]]) -> list[str]:
     """systemd's own parse (``systemd --test`` dump) of the job's unit and the members'
-    units: argv and environment as the process gets them."""
+    units: argv and environment as the process gets them. The dump names a unit's
+    EnvironmentFile= (systemd reads it only when the service starts): ``envs`` is that file
+    as ``b00tc env`` resolves it, whose values win over Environment= (systemd.exec(5)) and
+    replace the ``${B00T_*}`` words of the Exec line (systemd.service(5))."""
+
+    def own(dump: str) -> Expect:
+        (argv,) = dump_commands(dump)["ExecStart"]
+        env = dict(re.findall(r"^\t\tEnvironment: ([A-Za-z_][A-Za-z0-9_]*)=(.*?)\n(?=\t\t|\t-> |\Z)",
+                              dump, re.M | re.S))  # as systemd_own_reading reads it
+        for path in re.findall(r"^\t\tEnvironmentFile: (\S+)", dump, re.M):
+            env.update(envs[path])
+        argv = [dollars(a, env) for a in argv]
+        # the ${B00T_*} words' variables are in the process's environment too (b00tc's
+        # names, documented; a datum env entry of the same name is E0601): not the datum's
+        words = {m for a in dump_commands(dump)["ExecStart"][0] for m in re.findall(r"^\$\{(B00T_\w+)\}$", a)}
+        return Expect(argv, {k: v for k, v in env.items() if k not in words})
+
     problems = []
     j = sc.job
-    seen = systemd_own_reading(systemd_dump(units, f"{j.name}.service"))
+    seen = own(systemd_dump(units, f"{j.name}.service"))
     argv = [a for a in seen.argv]
     env = dict(seen.env)
     if argv[:1] == ["/usr/bin/env"]:
@@ -2227,10 +2242,8 @@ def systemd_itself(sc: Scenario, units: dict) -> list[str]:
                         extra_ok=extra)
     for m in sc.members:
         name = f"{sc.stack.name}-{m.name}.service"
-        dump = systemd_dump(units, name)
-        (argv,) = dump_commands(dump)["ExecStart"]
-        own = systemd_own_reading(dump)
-        run = docker_run([dollars(a) for a in argv][1:], own.env)
+        seen = own(systemd_dump(units, name))
+        run = docker_run(seen.argv[1:], seen.env)
         # %h is the home of the manager that runs the unit; the test-mode manager here runs
         # as nobody, whose home systemd resolves in its own way, so ~ mounts are compared by
         # the reference reader above (home /root) and left out here
