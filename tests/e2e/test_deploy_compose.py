@@ -105,3 +105,90 @@ def test_compose_stack_deploy_through_a_real_docker_mcp_server(docker_engine, tm
         assert len(running) == 1 and "pong" in running[0], running
     finally:
         docker_engine.compose("pongs", out / "pongs.compose.yaml", "down", check=False)
+
+
+# -- deploy-time values: the secret reaches the container exactly --------------------------
+
+#: quotes, $ and ${...} (compose must not interpolate a value), a backslash, a newline, a
+#: tab, unicode, a trailing space
+HOSTILE = "p'a\"s$s ${HOME} $$ `id` \\n\\\nline2\tü "
+
+SECRET_JOB = f"""[b00t]
+name = "secretjob"
+type = "job"
+
+[b00t.container]
+image = "{IMAGE}"
+command = "sh"
+args = ["-c", 'printf "[%s][%s]" "$PASSWORD" "$MIXED"']
+
+[b00t.env]
+PASSWORD = "${{SECRET_PW}}"
+MIXED = "a-${{SECRET_PW}}-b"
+"""
+
+SECRET_MEMBER = f"""[b00t]
+name = "holder"
+type = "docker"
+image = "{IMAGE}"
+command = "sh"
+args = ["-c", 'printf "[%s][%s]\\n" "$PASSWORD" "$MIXED"; exec sleep 600']
+
+[env]
+PASSWORD = "${{SECRET_PW}}"
+MIXED = "a-${{SECRET_PW}}-b"
+"""
+
+SECRET_STACK = """[b00t]
+name = "secretstack"
+type = "stack"
+members = ["holder.docker"]
+"""
+
+
+def test_compose_deploy_gives_the_container_the_secret_exactly(docker_engine, tmp_path):
+    """``deploy --set SECRET_PW=...``: the compose file keeps ``${SECRET_PW}`` (no value in
+    it), deploy runs ``docker compose`` with the value in its environment, and the container
+    prints each env value byte for byte (compose interpolates the variable once and does
+    not touch the ``$`` inside its value)."""
+    (tmp_path / "secretjob.job.toml").write_text(SECRET_JOB)
+    out = tmp_path / "out"
+    try:
+        r = b00tc(docker_engine, "deploy", "secretjob.job.toml", "--orchestrator", "compose", "-o", out,
+                  "--set", f"SECRET_PW={HOSTILE}", config=tmp_path / "c.toml", cwd=tmp_path)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert f"[{HOSTILE}][a-{HOSTILE}-b]" in r.stdout, r.stdout
+        written = (out / "secretjob.compose.yaml").read_text()
+        assert "line2" not in written and "${SECRET_PW}" in written
+        assert "line2" not in r.stderr
+    finally:
+        docker_engine.compose("secretjob", out / "secretjob.compose.yaml", "down", check=False)
+
+
+def test_direct_deploy_gives_the_member_container_the_secret_exactly(docker_engine, tmp_path):
+    """The direct target's script of a stack runs ``docker run`` for each member with the
+    env values expanded by bash from deploy's environment (``--set``): the container's
+    output (``docker logs``) holds each value byte for byte, and the script holds none."""
+    (tmp_path / "holder.docker.toml").write_text(SECRET_MEMBER)
+    (tmp_path / "secretstack.stack.toml").write_text(SECRET_STACK)
+    out = tmp_path / "out"
+    try:
+        r = b00tc(docker_engine, "deploy", "secretstack.stack.toml", "--orchestrator", "direct", "-o", out,
+                  "--set", f"SECRET_PW={HOSTILE}", config=tmp_path / "c.toml",
+                  cwd=tmp_path)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "line2" not in (out / "secretstack.sh").read_text()
+        names = docker_engine.docker("ps", "-a", "--format", "{{.Names}}").stdout.decode().split()
+        (name,) = [n for n in names if "holder" in n]
+        deadline = time.monotonic() + 30
+        while True:
+            logs = docker_engine.docker("logs", name).stdout.decode()
+            # the engine's log copier passes a line on once it ends: the value's own newline,
+            # then the one printf writes last
+            if logs.endswith("-b]\n") or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        assert logs == f"[{HOSTILE}][a-{HOSTILE}-b]\n"
+    finally:
+        b00tc(docker_engine, "down", "secretstack.stack.toml", "--orchestrator", "direct",
+              config=tmp_path / "c.toml", cwd=tmp_path)
