@@ -97,3 +97,75 @@ def test_a_bad_set_or_env_file_is_an_input_error(host, command):
     assert r.returncode in (1, 2), r.stderr
     assert "missing.env" in r.stderr
     assert r.stdout == ""
+
+
+KUBECTL = """case "$1 $2" in
+  "config current-context") echo kind-dev ;;
+  "version --request-timeout=1s") echo "Client Version: v1.31.0"; echo "Server Version: v1.31.0" ;;
+  "apply -f") n=$(/bin/ls "$(/usr/bin/dirname "$0")/../applied" | /usr/bin/wc -l)
+              /bin/cat "$3" > "$(/usr/bin/dirname "$0")/../applied/$n" ;;
+  *) exit 9 ;;
+esac"""
+
+NOMAD = """case "$1 $2" in
+  "version ") echo "Nomad v1.8.0" ;;
+  "status ") echo "No running jobs" ;;
+  "var put") n=$(/bin/ls "$(/usr/bin/dirname "$0")/../applied" | /usr/bin/wc -l)
+             /bin/cat > "$(/usr/bin/dirname "$0")/../applied/$n" ;;
+  "job run") n=$(/bin/ls "$(/usr/bin/dirname "$0")/../applied" | /usr/bin/wc -l)
+             /bin/cat "$3" > "$(/usr/bin/dirname "$0")/../applied/$n" ;;
+  *) exit 9 ;;
+esac"""
+
+
+def _applied(host) -> list[str]:
+    folder = host.root / "applied"
+    return [(folder / str(i)).read_text() for i in range(len(list(folder.iterdir())))]
+
+
+def test_kubernetes_deploy_applies_the_secret_from_stdin_first(host):
+    """A fake kubectl records what each ``apply -f`` reads. The first is the Secret, on
+    stdin: its ``data`` decodes to the --set value exactly; the second is the Job, which
+    holds no value. No argv (the call log), stdout or stderr shows the value."""
+    import base64
+
+    (host.root / "applied").mkdir()
+    host.tool("kubectl", KUBECTL)
+    r = host.b00tc("deploy", "vals.job.toml", "--orchestrator", "kubernetes", "--set", f"SECRET_PW={CANARY}",
+                   "--env-file", "vals.env")
+    assert r.returncode == 0, r.stderr
+    secret_text, job_text = _applied(host)
+    secret = json.loads(secret_text)
+    assert secret["kind"] == "Secret" and secret["metadata"]["name"] == "vals"
+    data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    assert CANARY in data.values() and "from-the-file" in data.values()
+    assert "kind: Job" in job_text and "c4n4ry" not in job_text
+    assert "c4n4ry" not in r.stdout + r.stderr + "\n".join(host.calls())
+    assert any(c.startswith("kubectl apply -f -") for c in host.calls())
+
+
+def test_kubernetes_deploy_stops_on_a_required_unset_variable(host):
+    """``${X:?msg}`` unset at deploy is E0402, said with the datum's line; nothing runs."""
+    (host.root / "applied").mkdir()
+    host.tool("kubectl", KUBECTL)
+    (host.root / "req.job.toml").write_text(DATUM.replace('"vals"', '"req"').replace(
+        "${SECRET_PW}", "${SECRET_PW:?set the password}"))
+    r = host.b00tc("deploy", "req.job.toml", "--orchestrator", "kubernetes")
+    assert r.returncode == 1
+    assert "E0402" in r.stderr and "set the password" in r.stderr and "req.job.toml:" in r.stderr
+    assert _applied(host) == []
+
+
+def test_nomad_deploy_puts_the_variable_from_stdin_first(host):
+    """A fake nomad records what ``var put`` reads on stdin and the job ``job run`` gets:
+    the Variable's items hold the --set value exactly, the job file none."""
+    (host.root / "applied").mkdir()
+    host.tool("nomad", NOMAD)
+    r = host.b00tc("deploy", "vals.job.toml", "--orchestrator", "nomad", "--set", f"SECRET_PW={CANARY}")
+    assert r.returncode == 0, r.stderr
+    var_text, job_text = _applied(host)
+    doc = json.loads(var_text)
+    items = doc.get("Items", doc.get("items", doc))
+    assert CANARY in items.values()
+    assert "c4n4ry" not in job_text
+    assert "c4n4ry" not in r.stdout + r.stderr + "\n".join(host.calls())
