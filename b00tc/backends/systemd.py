@@ -207,27 +207,6 @@ def source_text(value: Value, refs=ref_local) -> str:
     return "".join(out)
 
 
-def _comment_text(value: Value, ctx: Context, file: str) -> str:
-    """``source_text`` for a unit's comment, where systemd refuses a noncharacter too."""
-    return _carried(source_text(value), value, ctx, file)
-
-
-def _carried(text: str, value: Value, ctx: Context, file: str) -> str:
-    """``text`` without Unicode noncharacters, each one E0601: systemd refuses unit text
-    holding one (its utf8_is_valid)."""
-    bad = _NONCHARACTER.search(text)
-    if bad:
-        ctx.error(
-            "E0601",
-            f"the value holds the Unicode noncharacter U+{ord(bad.group()):04X}, which systemd "
-            "does not accept in a unit file",
-            file,
-            value.path,
-        )
-        text = _NONCHARACTER.sub("", text)
-    return text
-
-
 class _EnvRefs:
     """What a unit puts in its environment file, and the EnvironmentFile= line."""
 
@@ -282,7 +261,19 @@ def _text(value: Value, ctx: Context, file: str, refs=ref_local) -> str:
 
 def resolved_text(value: Value, ctx: Context, file: str, refs=ref_local) -> str:
     """The value with its host variables resolved from ``ctx.env`` (``b00tc env``)."""
-    return _carried(text_of(value, ctx, file, refs), value, ctx, file)
+    text = text_of(value, ctx, file, refs)
+    bad = _NONCHARACTER.search(text)
+    if bad:
+        # systemd refuses unit text holding a Unicode noncharacter (its utf8_is_valid)
+        ctx.error(
+            "E0601",
+            f"the value holds the Unicode noncharacter U+{ord(bad.group()):04X}, which systemd "
+            "does not accept in a unit file",
+            file,
+            value.path,
+        )
+        text = _NONCHARACTER.sub("", text)
+    return text
 
 
 # ---------------------------------------------------------------------------
@@ -325,7 +316,7 @@ class _JobUnit:
 
         notes = [
             f"Runs {job.name} on this host: the image "
-            f"{_comment_text(c.image, self.ctx, self.file)} is not used."
+            f"{source_text(c.image)} is not used."
         ] + envs.note()
         orch = job.orchestration
         if orch.queue_name or orch.schedule_type == "queue_based":

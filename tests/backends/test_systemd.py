@@ -790,21 +790,6 @@ def test_job_errors():
     assert files == {} and [(d.code, d.path) for d in ctx.diagnostics] == [("E0601", "$.command[0]")]
 
 
-def test_job_image_in_the_header_comment():
-    """The job runs on the host; the header comment names its image as written: a host
-    variable as ``${X}`` (never its value), and a Unicode noncharacter, which systemd
-    refuses anywhere in a unit, is E0601 there too (a regression: the comment skipped the
-    check when it stopped resolving host variables)."""
-    files, ctx = render(printf_job([], container=Container(
-        image=V("reg/", HostVar(name="TAG"), path="$.b00t.image"),
-        command=(lit("printf"),))), env={"TAG": "s3cret"})
-    (text,) = (f.content for f in files.values())
-    assert "the image reg/${TAG} is not used" in text and "s3cret" not in text
-    files, ctx = render(printf_job([], container=Container(
-        image=lit("\ufdd0busybox", path="$.b00t.image"), command=(lit("printf"),))))
-    assert [(d.code, d.path) for d in ctx.diagnostics] == [("E0601", "$.b00t.image")]  # the build writes nothing
-
-
 def test_gpu_model_is_reported_as_not_expressible():
     _, ctx = render(llm_job())
     assert [(d.code, d.path) for d in ctx.diagnostics] == [("W0301", "$.b00t.resources.gpu_type")]
