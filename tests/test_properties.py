@@ -56,7 +56,9 @@ argv, env, image of the job and of every member, ports, volumes, restart policy,
 cpu/memory/GPU amounts and the orchestration strings, read back
 
 - k8s: PyYAML + the kubelet's ``$(VAR)`` expansion (current and pre-UTF-8-fix), every name
-  the literals spell defined (``tests/test_literals.k8s_reading``);
+  the literals spell defined, and each ``secretKeyRef`` read from the build's Secrets as
+  deploy resolves them with the scenario's host environment
+  (``tests/test_literals.k8s_reading``, ``k8s_store_values``);
 - compose: docker-compose 1.29's own reading, in one long-lived worker process
   (``ComposeWorker``: the functions ``docker-compose config`` calls, as JSON), with the
   host environment and every spelled name set; the raw YAML for ports and volumes;
@@ -141,7 +143,7 @@ except ModuleNotFoundError:  # Python 3.10
 from b00tc.frontend.refs import parse_value
 from b00tc.ir import HostVar, Lit
 from tests.backends.test_compose import parse_memory
-from tests.backends.test_k8s import check_manifests, parse_quantity
+from tests.backends.test_k8s import check_manifests, k8s_secrets, parse_quantity
 from tests.backends.test_nomad import (
     attrs,
     blocks,
@@ -1741,7 +1743,13 @@ def k8s_resources(what: str, c: dict, r: Res, gpus: int) -> list[str]:
     return out
 
 
-def check_k8s(sc: Scenario, out: dict, folder: Path) -> list[str]:
+def k8s_store_values(sc: Scenario, result) -> dict[str, dict[str, str]]:
+    """The Secrets the objects read, as deploy creates them with the scenario's host
+    environment (``resolve_store``)."""
+    return k8s_secrets(result.env_files, dict(sc.host_env)) if result is not None else {}
+
+
+def check_k8s(sc: Scenario, out: dict, folder: Path, result=None) -> list[str]:
     import kubernetes_validate
 
     for text in out.values():
@@ -1751,11 +1759,12 @@ def check_k8s(sc: Scenario, out: dict, folder: Path) -> list[str]:
         check_manifests(docs)
     problems: list[str] = []
     mapping = spelled(expected_strings(sc, "k8s"))
+    secrets = k8s_store_values(sc, result)
     j = sc.job
     text = out[f"{j.name}.yaml"]
     for byte_wise in (False, True):
         what = "k8s job" + (" (pre-UTF-8-fix kubelet)" if byte_wise else "")
-        problems += compare(what, k8s_reading(text, "Job", j.name, mapping, byte_wise),
+        problems += compare(what, k8s_reading(text, "Job", j.name, mapping, byte_wise, secrets),
                             job_expect(sc, "k8s"))
     c = k8s_container(text, "Job", j.name)
     problems += _eq("k8s job image", c["image"], expect(sc, j.image, "k8s", "job"))
@@ -1770,7 +1779,7 @@ def check_k8s(sc: Scenario, out: dict, folder: Path) -> list[str]:
     for m in sc.members:
         for byte_wise in (False, True):
             problems += compare(f"k8s member {m.name}",
-                                k8s_reading(text, "Deployment", m.name, mapping, byte_wise),
+                                k8s_reading(text, "Deployment", m.name, mapping, byte_wise, secrets),
                                 member_expect(sc, m, "k8s"))
         c = k8s_container(text, "Deployment", m.name)
         problems += _eq(f"k8s member {m.name} image", c["image"],
@@ -2084,8 +2093,8 @@ def judge(sc: Scenario, result, folder: Path, kind: str) -> list[str]:
         try:
             if target == "compose":
                 problems += check_compose(sc, out, folder, WORKER)
-            elif target == "systemd":
-                problems += check_systemd(sc, out, folder, result)
+            elif target in ("systemd", "k8s"):
+                problems += CHECKS[target](sc, out, folder, result)
             else:
                 problems += CHECKS[target](sc, out, folder)
         except Exception as e:  # noqa: BLE001 (a validator or a reader refused the output)
@@ -2398,12 +2407,14 @@ def test_cannot_carry_is_a_clear_error(example):
             for t in others:
                 out = files(result, t)
                 problems += (check_compose(sc, out, folder, WORKER) if t == "compose"
-                             else check_systemd(sc, out, folder, result) if t == "systemd"
+                             else CHECKS[t](sc, out, folder, result) if t in ("systemd", "k8s")
                              else CHECKS[t](sc, out, folder))
             assert problems == [], "\n".join(problems)
         elif "k8s" not in refused:
-            text = files(build(sc, folder, targets=["k8s"]), "k8s")[f"{sc.job.name}.yaml"]
-            seen = k8s_reading(text, "Job", sc.job.name, spelled(expected_strings(sc, "k8s")))
+            result = build(sc, folder, targets=["k8s"])
+            text = files(result, "k8s")[f"{sc.job.name}.yaml"]
+            seen = k8s_reading(text, "Job", sc.job.name, spelled(expected_strings(sc, "k8s")),
+                               secrets=k8s_store_values(sc, result))
             assert seen.argv[0] == expect(sc, sc.job.command[0], "k8s", "job")
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -37,11 +37,13 @@ class SecretRefs:
     """The Secret one Job or Deployment reads, and the env vars defined from it."""
 
     def __init__(self, secret: str, unit: str, file: str, ctx: Context, taken: tuple[EnvVar, ...],
-                 escape: Callable[[str], str], text: Callable[[Value], str], refs: Callable) -> None:
+                 escape: Callable[[str], str], text: Callable[[Value], str], refs: Callable,
+                 labels: dict) -> None:
         """``taken``: the container's own env entries, whose names b00tc's must not be;
         ``escape``: a literal made safe from the kubelet's expansion; ``text``: a value
-        without host variables as text; ``refs``: a reference's text (the store's)."""
-        self.store = EnvFile(secret, unit, [], kind="k8s")
+        without host variables as text; ``refs``: a reference's text (the store's);
+        ``labels``: those of the object that reads the Secret (the Secret carries them)."""
+        self.store = EnvFile(secret, unit, [], kind="k8s", labels=tuple(labels.items()))
         self.file, self.ctx, self.escape, self.text, self.refs = file, ctx, escape, text, refs
         self.taken = {e.name: e for e in taken}
         self.keys: dict[tuple[str, str, str], str] = {}
@@ -84,12 +86,20 @@ class SecretRefs:
         ``$(B00T_<key>)``."""
         if not value.host_vars:
             return self.escape(self.text(value))
-        out = []
-        for part in value.parts:
-            if type(part) is HostVar:
-                out.append(f"$({self.defined_name(part, value.path)})")
-            else:
-                out.append(self.escape(self.text(Value(parts=(part,), path=value.path))))
+        out: list[str] = []
+        run: list = []  # the text and references since the last host variable
+        for part in (*value.parts, None):
+            if part is not None and type(part) is not HostVar:
+                run.append(part)
+                continue
+            text = self.text(Value(parts=tuple(run), path=value.path)) if run else ""
+            run = []
+            if part is None:
+                out.append(self.escape(text))
+                break
+            # what follows is "$(": a "$" that ends the text must be escaped as before one
+            out.append(self.escape(text + "(")[:-1])
+            out.append(f"$({self.defined_name(part, value.path)})")
         return "".join(out)
 
     def env_var(self, var: EnvVar) -> dict:

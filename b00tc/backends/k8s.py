@@ -154,9 +154,9 @@ class _Generator:
         #: the Secrets the objects read, in order (the file's header names them)
         self.secrets: list[SecretRefs] = []
 
-    def secret_refs(self, name: str, env: tuple[EnvVar, ...], file: str) -> SecretRefs:
+    def secret_refs(self, name: str, env: tuple[EnvVar, ...], file: str, labels: dict) -> SecretRefs:
         return SecretRefs(name, name, file, self.ctx, env, escape_expansion,
-                          lambda v: self.text(v, file), _endpoint)
+                          lambda v: self.text(v, file), _endpoint, labels)
 
     # -- values --------------------------------------------------------------
 
@@ -265,10 +265,12 @@ class _Generator:
     # -- containers -----------------------------------------------------------
 
     def container(
-        self, name: str, container: Container, env: tuple[EnvVar, ...], res: Resources, file: str
+        self, name: str, container: Container, env: tuple[EnvVar, ...], res: Resources, file: str,
+        labels: dict,
     ) -> dict:
-        """The container ``name``; its host variables are read from the Secret ``name``."""
-        refs = self.secret_refs(name, env, file)
+        """The container ``name``; its host variables are read from the Secret ``name``,
+        which carries ``labels`` (its object's: day two selects it with them)."""
+        refs = self.secret_refs(name, env, file, labels)
         out: dict = {"name": name, "image": refs.image(container.image)}
         if container.command:
             out["command"] = [refs.expanded(v) for v in container.command]
@@ -354,7 +356,7 @@ class _Generator:
         if init:
             spec["initContainers"] = init
         spec["containers"] = [
-            self.container(job.name, job.container, job.env, job.resources, file)
+            self.container(job.name, job.container, job.env, job.resources, file, labels)
         ]
 
         metadata: dict = {"name": job.name, "labels": job_labels}
@@ -457,7 +459,7 @@ class _Generator:
             )
 
         container = self.container(
-            member.name, member.container, member.env, member.resources, file
+            member.name, member.container, member.env, member.resources, file, labels
         )
         if member.ports:
             container["ports"] = [self.port_map(p) for p in member.ports]

@@ -668,6 +668,20 @@ def test_mixed_values_command_and_args_use_defined_env_vars():
         kubernetes_validate.validate(doc, version, strict=True)
 
 
+def test_a_dollar_before_a_host_variable_stays_a_dollar():
+    """Found by test_properties: a literal ending in ``$`` then ``$(B00T_X)`` read as
+    ``$$(B00T_X)``, the literal text ``$(B00T_X)``."""
+    job = small_job(
+        container=Container(image=lit("busybox"), args=(Value(parts=(Lit(text="a$"), _var("X"), Lit(text="$"))),)),
+        env=(EnvVar(name="E", value=Value(parts=(Lit(text="$"), _var("X"), Lit(text="$$")))),),
+    )
+    _, (doc,), ctx = render(job)
+    c = doc["spec"]["template"]["spec"]["containers"][0]
+    for byte_wise in (False, True):
+        argv, env = kubelet_view(c, k8s_secrets(ctx.env_files, {"X": "v"}), DEFINED, byte_wise)
+        assert (argv, env) == (["a$v$"], {"E": "$v$$"})
+
+
 def test_key_per_operator_form_in_order_of_first_appearance():
     forms = [_var("X"), _var("X", ":-", "a"), _var("Y"), _var("X", "-", "a"), _var("X", ":-", "a"), _var("X")]
     job = small_job(env=tuple(EnvVar(name=f"E{i}", value=Value(parts=(v,))) for i, v in enumerate(forms)))
