@@ -2293,6 +2293,22 @@ def nul_examples(draw):
     return sc, file
 
 
+def resolving_errors(sc: Scenario, result) -> set[str]:
+    """The error codes of resolving the build's deploy-time values with the scenario's
+    host environment (``b00tc env`` for systemd's files, deploy for k8s's Secrets)."""
+    from b00tc.diagnostics import Diagnostics
+    from b00tc.envfiles import resolve_files, resolve_store
+
+    if not result.ok:
+        return set()
+    diags = Diagnostics()
+    resolve_files(result.env_files, dict(sc.host_env), diags)
+    for store in result.env_files:
+        if store.kind == "k8s":
+            resolve_store(store, dict(sc.host_env), diags)
+    return {d.code for d in diags if d.is_error}
+
+
 @prop_settings("nul")
 @given(nul_examples())
 def test_nul_is_a_clear_error(example):
@@ -2301,8 +2317,9 @@ def test_nul_is_a_clear_error(example):
     job, the stack or a member) cannot reach a process on any target (argv and
     environment strings end at NUL): the build fails with E0601 in that file, for every
     target, and writes nothing. A NUL in a host variable's value is E0601 on the targets
-    that read it at build time (k8s, Nomad, systemd); compose and bash read it at run
-    time, from an environment that cannot hold one."""
+    that read it when b00tc runs (Nomad at build, systemd in ``b00tc env``, k8s at build
+    for an image, in deploy's Secret otherwise); compose and bash read it at run time,
+    from an environment that cannot hold one."""
     sc, file = example
     folder = example_folder()
     try:
@@ -2310,7 +2327,7 @@ def test_nul_is_a_clear_error(example):
         if file is None:  # a host variable's value: only where it is read at build time
             for target in TARGETS:
                 result = build(sc, folder, targets=[target])
-                codes = {d.code for d in result.diags if d.is_error}
+                codes = {d.code for d in result.diags if d.is_error} | resolving_errors(sc, result)
                 assert codes == ({"E0601"} if target in ("k8s", "nomad", "systemd") else set()), \
                     f"{target}: {rendered(result)}"
                 RAN[("nul", f"{target} (host variable value)")] += 1
@@ -2497,13 +2514,17 @@ def test_fixed_bug_nul_in_host_variable_value(target, tmp_path):
     the error is there."""
     paths = write_datums(tmp_path, one_job('["run"]', env='A = "${TOKEN}"'))
     result = compile_(paths, targets=[target], env={"TOKEN": "a\0b"})
-    if target == "systemd":
+    if target in ("systemd", "k8s"):  # k8s: deploy resolves the Secret
         from b00tc.diagnostics import Diagnostics
-        from b00tc.envfiles import resolve_files
+        from b00tc.envfiles import resolve_files, resolve_store
 
         assert result.ok, rendered(result)
         diags = Diagnostics()
-        assert resolve_files(result.env_files, {"TOKEN": "a\0b"}, diags) is None
+        if target == "k8s":
+            (store,) = result.env_files
+            assert resolve_store(store, {"TOKEN": "a\0b"}, diags) is None
+        else:
+            assert resolve_files(result.env_files, {"TOKEN": "a\0b"}, diags) is None
         assert [d.code for d in diags if d.is_error] == ["E0601"]
         return
     assert [d.code for d in result.diags if d.is_error] == ["E0601"], rendered(result)
