@@ -140,25 +140,32 @@ def test_strict_turns_warnings_into_errors(tmp_path):
 
 
 def test_host_variables_resolved_at_build_time(tmp_path):
-    """k8s resolves ${VAR} at build time: unset with no default is E0401 naming it; --set
-    wins over --env-file, which wins over the environment."""
+    """Nomad resolves ${VAR} at build time: unset with no default is E0401 naming it; --set
+    wins over --env-file, which wins over the environment. k8s needs none of them: its
+    objects read a Secret, and its output is the same whatever they hold."""
     job = tmp_path / "hv.job.toml"
     job.write_text(
         '[b00t]\nname = "hv"\ntype = "job"\n[b00t.container]\nimage = "x"\n'
         '[b00t.env]\nTOKEN = "${TOKEN}"\nOTHER = "${OTHER:-fallback}"\n'
     )
-    r = b00tc("build", str(job), "-t", "k8s", env={"TOKEN": ""} | {})
+    r = b00tc("build", str(job), "-t", "nomad", env={"TOKEN": ""} | {})
     assert r.returncode == 0  # set (even empty) is set
     env = {k: v for k, v in os.environ.items() if k != "TOKEN"}
-    r = subprocess.run([sys.executable, "-m", "b00tc", "build", str(job), "-t", "k8s"],
+    r = subprocess.run([sys.executable, "-m", "b00tc", "build", str(job), "-t", "nomad"],
                        capture_output=True, text=True, env=env, cwd=ROOT)
     assert r.returncode == 1 and "E0401" in r.stderr and "TOKEN" in r.stderr
     envfile = tmp_path / "vars.env"
     envfile.write_text("# comment\nTOKEN=from-file\nexport OTHER='quoted value'\n")
-    r = b00tc("build", str(job), "-t", "k8s", "--env-file", str(envfile), env={"TOKEN": "from-env"})
-    assert "value: from-file" in r.stdout and "value: quoted value" in r.stdout
+    r = b00tc("build", str(job), "-t", "nomad", "--env-file", str(envfile), env={"TOKEN": "from-env"})
+    assert '"from-file"' in r.stdout and '"quoted value"' in r.stdout
+    r = b00tc("build", str(job), "-t", "nomad", "--env-file", str(envfile), "--set", "TOKEN=from-set")
+    assert '"from-set"' in r.stdout
+    # k8s refers to a Secret: no value, the same bytes with or without them
+    k8s = subprocess.run([sys.executable, "-m", "b00tc", "build", str(job), "-t", "k8s"],
+                         capture_output=True, text=True, env=env, cwd=ROOT)
+    assert k8s.returncode == 0 and "secretKeyRef" in k8s.stdout, k8s.stderr
     r = b00tc("build", str(job), "-t", "k8s", "--env-file", str(envfile), "--set", "TOKEN=from-set")
-    assert "value: from-set" in r.stdout
+    assert r.stdout == k8s.stdout and "from-" not in r.stdout
     # compose keeps it for run time
     r = b00tc("build", str(job), "-t", "compose")
     assert r.returncode == 0 and "TOKEN: ${TOKEN}" in r.stdout

@@ -42,7 +42,7 @@ def kubectl(answer_file: Path) -> str:
   "version --request-timeout=1s") echo "Server Version: v1.31.0" ;;
   "get jobs,deployments,services,pods,persistentvolumeclaims") /bin/cat "{answer_file}" ;;
   "logs -l") echo "[pod/exit7-abcde/exit7] hello from b00tc" ;;
-  "delete jobs,deployments,services"|"delete jobs,deployments,services,persistentvolumeclaims") echo 'job.batch "exit7" deleted' ;;
+  "delete jobs,deployments,services,secrets"|"delete jobs,deployments,services,secrets,persistentvolumeclaims") echo 'job.batch "exit7" deleted' ;;
   *) exit 9 ;;
 esac"""
 
@@ -150,14 +150,14 @@ def test_kubernetes_logs_and_down_select_by_labels(host):
     assert r.stdout == "[pod/exit7-abcde/exit7] hello from b00tc\n"
     r = host.b00tc("down", JOB, "--orchestrator", "kubernetes", "--dry-run")
     assert r.returncode == 0, r.stderr
-    assert f"would run: kubectl delete jobs,deployments,services -l {JOB_SEL} --ignore-not-found" in r.stderr
+    assert f"would run: kubectl delete jobs,deployments,services,secrets -l {JOB_SEL} --ignore-not-found" in r.stderr
     r = host.b00tc("down", STACK, "--orchestrator", "kubernetes")
     assert r.returncode == 0, r.stderr
     r = host.b00tc("down", STACK, "--orchestrator", "kubernetes", "--volumes")
     assert calls_of(host, "kubectl") == [
         f"kubectl logs -l {JOB_SEL} --all-containers --prefix --tail=-1",
-        f"kubectl delete jobs,deployments,services -l {STACK_SEL} --ignore-not-found",
-        f"kubectl delete jobs,deployments,services,persistentvolumeclaims -l {STACK_SEL} --ignore-not-found",
+        f"kubectl delete jobs,deployments,services,secrets -l {STACK_SEL} --ignore-not-found",
+        f"kubectl delete jobs,deployments,services,secrets,persistentvolumeclaims -l {STACK_SEL} --ignore-not-found",
     ]
 
 
@@ -363,7 +363,7 @@ def test_plan_lists_the_day_two_commands_and_tool_calls(host, orchestrator):
     day_two = json.loads(r.stdout)["day_two"]
     assert list(day_two) == ["status", "logs", "down"]
     expected = {
-        "kubernetes": f"kubectl delete jobs,deployments,services -l {JOB_SEL} --ignore-not-found",
+        "kubernetes": f"kubectl delete jobs,deployments,services,secrets -l {JOB_SEL} --ignore-not-found",
         "docker-compose": "docker compose -p exit7 -f exit7.compose.yaml down --remove-orphans",
         "nomad": "nomad job stop -purge exit7",
         "direct": f"kill -TERM -- \"-$(cat {host.root}/state/direct/exit7/pid)\"",
@@ -371,7 +371,7 @@ def test_plan_lists_the_day_two_commands_and_tool_calls(host, orchestrator):
     assert day_two["down"]["commands"] == [expected]
     tools = {op: [c["tool"] for c in v["mcp_commands"]] for op, v in day_two.items()}
     assert tools == {
-        "kubernetes": {"status": ["kubectl_get"] * 5, "logs": ["kubectl_logs"], "down": ["kubectl_delete"] * 3},
+        "kubernetes": {"status": ["kubectl_get"] * 5, "logs": ["kubectl_logs"], "down": ["kubectl_delete"] * 4},
         "docker-compose": {"status": ["docker-compose"], "logs": ["docker-compose"], "down": ["docker-compose"]},
         "nomad": {"status": [], "logs": [], "down": []},
         "direct": {"status": [], "logs": [], "down": []},

@@ -8,9 +8,10 @@ echo.docker.toml, host-vars.job.toml), compile them with the real compiler
 (``tests.helpers.compile_``: TOML front end, lark references, passes, backends) and read
 every env value and every command/args element back the way each target reads it:
 
-- k8s: PyYAML, then Kubernetes' dependent-variable expansion (``k8s_expand`` of
-  tests/backends/test_k8s.py, current and pre-UTF-8-fix flavours) with every variable
-  name the strings spell defined;
+- k8s: PyYAML, then what the kubelet does (``kubelet_view`` of tests/backends/test_k8s.py):
+  each ``secretKeyRef`` read from the build's Secrets as deploy resolves them
+  (``resolve_store``), and Kubernetes' dependent-variable expansion (``k8s_expand``,
+  current and pre-UTF-8-fix flavours) with every variable name the strings spell defined;
 - compose: ``docker-compose -f FILE config`` (interpolation by docker-compose itself),
   its ``$$`` output escaping undone (``interpolated`` of tests/backends/test_compose.py);
 - nomad: python-hcl2 plus the reference decoders of tests/backends/test_nomad.py (HCL
@@ -55,7 +56,7 @@ except ModuleNotFoundError:  # Python 3.10: the same parser, as the PyPI package
 from b00tc.frontend.refs import parse_value
 from b00tc.ir import HostVar, Lit, Ref
 from tests.backends.test_compose import compose_config, interpolated
-from tests.backends.test_k8s import k8s_expand
+from tests.backends.test_k8s import k8s_expand, k8s_secrets, kubelet_view
 from tests.backends.test_nomad import (
     attrs,
     check_jobspec,
@@ -252,18 +253,21 @@ def k8s_container(text: str, kind: str, name: str) -> dict:
     return c
 
 
-def k8s_reading(text: str, kind: str, name: str, mapping: dict, byte_wise=False) -> Expect:
-    """PyYAML reads the manifest; the kubelet expands ``$(VAR)`` in env values, command
-    and args (``k8s_expand``, with ``mapping`` as the variables it knows)."""
-    c = k8s_container(text, kind, name)
+def k8s_reading(text: str, kind: str, name: str, mapping: dict, byte_wise=False, secrets=None) -> Expect:
+    """PyYAML reads the manifest; the kubelet reads each ``secretKeyRef`` from ``secrets``
+    (Secret -> key -> value) and expands ``$(VAR)`` in env values, command and args
+    (``k8s_expand``, with ``mapping`` as the variables it knows besides the container's
+    own env); b00tc's ``B00T_`` helpers from the Secret are left out of the env."""
+    argv, env = kubelet_view(k8s_container(text, kind, name), secrets or {}, mapping, byte_wise)
+    return Expect(argv=argv, env=env)
 
-    def x(v):
-        return k8s_expand(_str(v), mapping, byte_wise=byte_wise)
 
-    return Expect(
-        argv=[x(a) for a in c.get("command", []) + c.get("args", [])],
-        env={e["name"]: x(e["value"]) for e in c.get("env", [])},
-    )
+def k8s_store_values(paths, host_env, includes=()) -> dict[str, dict[str, str]]:
+    """The k8s Secrets of ``paths``, as deploy creates them with ``host_env`` (the build
+    itself sees an empty environment: its output does not depend on it)."""
+    result = compile_(paths, targets=["k8s"], env={}, includes=includes)
+    assert result.ok, rendered(result)
+    return k8s_secrets(result.env_files, host_env)
 
 
 def compose_reading(tmp_path: Path, text: str, service: str, env: dict) -> Expect:
@@ -889,19 +893,23 @@ def test_shell_semantics_oracle():
 @pytest.mark.parametrize("case", sorted(HOST_ENVS))
 @pytest.mark.parametrize("target", ["k8s", "nomad", "systemd"])
 def test_host_vars_baked_at_build_time(target, case):
-    """k8s and Nomad resolve host variables when b00tc runs; the baked values are then
+    """Nomad resolves host variables when b00tc runs; the baked values are then
     literals, escaped like any other (the hostile REQUIRED_TOKEN of ``set-empty``): each
     target's reading gives bash's value of each env entry, the command, and (k8s, Nomad)
     the image. systemd's unit is built without them and reads them from the environment
     file that ``b00tc env`` resolves with ``host_env``: the unit read with that file gives
-    the same values."""
+    the same values. k8s's Job holds none of them (the image's aside, W0303) and reads
+    the Secret that deploy creates with ``host_env``."""
     host_env = HOST_ENVS[case]
     out = build([HOST_VARS], [target], env={} if target == "systemd" else host_env)[target]
     want = host_expected(host_env)
     mapping = host_defined(host_env)
     if target == "k8s":
         text = out["host-vars.yaml"]
-        seen = k8s_reading(text, "Job", "host-vars", mapping)
+        assert text == build([HOST_VARS], [target], env={"BUSYBOX_TAG": host_env.get("BUSYBOX_TAG", "1.36")})[target]["host-vars.yaml"]
+        for value in host_env.values():
+            assert len(value) < 5 or value not in text
+        seen = k8s_reading(text, "Job", "host-vars", mapping, secrets=k8s_store_values([HOST_VARS], host_env))
         image = k8s_container(text, "Job", "host-vars")["image"]
     elif target == "nomad":
         text = out["host-vars.nomad.hcl"]
@@ -1008,11 +1016,14 @@ def test_negative_control_host_vars_bash(tmp_path):
 
 
 def test_negative_control_host_vars_baked():
-    """The baked check can fail: a k8s build against a different host environment gives
-    values that differ from this environment's expectations."""
-    out = build([HOST_VARS], ["k8s"], env=HOST_ENVS["all-set"])["k8s"]["host-vars.yaml"]
+    """The check can fail: the k8s Job read with the Secret resolved against a different
+    host environment gives values that differ from this environment's expectations."""
+    out = build([HOST_VARS], ["k8s"], env=HOST_ENVS["golden"])["k8s"]["host-vars.yaml"]
     want = host_expected(HOST_ENVS["golden"])
-    bad = mismatches(k8s_reading(out, "Job", "host-vars", {}), want.run)
+    secrets = k8s_store_values([HOST_VARS], HOST_ENVS["all-set"])
+    assert not mismatches(k8s_reading(out, "Job", "host-vars", {},
+                                      secrets=k8s_store_values([HOST_VARS], HOST_ENVS["golden"])), want.run)
+    bad = mismatches(k8s_reading(out, "Job", "host-vars", {}, secrets=secrets), want.run)
     assert {p.split(":")[0] for p in bad} == {"env GREETING", "env TOKEN", "env MAYBE",
                                                 "env CHECKED", "env MIXED"}, bad
 
@@ -1030,23 +1041,29 @@ def checked_message() -> str:
 
 
 @pytest.mark.parametrize("checked", [None, ""], ids=["unset", "empty"])
-def test_checked_unset_is_a_systemd_env_error(checked):
-    """systemd builds without host variables; ``b00tc env`` resolving its environment
-    file fails with E0402 at the CHECKED entry, carrying the datum's message."""
+@pytest.mark.parametrize("target", ["systemd", "k8s"])
+def test_checked_unset_is_an_error_when_the_values_are_resolved(target, checked):
+    """systemd and k8s build without host variables; ``b00tc env`` resolving systemd's
+    environment file, deploy resolving k8s's Secret, fails with E0402 at the CHECKED
+    entry, carrying the datum's message."""
     from b00tc.diagnostics import Diagnostics
-    from b00tc.envfiles import resolve_files
+    from b00tc.envfiles import resolve_files, resolve_store
 
     env = dict(NO_CHECKED) if checked is None else {**NO_CHECKED, "CHECKED": checked}
-    result = compile_([HOST_VARS], targets=["systemd"], env=env)
+    result = compile_([HOST_VARS], targets=[target], env=env)
     assert result.ok, rendered(result)
     diags = Diagnostics()
-    assert resolve_files(result.env_files, env, diags) is None
+    if target == "k8s":
+        (store,) = result.env_files
+        assert store.kind == "k8s" and resolve_store(store, env, diags) is None
+    else:
+        assert resolve_files(result.env_files, env, diags) is None
     assert [(d.code, d.path) for d in diags if d.is_error] == [("E0402", "$.b00t.env.CHECKED")]
     assert checked_message() in diags[0].message
 
 
 @pytest.mark.parametrize("checked", [None, ""], ids=["unset", "empty"])
-@pytest.mark.parametrize("target", ["k8s", "nomad"])
+@pytest.mark.parametrize("target", ["nomad"])
 def test_checked_unset_is_a_build_error(target, checked):
     """Build-time targets fail the build with E0402 at the CHECKED entry, carrying the
     datum's message, and write nothing (``:?`` fires on an empty value too)."""
@@ -1062,7 +1079,8 @@ def test_checked_unset_is_a_build_error(target, checked):
 def test_checked_unset_cli_writes_nothing(target, tmp_path):
     """The command line, with CHECKED missing from its environment: exit 1 (errors in the
     input), the E0402 diagnostic with the datum's message on stderr, and no file written
-    (README: "1 errors in the input (nothing is written)")."""
+    (README: "1 errors in the input (nothing is written)"). systemd and k8s build without
+    it (exit 0); ``b00tc env`` then fails for systemd (deploy's Secret for k8s)."""
     out = tmp_path / "out"
     done = subprocess.run(
         [sys.executable, "-m", "b00tc", "build", HOST_VARS, "--target", target, "-o", str(out)],
@@ -1076,6 +1094,10 @@ def test_checked_unset_cli_writes_nothing(target, tmp_path):
             text=True, timeout=120)
         assert done.returncode == 1 and done.stdout == "", done.stderr
         assert "error[E0402]" in done.stderr and checked_message() in done.stderr
+        return
+    if target == "k8s":  # the build needs no host variable; deploy's Secret does
+        assert done.returncode == 0 and "E0402" not in done.stderr, done.stderr
+        assert "secretKeyRef" in (out / "host-vars.yaml").read_text()
         return
     assert done.returncode == 1, done.stderr
     assert "error[E0402]" in done.stderr and checked_message() in done.stderr

@@ -154,6 +154,24 @@ def test_kubernetes_calls_fit_the_real_servers_schemas(real_server, profile, cas
             jsonschema.validate(call.arguments, schemas[call.tool])
 
 
+@pytest.mark.parametrize("profile", ["kubernetes-mcp-server", "mcp-server-kubernetes", "kubectl-mcp-server"])
+def test_secret_calls_fit_the_real_servers_schemas(real_server, profile):
+    """``value_mcp_calls``: the k8s Secret through the same apply tool, accepted too."""
+    from b00tc.backends._envfile import EnvFile
+    from b00tc.runtime.model import Options
+    from b00tc.runtime.orchestrators.kubernetes import Kubernetes
+    from b00tc.runtime.profiles import PROFILES
+
+    _, _, schemas = real_server(profile)
+    store = EnvFile("n8n", "n8n", [], kind="k8s", labels=(("app.kubernetes.io/part-of", "p"),))
+    for o in (Options(), Options(namespace="batch", context="dummy")):
+        calls = Kubernetes().value_mcp_calls([store], [{"K": "v'$(x)\n"}], o, PROFILES[profile])
+        assert calls
+        for call in calls:
+            assert call.server == profile and call.tool in schemas
+            jsonschema.validate(call.arguments, schemas[call.tool])
+
+
 def test_the_schemas_checked_are_not_vacuous(real_server):
     """The real schemas do reject a wrong call: the validation above means something."""
     _, _, schemas = real_server("kubernetes-mcp-server")

@@ -6,11 +6,11 @@ in tests/cases, tests/data and examples) is set to a canary value that names it;
 target builds every root datum of those folders, each orchestrator plans and dry-runs
 them, and the canary must appear nowhere.
 
-systemd refers to an EnvironmentFile (``b00tc env`` prints it; tests/test_systemd_secrets.py).
-The targets that still resolve host variables at build time write the value into their
-output (issue "Secrets stay secret": k8s must refer to a Secret, Nomad to a Nomad
-Variable); they are strict xfails here, so that the test fails the day they stop leaking
-and the marker has to go.
+systemd refers to an EnvironmentFile (``b00tc env`` prints it; tests/test_systemd_secrets.py),
+k8s to a Secret per Job or member that deploy creates. The targets that still resolve host
+variables at build time write the value into their output (issue "Secrets stay secret":
+Nomad must refer to a Nomad Variable); they are strict xfails here, so that the test fails
+the day they stop leaking and the marker has to go.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
 _NOT_SECRET = {"STACK", "HOME"}
 
 #: targets and orchestrators whose output still holds the values (issue 13), by name
-LEAKS_TARGET = {"k8s": "k8s bakes host variables into env values", "nomad": "Nomad bakes them into its env block"}
+LEAKS_TARGET = {"nomad": "Nomad bakes host variables into its env block"}
 LEAKS_PLAN = {"kubernetes": "the plan carries the k8s manifests", "nomad": "the plan carries the Nomad job"}
 
 
@@ -77,8 +77,21 @@ def test_no_output_file_holds_a_host_variables_value(target, tmp_path):
             for f in out.rglob("*") if out.exists() else ():
                 if f.is_file():
                     built += 1
-                    assert CANARY not in f.read_text(errors="replace"), f"{f.name} of {root} holds a value"
+                    text = f.read_text(errors="replace")
+                    if target == "k8s":
+                        text = _without_images(text, r.stderr)
+                    assert CANARY not in text, f"{f.name} of {root} holds a value"
     assert built >= 10  # the check read real output
+
+
+def _without_images(text: str, stderr: str) -> str:
+    """k8s resolves an image's host variables at build time (an image cannot be read from a
+    Secret) and says so, W0303: those lines are the one place a k8s file may hold one."""
+    lines = text.splitlines()
+    images = [line for line in lines if re.match(r"\s*(- )?image: ", line)]
+    if any(CANARY in line for line in images):
+        assert "warning[W0303]" in stderr
+    return "\n".join(line for line in lines if line not in images)
 
 
 @pytest.mark.parametrize("orchestrator", [_mark(LEAKS_PLAN, o) for o in ("kubernetes", "docker-compose", "nomad", "direct")])

@@ -25,12 +25,15 @@ class EnvFile(NamedTuple):
     ``kind`` systemd an EnvironmentFile= at ``path`` of the unit ``unit``; for k8s the
     Secret named ``path`` (``unit``: the datum or member whose objects read it); for nomad
     the Variable at ``path`` (nomad/jobs/<job>) of the job ``unit``. An entry's name is the
-    file's variable, the Secret's key, the Variable's item."""
+    file's variable, the Secret's key, the Variable's item. ``labels``: (name, value)
+    pairs the store's object carries where it has labels (a k8s Secret: those of the Job or
+    Deployment that reads it, so that day two selects it with them)."""
 
     path: str
     unit: str
     entries: list
     kind: str = "systemd"
+    labels: tuple = ()
 
 
 def env_line(name: str, value: str) -> str:

@@ -151,7 +151,9 @@ def command_line(words: list[str], per_line: int = 0) -> str:
 
 
 def _unit_text(head: list[str], sections: list[tuple[str, list[str]]]) -> str:
-    lines = [f"# {comment(h)}".rstrip() for h in head]
+    # systemd refuses a unit holding a Unicode noncharacter, in a comment too (a job's
+    # image, which the header names, is not checked like a value: it is not run)
+    lines = [f"# {comment(_NONCHARACTER.sub(chr(0xFFFD), h))}".rstrip() for h in head]
     for name, body in sections:
         lines += ["", f"[{name}]"] + body
     return "\n".join(lines).lstrip("\n") + "\n"

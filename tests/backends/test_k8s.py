@@ -11,6 +11,7 @@ import subprocess
 import time
 
 import kubernetes_validate
+import msgspec
 import pytest
 import yaml
 
@@ -127,6 +128,54 @@ def _read_name(rest: bytes, byte_wise: bool) -> tuple[bytes, bool, int]:
 def _rune_size(b: bytes) -> int:
     lead = b[0]
     return 1 if lead < 0x80 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+
+
+#: the env names b00tc defines from a Secret (b00tc.backends._k8s_secret.PREFIX)
+OWN_PREFIX = "B00T_"
+
+
+def kubelet_view(c: dict, secrets: dict[str, dict[str, str]], mapping: dict, byte_wise: bool = False,
+                 own: bool = False) -> tuple[list[str], dict[str, str]]:
+    """What the kubelet gives a container's process: the env in list order, a ``value``
+    expanded with ``mapping`` (what else the kubelet knows: service links) and the
+    variables defined before it, a ``secretKeyRef`` read from ``secrets`` (Secret name ->
+    key -> value, as deploy creates them; a missing one fails the container's start); then
+    command + args expanded with the whole env. b00tc's own ``B00T_`` names read from a
+    Secret are left out of the env returned unless ``own``."""
+    env: dict[str, str] = {}
+    ours: set[str] = set()
+    for e in c.get("env", []):
+        if "valueFrom" in e:
+            ref = e["valueFrom"]["secretKeyRef"]
+            data = secrets.get(ref["name"], {})
+            assert ref["key"] in data, f"the Secret {ref['name']} has no key {ref['key']} ({e['name']})"
+            env[e["name"]] = data[ref["key"]]
+            if e["name"].startswith(OWN_PREFIX):
+                ours.add(e["name"])
+        else:
+            assert isinstance(e["value"], str), e
+            env[e["name"]] = k8s_expand(e["value"], {**mapping, **env}, byte_wise=byte_wise)
+    full = {**mapping, **env}
+    argv = []
+    for a in c.get("command", []) + c.get("args", []):
+        assert isinstance(a, str), a
+        argv.append(k8s_expand(a, full, byte_wise=byte_wise))
+    return argv, {k: v for k, v in env.items() if own or k not in ours}
+
+
+def k8s_secrets(stores, host_env: dict[str, str]) -> dict[str, dict[str, str]]:
+    """The build's k8s Secrets (``EnvFile`` of kind k8s) resolved as deploy resolves them."""
+    from b00tc.diagnostics import Diagnostics
+    from b00tc.envfiles import resolve_store
+
+    out = {}
+    for store in stores:
+        if store.kind == "k8s":
+            diags = Diagnostics()
+            values = resolve_store(store, host_env, diags)
+            assert values is not None, [d.message for d in diags]
+            out[store.path] = values
+    return out
 
 
 def test_reference_expansion_matches_upstream_cases():
@@ -542,11 +591,12 @@ def test_image_is_not_expanded_but_is_kept_verbatim():
     assert doc["spec"]["template"]["spec"]["containers"][0]["image"] == "reg.local:5000/a$b:1.0"
 
 
-def test_host_variables_are_baked_and_escaped():
-    """k8s resolves host variables at build time: the value from ctx.env is a literal
-    and is escaped like one."""
+def test_host_variables_are_read_from_a_secret():
+    """No value of a host variable is written: an env entry that is one variable reads
+    the Secret's key, the image's variables are resolved (W0303); the Secret, resolved
+    as deploy resolves it, gives each entry the variable's value under its operator."""
     job = small_job(
-        container=Container(image=Value(parts=(Lit(text="repo/app:"), HostVar(name="TAG")))),
+        container=Container(image=Value(parts=(Lit(text="repo/app:"), HostVar(name="TAG")), path="$.i")),
         env=(
             EnvVar(name="A", value=Value(parts=(HostVar(name="SECRET"),))),
             EnvVar(name="B", value=Value(parts=(HostVar(name="UNSET", op=":-", arg="dflt $(x)"),))),
@@ -554,20 +604,133 @@ def test_host_variables_are_baked_and_escaped():
             EnvVar(name="D", value=Value(parts=(HostVar(name="EMPTY", op=":-", arg="d"),))),
         ),
     )
-    _, (doc,), ctx = render(job, env={"TAG": "1.2", "SECRET": "p$(w)d", "EMPTY": ""})
+    host = {"TAG": "1.2", "SECRET": "p$(w)d", "EMPTY": ""}
+    text, (doc,), ctx = render(job, env=host)
     container = doc["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == "repo/app:1.2"
-    env = {e["name"]: k8s_expand(e["value"], DEFINED) for e in container["env"]}
+    assert "p$(w)d" not in text and "dflt" not in text
+    assert container["env"][0] == {"name": "A", "valueFrom": {"secretKeyRef": {"name": "hello", "key": "SECRET"}}}
+    _, env = kubelet_view(container, k8s_secrets(ctx.env_files, host), DEFINED)
     assert env == {"A": "p$(w)d", "B": "dflt $(x)", "C": "", "D": "d"}
-    assert ctx.diagnostics == []
+    assert [(d.code, d.path) for d in ctx.diagnostics] == [("W0303", "$.i")]
+    assert "TAG" in ctx.diagnostics[0].message
+    (store,) = ctx.env_files
+    assert (store.kind, store.path, store.unit) == ("k8s", "hello", "hello")
+    assert [e.name for e in store.entries] == ["SECRET", "UNSET", "EMPTY", "EMPTY.2"]
+    assert text.splitlines()[1].startswith("# hello reads the Secret hello (keys SECRET, UNSET, EMPTY, EMPTY.2)")
 
 
-def test_unset_host_variable_is_an_error():
+def test_unset_host_variable_is_an_error_at_deploy_not_at_build():
+    from b00tc.diagnostics import Diagnostics
+    from b00tc.envfiles import resolve_store
+
     job = small_job(env=(EnvVar(name="A", value=Value(parts=(HostVar(name="NOPE"),),
                                                         path="$.b00t.env.A")),))
     _, _, ctx = render(job)
-    assert [(d.code, d.path, d.is_error) for d in ctx.diagnostics] == [
-        ("E0401", "$.b00t.env.A", True)]
+    assert ctx.diagnostics == []
+    diags = Diagnostics()
+    assert resolve_store(ctx.env_files[0], {}, diags) is None
+    assert [(d.code, d.path, d.is_error) for d in diags] == [("E0401", "$.b00t.env.A", True)]
+
+
+def _var(name, op="", arg=""):
+    return HostVar(name=name, op=op, arg=arg)
+
+
+def test_mixed_values_command_and_args_use_defined_env_vars():
+    """Text around a variable stays escaped; the variable is ``$(B00T_<key>)``, an env var
+    defined from the Secret before every entry; command and args the same."""
+    job = small_job(
+        container=Container(
+            image=lit("busybox"),
+            command=(Value(parts=(Lit(text="$(x)-"), _var("CMD"))),),
+            args=(Value(parts=(Lit(text="--pw="), _var("PW"), Lit(text=" $$"))), lit("$(HOME)")),
+        ),
+        env=(
+            EnvVar(name="MIXED", value=Value(parts=(Lit(text="pre-"), _var("PW", ":-", "d"), Lit(text="-$(x)")))),
+            EnvVar(name="PLAIN", value=Value(parts=(_var("PW"),))),
+        ),
+    )
+    host = {"CMD": "c$(x)'\"", "PW": "p w\n$$"}
+    text, (doc,), ctx = render(job, env=host)
+    c = doc["spec"]["template"]["spec"]["containers"][0]
+    assert c["command"] == ["$$(x)-$(B00T_CMD)"]
+    assert c["args"] == ["--pw=$(B00T_PW) $$$", "$$(HOME)"]
+    assert [e["name"] for e in c["env"]] == ["B00T_CMD", "B00T_PW", "B00T_PW.2", "MIXED", "PLAIN"]
+    assert c["env"][3]["value"] == "pre-$(B00T_PW.2)-$$(x)"
+    for value in host.values():
+        assert value not in text
+    argv, env = kubelet_view(c, k8s_secrets(ctx.env_files, host), DEFINED)
+    assert argv == ["$(x)-c$(x)'\"", "--pw=p w\n$$ $$", "$(HOME)"]
+    assert env == {"MIXED": "pre-p w\n$$-$(x)", "PLAIN": "p w\n$$"}
+    assert ctx.diagnostics == []
+    for version in VERSIONS:
+        kubernetes_validate.validate(doc, version, strict=True)
+
+
+def test_a_dollar_before_a_host_variable_stays_a_dollar():
+    """Found by test_properties: a literal ending in ``$`` then ``$(B00T_X)`` read as
+    ``$$(B00T_X)``, the literal text ``$(B00T_X)``."""
+    job = small_job(
+        container=Container(image=lit("busybox"), args=(Value(parts=(Lit(text="a$"), _var("X"), Lit(text="$"))),)),
+        env=(EnvVar(name="E", value=Value(parts=(Lit(text="$"), _var("X"), Lit(text="$$")))),),
+    )
+    _, (doc,), ctx = render(job)
+    c = doc["spec"]["template"]["spec"]["containers"][0]
+    for byte_wise in (False, True):
+        argv, env = kubelet_view(c, k8s_secrets(ctx.env_files, {"X": "v"}), DEFINED, byte_wise)
+        assert (argv, env) == (["a$v$"], {"E": "$v$$"})
+
+
+def test_key_per_operator_form_in_order_of_first_appearance():
+    forms = [_var("X"), _var("X", ":-", "a"), _var("Y"), _var("X", "-", "a"), _var("X", ":-", "a"), _var("X")]
+    job = small_job(env=tuple(EnvVar(name=f"E{i}", value=Value(parts=(v,))) for i, v in enumerate(forms)))
+    _, (doc,), ctx = render(job)
+    keys = [e["valueFrom"]["secretKeyRef"]["key"] for e in doc["spec"]["template"]["spec"]["containers"][0]["env"]]
+    assert keys == ["X", "X.2", "Y", "X.3", "X.2", "X"]
+    store = ctx.env_files[0]
+    assert [(e.name, e.value.parts[0]) for e in store.entries] == [
+        ("X", forms[0]), ("X.2", forms[1]), ("Y", forms[2]), ("X.3", forms[3])]
+    assert all(re.fullmatch(r"[-._a-zA-Z0-9]+", e.name) for e in store.entries)
+
+
+def test_a_datum_env_name_b00tc_defines_is_an_error():
+    job = small_job(env=(
+        EnvVar(name="B00T_PW", value=lit("mine"), path="$.b00t.env.B00T_PW"),
+        EnvVar(name="URL", value=Value(parts=(Lit(text="x-"), _var("PW")), path="$.b00t.env.URL")),
+    ))
+    _, _, ctx = render(job)
+    assert [(d.code, d.path, d.is_error) for d in ctx.diagnostics] == [("E0601", "$.b00t.env.B00T_PW", True)]
+    assert "B00T_PW" in ctx.diagnostics[0].message and "Secret hello" in ctx.diagnostics[0].message
+
+
+def test_a_datum_env_name_b00tc_does_not_define_is_fine():
+    job = small_job(env=(EnvVar(name="B00T_PW", value=lit("mine")), EnvVar(name="PW", value=Value(parts=(_var("PW"),)))))
+    _, _, ctx = render(job)
+    assert ctx.diagnostics == []
+
+
+def test_members_read_their_own_secret():
+    stack = pipeline_stack()
+    n8n = stack.members[0]
+    env = (*n8n.env, EnvVar(name="PASS", value=Value(parts=(_var("N8N_PW"),))))
+    stack = msgspec.structs.replace(stack, members=(msgspec.structs.replace(n8n, env=env), *stack.members[1:]))
+    text, docs, ctx = render(stack, env={"N8N_PW": "hidden"})
+    assert "hidden" not in text
+    dep = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == n8n.name)
+    refs = [e["valueFrom"]["secretKeyRef"] for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]
+            if "valueFrom" in e]
+    assert refs == [{"name": n8n.name, "key": "N8N_PW"}]
+    assert [(s.kind, s.path, s.unit) for s in ctx.env_files] == [("k8s", n8n.name, n8n.name)]
+
+
+def test_output_is_the_same_whatever_the_environment_holds():
+    job = small_job(env=(
+        EnvVar(name="A", value=Value(parts=(_var("A"),))),
+        EnvVar(name="B", value=Value(parts=(Lit(text="b-"), _var("B", ":?", "need B")))),
+    ), container=Container(image=lit("busybox"), args=(Value(parts=(_var("C", ":-", "c"),)),)))
+    texts = {render(job, env=env)[0] for env in ({}, {"A": "1", "B": "2", "C": "3"}, {"A": "", "B": "$(x)\n"})}
+    assert len(texts) == 1
 
 
 # ---------------------------------------------------------------------------
@@ -717,5 +880,6 @@ def test_stack_member_references_and_host_variables():
     _, docs, ctx = render(stack)
     c = docs[-1]["spec"]["template"]["spec"]["containers"][0]
     assert c["env"] == [{"name": "UP", "value": "http://n8n:5678"},
-                        {"name": "PW", "value": "admin"}]
+                        {"name": "PW", "valueFrom": {"secretKeyRef": {"name": "worker", "key": "PW"}}}]
+    assert kubelet_view(c, k8s_secrets(ctx.env_files, {}), {})[1] == {"UP": "http://n8n:5678", "PW": "admin"}
     assert ctx.diagnostics == []

@@ -1,21 +1,28 @@
 """Kubernetes: ``kubectl apply`` (or an MCP server's tools), and day two by the labels
 ``app.kubernetes.io/managed-by=b00tc`` and, for a job, ``b00t.io/datum=<name>.job``, for a
-stack ``app.kubernetes.io/part-of=<name>`` (``kubectl get|logs|delete -l``)."""
+stack ``app.kubernetes.io/part-of=<name>`` (``kubectl get|logs|delete -l``).
+
+The Secrets the objects read (b00tc.backends._k8s_secret) are applied first, each as JSON on
+``kubectl apply -f -``'s stdin, its values base64 in ``data`` (exact bytes); they carry the
+labels of the object that reads them, so down deletes them. Status never lists Secrets
+(``kubectl get -o json`` would print their data)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 from typing import Optional
 
 from b00tc.runtime.model import (
-    MANAGED, Availability, Command, Deployed, Manifest, McpCommand, ObjectState, Options, Status, summarize,
+    MANAGED, Availability, CallOptions, Command, Deployed, Manifest, McpCommand, ObjectState, Options, Profile,
+    Status, summarize,
 )
 from b00tc.runtime.orchestrators.base import Orchestrator
 from b00tc.runtime.process import Runner, answer, parse_json, probe, run_captured, timeout
 
 STATUS_KINDS = ("jobs", "deployments", "services", "pods", "persistentvolumeclaims")
-DOWN_KINDS = ("jobs", "deployments", "services")
+DOWN_KINDS = ("jobs", "deployments", "services", "secrets")
 
 
 def selector(d: Deployed) -> str:
@@ -34,6 +41,33 @@ def _ns(o: Options) -> list[str]:
 
 def _down_kinds(o: Options) -> tuple[str, ...]:
     return DOWN_KINDS + (("persistentvolumeclaims",) if o.volumes else ())
+
+
+def secret_manifest(store, values: dict[str, str]) -> dict:
+    """The Secret a k8s store (``EnvFile`` of kind k8s) describes, holding ``values`` (its
+    entries resolved, ``b00tc.envfiles.resolve_store``)."""
+    labels = dict(store.labels)
+    labels.setdefault("app.kubernetes.io/managed-by", "b00tc")
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": store.path, "labels": labels},
+        "type": "Opaque",
+        "data": {k: base64.b64encode(v.encode("utf-8")).decode("ascii") for k, v in values.items()},
+    }
+
+
+def secret_json(store, values: dict[str, str]) -> str:
+    return json.dumps(secret_manifest(store, values), separators=(",", ":"))
+
+
+def _secrets(stores: list, values: list[dict[str, str]]) -> list[tuple[object, dict[str, str]]]:
+    return [(s, v) for s, v in zip(stores, values) if s.kind == "k8s"]
+
+
+def _what(store, values: dict[str, str]) -> str:
+    n = len(values)
+    return f"Secret {store.path}: {n} key{'s' * (n != 1)}"
 
 
 # ---------------------------------------------------------------------------------------
@@ -124,6 +158,22 @@ class Kubernetes(Orchestrator):
 
     def deploy_commands(self, m: Manifest, path: str, o: Options) -> list[Command]:
         return [Command(_kubectl(o) + ["apply", "-f", path] + _ns(o))]
+
+    def value_commands(self, stores: list, values: list[dict[str, str]], o: Options) -> list[Command]:
+        """One ``kubectl apply -f -`` per Secret, the Secret (JSON) on its stdin."""
+        return [Command(_kubectl(o) + ["apply", "-f", "-"] + _ns(o), stdin=secret_json(s, v).encode("utf-8"),
+                        stdin_what=_what(s, v))
+                for s, v in _secrets(stores, values)]
+
+    def value_mcp_calls(self, stores: list, values: list[dict[str, str]], o: Options,
+                        profile: Profile) -> list[McpCommand]:
+        """Each Secret through the profile's apply tool, as its manifest argument (the
+        arguments hold the values, base64: never print them)."""
+        if profile is None:
+            return []
+        opts = CallOptions(namespace=o.namespace or "default", context=o.context)
+        return [McpCommand(profile.server, profile.tool, args)
+                for s, v in _secrets(stores, values) for args in profile.arguments(secret_json(s, v), opts)]
 
     def commands(self, d: Deployed, op: str, o: Options) -> list[Command]:
         sel = selector(d)
