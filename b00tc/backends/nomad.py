@@ -43,6 +43,8 @@ from typing import Iterable, Optional, Sequence, Union
 from b00tc.backends import Backend, OutputFile, _hcl
 from b00tc.backends._context import Context
 from b00tc.backends._hcl import Attribute, Block, Comment, Raw
+from b00tc.backends._nomadvars import DESTINATION as VARS_ENV_FILE
+from b00tc.backends._nomadvars import Item, JobVariable, item_action
 from b00tc.backends._values import bake, ref_text
 from b00tc.backends._wait import wait_script
 from b00tc.ir import (
@@ -225,13 +227,30 @@ def _ref_segments(ref: Ref) -> list[_Text]:
 
 
 def _env_line(name: str, parts: Sequence[Part]) -> str:
-    segs: list[_Text] = [("text", f'{name}="')]
+    segs: list[_Text] = [("text", f"{name}=")]
+    quoted = False  # a double-quoted piece is open
+
+    def add_text(t: str) -> None:
+        nonlocal quoted
+        if not quoted:
+            segs.append(("text", '"'))
+            quoted = True
+        segs.append(("text", t))
+
     for part in parts:
         if isinstance(part, Ref):
-            segs.extend(_ref_segments(part))
+            for kind, t in _ref_segments(part):
+                add_text(t) if kind == "text" else (add_text(""), segs.append((kind, t)))
+        elif isinstance(part, Item):  # a double-quoted piece of its own
+            if quoted:
+                segs.append(("text", '"'))
+                quoted = False
+            segs.append(("action", item_action(part)))
         else:
-            segs.append(("text", envfile_escape(part.text)))  # type: ignore[union-attr]
-    segs.append(("text", '"\n'))
+            add_text(envfile_escape(part.text))  # type: ignore[union-attr]
+    if not quoted and not any(kind == "action" for kind, _ in segs):
+        add_text("")  # an empty value: NAME=""
+    segs.append(("text", '"\n' if quoted else "\n"))
     out: list[str] = []
     pending = ""
     for kind, text in segs:
@@ -256,6 +275,7 @@ class _Renderer:
     # -- datums ------------------------------------------------------------
 
     def job(self, job: Job) -> Block:
+        self.vars = JobVariable(job.name)
         out = Block("job", [job.name])
         out.attr("datacenters", DATACENTERS).attr("type", "batch")
         meta = self._identity_meta(job.name, f"{job.name}.job", part_of="")
@@ -272,9 +292,11 @@ class _Renderer:
         # the annotations may already record gpu_shared on the job: not again on the task
         task = self._task(job.name, job.container, job.env, job.resources, job.file, set(meta))
         group.add(task)
+        self._register()
         return out
 
     def stack(self, stack: Stack) -> Block:
+        self.vars = JobVariable(stack.name)
         out = Block("job", [stack.name])
         out.attr("datacenters", DATACENTERS).attr("type", "service")
         meta = self._identity_meta(stack.name, f"{stack.name}.stack", part_of="")
@@ -283,7 +305,13 @@ class _Renderer:
         self._meta(out, meta)
         for member in stack.members:
             out.add(self._member_group(stack, member))
+        self._register()
         return out
+
+    def _register(self) -> None:
+        """The job's Nomad Variable, for deploy to fill (``b00tc.envfiles``)."""
+        if self.vars.store.entries:
+            self.ctx.env_files.append(self.vars.store)
 
     # -- members -----------------------------------------------------------
 
@@ -410,13 +438,14 @@ class _Renderer:
         task = Block("task", [name])
         task.attr("driver", "docker")
         lines: list[str] = []  # env template lines
+        secret: list[str] = []  # lines of the template that reads the job's Variable
         config = task.block("config")
         config.attr("image", self._config_value(container.image, file, "B00T_IMAGE", lines))
         if container.command:
             config.attr(
                 "entrypoint",
                 [
-                    self._config_value(v, file, f"B00T_CMD_{i}", lines)
+                    self._config_value(v, file, f"B00T_CMD_{i}", lines, (name, secret))
                     for i, v in enumerate(container.command)
                 ],
             )
@@ -424,14 +453,18 @@ class _Renderer:
             config.attr(
                 "args",
                 [
-                    self._config_value(v, file, f"B00T_ARG_{i}", lines)
+                    self._config_value(v, file, f"B00T_ARG_{i}", lines, (name, secret))
                     for i, v in enumerate(container.args)
                 ],
             )
 
         env_block: dict[str, str] = {}
         env_lines: list[str] = []
+        secret_env: list[str] = []
         for var in env:
+            if var.value.host_vars:
+                secret_env.append(_env_line(var.name, self.vars.parts(name, var.name, var.value, file)))
+                continue
             parts = bake(var.value, self.ctx, file)
             literal = _literal(parts)
             if literal is not None and not _NOMAD_ENV_INTERP.search(literal):
@@ -443,6 +476,10 @@ class _Renderer:
         lines = env_lines + lines
         if lines:
             task.add(_template("".join(lines), REFS_ENV_FILE))
+        secret = secret_env + secret
+        if secret:
+            template = _template(self.vars.template_data(secret), VARS_ENV_FILE)
+            task.add(template.attr("change_mode", "restart"))
 
         meta: dict[str, str] = {}
         res = self._resources(resources, file, meta)
@@ -452,10 +489,21 @@ class _Renderer:
         return task
 
     def _config_value(
-        self, value: Value, file: str, env_name: str, lines: list[str]
+        self, value: Value, file: str, env_name: str, lines: list[str], secret=None
     ) -> Union[str, Raw]:
         """A driver config string; one holding a reference is exported by the env
-        template as ``env_name`` and read back through Nomad's config interpolation."""
+        template as ``env_name`` and read back through Nomad's config interpolation, and
+        so is one holding a host variable (``secret``: the task and its Variable template
+        lines), from the job's Variable. The image is resolved at build time (W0304)."""
+        if value.host_vars and secret is not None:
+            task, secret_lines = secret
+            secret_lines.append(_env_line(env_name, self.vars.parts(task, env_name, value, file)))
+            return Raw("${" + env_name + "}")
+        for var in value.host_vars:
+            self.ctx.warn("W0304", f"host variable {var.name} in the image is resolved at build "
+                          "time: its value is written into the Nomad job", file, value.path,
+                          help="write the image without host variables to keep the job file "
+                          "free of their values")
         parts = bake(value, self.ctx, file)
         literal = _literal(parts)
         if literal is not None:
