@@ -908,12 +908,12 @@ def test_shell_semantics_oracle():
 @pytest.mark.parametrize("case", sorted(HOST_ENVS))
 @pytest.mark.parametrize("target", ["k8s", "nomad", "systemd"])
 def test_host_vars_baked_at_build_time(target, case):
-    """k8s and Nomad resolve host variables when b00tc runs; the baked values are then
-    literals, escaped like any other (the hostile REQUIRED_TOKEN of ``set-empty``): each
-    target's reading gives bash's value of each env entry, the command, and (k8s, Nomad)
-    the image. systemd's unit is built without them and reads them from the environment
-    file that ``b00tc env`` resolves with ``host_env``: the unit read with that file gives
-    the same values."""
+    """k8s resolves host variables when b00tc runs (Nomad those of the image only); the
+    baked values are then literals, escaped like any other (the hostile REQUIRED_TOKEN of
+    ``set-empty``): each target's reading gives bash's value of each env entry, the
+    command, and (k8s, Nomad) the image. systemd's unit is built without them and reads
+    them from the environment file that ``b00tc env`` resolves with ``host_env``, Nomad's
+    job from its Nomad Variable as deploy resolves it: read with those, the same values."""
     host_env = HOST_ENVS[case]
     # the image is resolved at build time on Nomad (W0304): its variable only
     build_env = {} if target == "systemd" else \

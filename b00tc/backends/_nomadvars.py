@@ -109,6 +109,15 @@ class JobVariable:
         )
 
 
+def warn_image(value: Value, ctx, file: str) -> None:
+    """An image is resolved at build time (Nomad needs it to pull): W0304 per variable."""
+    for var in value.host_vars:
+        ctx.warn("W0304", f"host variable {var.name} in the image is resolved at build time: "
+                 "its value is written into the Nomad job", file, value.path,
+                 help="write the image without host variables to keep the job file free of "
+                 "their values")
+
+
 def item_action(item: Item) -> str:
     """The Go template action that prints the item as one double-quoted go-envparse piece."""
     return "{{ toJSON (index . " + _go_quote(item.key) + ").Value }}"

@@ -21,6 +21,10 @@ different ways after the HCL parser has decoded them (``_hcl`` does that first l
   Go template text, or through a ``{{ "..." }}`` string constant when it contains ``{``;
   each value is double-quoted with the escapes go-envparse decodes (JSON's).
 
+Host variables are never resolved here (but in an image, W0304): env entries and command
+words that use them read the job's Nomad Variable through a ``secrets/`` env template
+(``_nomadvars``); deploy puts the Variable.
+
 References to stack services use Nomad native service discovery in that template:
 ``{{ range $i, $s := nomadService "<service>" }}{{ if eq $i 0 }}...{{ end }}{{ end }}``,
 taking the first registered instance (a rolling update may briefly show two). Command
@@ -44,7 +48,7 @@ from b00tc.backends import Backend, OutputFile, _hcl
 from b00tc.backends._context import Context
 from b00tc.backends._hcl import Attribute, Block, Comment, Raw
 from b00tc.backends._nomadvars import DESTINATION as VARS_ENV_FILE
-from b00tc.backends._nomadvars import Item, JobVariable, item_action
+from b00tc.backends._nomadvars import Item, JobVariable, item_action, warn_image
 from b00tc.backends._values import bake, ref_text
 from b00tc.backends._wait import wait_script
 from b00tc.ir import (
@@ -499,11 +503,7 @@ class _Renderer:
             task, secret_lines = secret
             secret_lines.append(_env_line(env_name, self.vars.parts(task, env_name, value, file)))
             return Raw("${" + env_name + "}")
-        for var in value.host_vars:
-            self.ctx.warn("W0304", f"host variable {var.name} in the image is resolved at build "
-                          "time: its value is written into the Nomad job", file, value.path,
-                          help="write the image without host variables to keep the job file "
-                          "free of their values")
+        warn_image(value, self.ctx, file)
         parts = bake(value, self.ctx, file)
         literal = _literal(parts)
         if literal is not None:
