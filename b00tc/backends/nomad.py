@@ -443,6 +443,7 @@ class _Renderer:
         task.attr("driver", "docker")
         lines: list[str] = []  # env template lines
         secret: list[str] = []  # lines of the template that reads the job's Variable
+        self._exported: set[str] = set()  # the B00T_* names the templates export
         config = task.block("config")
         config.attr("image", self._config_value(container.image, file, "B00T_IMAGE", lines))
         if container.command:
@@ -466,6 +467,13 @@ class _Renderer:
         env_lines: list[str] = []
         secret_env: list[str] = []
         for var in env:
+            if var.name in self._exported:  # one env name, two values (and Variable items)
+                self.ctx.error(
+                    "E0601", f"the env name {var.name} is the one target nomad gives a command "
+                    "word or the image that it reads from its env template", file,
+                    var.path or var.value.path, help="rename the env entry: names B00T_CMD_<n>, "
+                    "B00T_ARG_<n> and B00T_IMAGE are b00tc's on Nomad")
+                continue
             if var.value.host_vars:
                 secret_env.append(_env_line(var.name, self.vars.parts(name, var.name, var.value, file)))
                 continue
@@ -502,6 +510,7 @@ class _Renderer:
         if value.host_vars and secret is not None:
             task, secret_lines = secret
             secret_lines.append(_env_line(env_name, self.vars.parts(task, env_name, value, file)))
+            self._exported.add(env_name)
             return Raw("${" + env_name + "}")
         warn_image(value, self.ctx, file)
         parts = bake(value, self.ctx, file)
@@ -509,6 +518,7 @@ class _Renderer:
         if literal is not None:
             return runtime_literal(literal)
         lines.append(_env_line(env_name, parts))
+        self._exported.add(env_name)
         return Raw("${" + env_name + "}")
 
     def _wait_task(self, wait: WaitFor) -> Block:

@@ -1035,9 +1035,9 @@ def variables(ctx, host_env) -> dict[str, dict[str, str]]:
     return out
 
 
-def host_var_job(**kw) -> Job:
+def host_var_job(env=(), **kw) -> Job:
     return small_job(
-        env=(
+        env=env + (
             EnvVar(name="TOKEN", value=Value(parts=(Lit(text="t-"), HostVar(name="API_TOKEN")))),
             EnvVar(name="MODE", value=Value(parts=(HostVar(name="MODE", op=":-", arg="${dev}"),))),
             EnvVar(name="URL", value=Value(parts=(
@@ -1136,6 +1136,17 @@ def test_item_names_of_a_stack_are_per_member_and_do_not_collide():
         task = one(one(job_parts(doc)[1], "group", m.name), "task", m.name)
         env = task_env(task, variables=resolved)
         assert env["SECRET"] == "v" and env["SECRET_0"] == "vhttp://10.0.0.7:25678v"
+
+
+def test_an_env_name_that_b00tc_exports_for_a_command_word_is_an_error():
+    """``B00T_ARG_1`` would be two env values and two Variable items of one name."""
+    job = host_var_job(env=(EnvVar(name="B00T_ARG_1", value=Value(parts=(HostVar(name="S"),)),
+                                   path="$.b00t.env.B00T_ARG_1"),))
+    ctx = Context(target="nomad", env={})
+    NomadBackend().render(Unit(datum=job), ctx)
+    assert [(d.code, d.path) for d in ctx.diagnostics if d.is_error] == [("E0601", "$.b00t.env.B00T_ARG_1")]
+    names = [e.name for e in ctx.env_files[0].entries]
+    assert len(names) == len(set(names))
 
 
 @settings(max_examples=200, deadline=None)
