@@ -1859,13 +1859,29 @@ def check_compose(sc: Scenario, out: dict, folder: Path, worker: ComposeWorker |
     return problems
 
 
-def nomad_read(text: str, group: str, task: str, mapping: dict, services: dict):
+def nomad_variables(sc: Scenario, result) -> dict[str, dict[str, str]]:
+    """The build's Nomad Variables as deploy resolves them with the scenario's host
+    environment (``envfiles.resolve_store``): path -> items, what ``nomadVar`` reads."""
+    from b00tc.diagnostics import Diagnostics
+    from b00tc.envfiles import resolve_store
+
+    out = {}
+    for store in result.env_files if result is not None else ():
+        if store.kind == "nomad":
+            diags = Diagnostics()
+            items = resolve_store(store, dict(sc.host_env), diags)
+            assert items is not None, [d.message for d in diags]
+            out[store.path] = items
+    return out
+
+
+def nomad_read(text: str, group: str, task: str, mapping: dict, services: dict, variables=None):
     """tests/test_literals.nomad_reading with the example's service catalog: the task's
     env (env block through ReplaceEnv with every spelled name known, env templates through
-    Go text/template and go-envparse), its argv, image and volumes (HCL-decoded, then
-    evaluated again at task start with the task env)."""
+    Go text/template, ``nomadVar`` reading ``variables``, and go-envparse), its argv, image
+    and volumes (HCL-decoded, then evaluated again at task start with the task env)."""
     t = nomad_task(text, group, task)
-    from_templates = task_env({k: v for k, v in t.items() if k != "env"}, services)
+    from_templates = task_env({k: v for k, v in t.items() if k != "env"}, services, variables)
     # every key of the env block: test_nomad.attrs would drop names starting with "__",
     # which python-hcl2 uses for its own markers (``__is_block__``)
     block = {k: hcl_str(v) for k, v in one(t, "env").items() if k != "__is_block__"} \
@@ -1904,14 +1920,15 @@ def nomad_meta(doc_body: dict) -> dict:
     return {k: hcl_decode(v) for k, v in attrs(metas[0][1]).items()} if metas else {}
 
 
-def check_nomad(sc: Scenario, out: dict, folder: Path) -> list[str]:
+def check_nomad(sc: Scenario, out: dict, folder: Path, result=None) -> list[str]:
     for text in out.values():
         check_jobspec(hcl2.loads(text))
     problems: list[str] = []
+    variables = nomad_variables(sc, result)
     mapping = spelled(expected_strings(sc, "nomad"))
     j = sc.job
     text = out[f"{j.name}.nomad.hcl"]
-    seen, image, _, t = nomad_read(text, j.name, j.name, mapping, sc.catalog)
+    seen, image, _, t = nomad_read(text, j.name, j.name, mapping, sc.catalog, variables)
     problems += compare("nomad job", seen, job_expect(sc, "nomad"))
     problems += _eq("nomad job image", image, expect(sc, j.image, "nomad", "job"))
     problems += nomad_resources("nomad job", t, j.res, gpu_count(j.res))
@@ -1927,7 +1944,7 @@ def check_nomad(sc: Scenario, out: dict, folder: Path) -> list[str]:
                             key=lambda k: "b00t_" + k.replace("-", "_"))
     for m in sc.members:
         what = f"nomad member {m.name}"
-        seen, image, volumes, t = nomad_read(text, m.name, m.name, mapping, sc.catalog)
+        seen, image, volumes, t = nomad_read(text, m.name, m.name, mapping, sc.catalog, variables)
         problems += compare(what, seen, member_expect(sc, m, "nomad"))
         problems += _eq(f"{what} image", image, expect(sc, m.image, "nomad", "member"))
         problems += nomad_resources(what, t, m.res, gpu_count(m.res, m.gpus_flag))
@@ -2084,8 +2101,8 @@ def judge(sc: Scenario, result, folder: Path, kind: str) -> list[str]:
         try:
             if target == "compose":
                 problems += check_compose(sc, out, folder, WORKER)
-            elif target == "systemd":
-                problems += check_systemd(sc, out, folder, result)
+            elif target in ("systemd", "nomad"):
+                problems += CHECKS[target](sc, out, folder, result)
             else:
                 problems += CHECKS[target](sc, out, folder)
         except Exception as e:  # noqa: BLE001 (a validator or a reader refused the output)
@@ -2293,7 +2310,9 @@ def test_nul_is_a_clear_error(example):
     environment strings end at NUL): the build fails with E0601 in that file, for every
     target, and writes nothing. A NUL in a host variable's value is E0601 on the targets
     that read it at build time (k8s, Nomad, systemd); compose and bash read it at run
-    time, from an environment that cannot hold one."""
+    time, from an environment that cannot hold one. (Nomad reads an image's at build
+    time, the others when deploy resolves the job's Variable, systemd all of them in
+    ``b00tc env``: the error is there.)"""
     sc, file = example
     folder = example_folder()
     try:
@@ -2302,6 +2321,8 @@ def test_nul_is_a_clear_error(example):
             for target in TARGETS:
                 result = build(sc, folder, targets=[target])
                 codes = {d.code for d in result.diags if d.is_error}
+                if target in ("nomad", "systemd") and not codes:  # b00tc env, deploy resolve
+                    codes = resolved_errors(result, sc.host_env)
                 assert codes == ({"E0601"} if target in ("k8s", "nomad", "systemd") else set()), \
                     f"{target}: {rendered(result)}"
                 RAN[("nul", f"{target} (host variable value)")] += 1
@@ -2477,13 +2498,27 @@ def test_fixed_bug_bash_host_variable_command_starting_with_dash(tmp_path):
     assert problems == [] and argv == ["-v", "arg"]
 
 
+def resolved_errors(result, host_env) -> set[str]:
+    """The error codes of resolving the build's deploy-time values: the Nomad Variables
+    (deploy's step) and the systemd environment files (``b00tc env``)."""
+    from b00tc.diagnostics import Diagnostics
+    from b00tc.envfiles import resolve_files, resolve_store
+
+    diags = Diagnostics()
+    for store in result.env_files:
+        if store.kind == "nomad":
+            resolve_store(store, dict(host_env), diags)
+    resolve_files(result.env_files, dict(host_env), diags)
+    return {d.code for d in diags if d.is_error}
+
+
 @pytest.mark.parametrize("target", ["k8s", "nomad", "systemd"])
 def test_fixed_bug_nul_in_host_variable_value(target, tmp_path):
     """``A = "${TOKEN}"`` built with ``TOKEN=a<NUL>b`` (``b00tc build ... --env-file F``
     where F holds ``TOKEN=a\\0b``): k8s writes ``value: "a\\0b"``, Nomad
     ``A = "a\\u0000b"``, systemd ``Environment="A=a\\x00b"`` (which systemd rejects).
-    systemd now resolves host variables in ``b00tc env`` only (its environment file):
-    the error is there."""
+    systemd now resolves host variables in ``b00tc env`` only (its environment file),
+    Nomad when deploy resolves the job's Variable: the error is there."""
     paths = write_datums(tmp_path, one_job('["run"]', env='A = "${TOKEN}"'))
     result = compile_(paths, targets=[target], env={"TOKEN": "a\0b"})
     if target == "systemd":
@@ -2494,6 +2529,10 @@ def test_fixed_bug_nul_in_host_variable_value(target, tmp_path):
         diags = Diagnostics()
         assert resolve_files(result.env_files, {"TOKEN": "a\0b"}, diags) is None
         assert [d.code for d in diags if d.is_error] == ["E0601"]
+        return
+    if target == "nomad":  # the job reads its Variable: deploy resolves it, the error is there
+        assert result.ok, rendered(result)
+        assert resolved_errors(result, {"TOKEN": "a\0b"}) == {"E0601"}
         return
     assert [d.code for d in result.diags if d.is_error] == ["E0601"], rendered(result)
 
