@@ -213,8 +213,9 @@ def test_modules_stay_small_or_say_why():
 
 
 def test_a_finding_about_a_value_is_reported_once_for_every_target():
-    """k8s, Nomad and systemd all resolve host variables at build time: an unset one is one
-    E0401 for the build (the help names the first target), not one per target."""
+    """k8s resolves host variables at build time (Nomad those of an image; systemd and
+    Nomad's env read them later): an unset one is one E0401 for the build (the help names
+    the first target), not one per target."""
     job = str(ROOT / "tests" / "cases" / "host-vars.job.toml")
     r = compile_([job], targets=["k8s", "nomad", "systemd"], env={})
     unset = [d for d in r.diags if d.code == "E0401"]
