@@ -244,7 +244,9 @@ def _env_line(name: str, parts: Sequence[Part]) -> str:
     for part in parts:
         if isinstance(part, Ref):
             for kind, t in _ref_segments(part):
-                add_text(t) if kind == "text" else (add_text(""), segs.append((kind, t)))
+                add_text(t if kind == "text" else "")  # an action renders inside the quotes
+                if kind == "action":
+                    segs.append((kind, t))
         elif isinstance(part, Item):  # a double-quoted piece of its own
             if quoted:
                 segs.append(("text", '"'))
