@@ -86,6 +86,7 @@ CODES: dict[str, str] = {
     "W0301": "the target cannot express an intent",
     "W0302": "a host variable is resolved at build time: its value is written into the output",
     "W0303": "a host variable in a k8s image is resolved at build time: its value is in the output",
+    "W0304": "a host variable in a Nomad image is resolved at build time: its value is in the job",
     "W0501": "budget_cost_per_job exceeds budget_daily_limit",
 }
 

@@ -1867,13 +1867,29 @@ def check_compose(sc: Scenario, out: dict, folder: Path, worker: ComposeWorker |
     return problems
 
 
-def nomad_read(text: str, group: str, task: str, mapping: dict, services: dict):
+def nomad_variables(sc: Scenario, result) -> dict[str, dict[str, str]]:
+    """The build's Nomad Variables as deploy resolves them with the scenario's host
+    environment (``envfiles.resolve_store``): path -> items, what ``nomadVar`` reads."""
+    from b00tc.diagnostics import Diagnostics
+    from b00tc.envfiles import resolve_store
+
+    out = {}
+    for store in result.env_files if result is not None else ():
+        if store.kind == "nomad":
+            diags = Diagnostics()
+            items = resolve_store(store, dict(sc.host_env), diags)
+            assert items is not None, [d.message for d in diags]
+            out[store.path] = items
+    return out
+
+
+def nomad_read(text: str, group: str, task: str, mapping: dict, services: dict, variables=None):
     """tests/test_literals.nomad_reading with the example's service catalog: the task's
     env (env block through ReplaceEnv with every spelled name known, env templates through
-    Go text/template and go-envparse), its argv, image and volumes (HCL-decoded, then
-    evaluated again at task start with the task env)."""
+    Go text/template, ``nomadVar`` reading ``variables``, and go-envparse), its argv, image
+    and volumes (HCL-decoded, then evaluated again at task start with the task env)."""
     t = nomad_task(text, group, task)
-    from_templates = task_env({k: v for k, v in t.items() if k != "env"}, services)
+    from_templates = task_env({k: v for k, v in t.items() if k != "env"}, services, variables)
     # every key of the env block: test_nomad.attrs would drop names starting with "__",
     # which python-hcl2 uses for its own markers (``__is_block__``)
     block = {k: hcl_str(v) for k, v in one(t, "env").items() if k != "__is_block__"} \
@@ -1912,14 +1928,15 @@ def nomad_meta(doc_body: dict) -> dict:
     return {k: hcl_decode(v) for k, v in attrs(metas[0][1]).items()} if metas else {}
 
 
-def check_nomad(sc: Scenario, out: dict, folder: Path) -> list[str]:
+def check_nomad(sc: Scenario, out: dict, folder: Path, result=None) -> list[str]:
     for text in out.values():
         check_jobspec(hcl2.loads(text))
     problems: list[str] = []
+    variables = nomad_variables(sc, result)
     mapping = spelled(expected_strings(sc, "nomad"))
     j = sc.job
     text = out[f"{j.name}.nomad.hcl"]
-    seen, image, _, t = nomad_read(text, j.name, j.name, mapping, sc.catalog)
+    seen, image, _, t = nomad_read(text, j.name, j.name, mapping, sc.catalog, variables)
     problems += compare("nomad job", seen, job_expect(sc, "nomad"))
     problems += _eq("nomad job image", image, expect(sc, j.image, "nomad", "job"))
     problems += nomad_resources("nomad job", t, j.res, gpu_count(j.res))
@@ -1935,7 +1952,7 @@ def check_nomad(sc: Scenario, out: dict, folder: Path) -> list[str]:
                             key=lambda k: "b00t_" + k.replace("-", "_"))
     for m in sc.members:
         what = f"nomad member {m.name}"
-        seen, image, volumes, t = nomad_read(text, m.name, m.name, mapping, sc.catalog)
+        seen, image, volumes, t = nomad_read(text, m.name, m.name, mapping, sc.catalog, variables)
         problems += compare(what, seen, member_expect(sc, m, "nomad"))
         problems += _eq(f"{what} image", image, expect(sc, m.image, "nomad", "member"))
         problems += nomad_resources(what, t, m.res, gpu_count(m.res, m.gpus_flag))
@@ -2092,7 +2109,7 @@ def judge(sc: Scenario, result, folder: Path, kind: str) -> list[str]:
         try:
             if target == "compose":
                 problems += check_compose(sc, out, folder, WORKER)
-            elif target in ("systemd", "k8s"):
+            elif target in ("systemd", "k8s", "nomad"):
                 problems += CHECKS[target](sc, out, folder, result)
             else:
                 problems += CHECKS[target](sc, out, folder)
@@ -2307,19 +2324,8 @@ def nul_examples(draw):
 
 
 def resolving_errors(sc: Scenario, result) -> set[str]:
-    """The error codes of resolving the build's deploy-time values with the scenario's
-    host environment (``b00tc env`` for systemd's files, deploy for k8s's Secrets)."""
-    from b00tc.diagnostics import Diagnostics
-    from b00tc.envfiles import resolve_files, resolve_store
-
-    if not result.ok:
-        return set()
-    diags = Diagnostics()
-    resolve_files(result.env_files, dict(sc.host_env), diags)
-    for store in result.env_files:
-        if store.kind == "k8s":
-            resolve_store(store, dict(sc.host_env), diags)
-    return {d.code for d in diags if d.is_error}
+    """``resolved_errors`` with the scenario's host environment."""
+    return resolved_errors(result, sc.host_env)
 
 
 @prop_settings("nul")
@@ -2330,9 +2336,9 @@ def test_nul_is_a_clear_error(example):
     job, the stack or a member) cannot reach a process on any target (argv and
     environment strings end at NUL): the build fails with E0601 in that file, for every
     target, and writes nothing. A NUL in a host variable's value is E0601 on the targets
-    that read it when b00tc runs (Nomad at build, systemd in ``b00tc env``, k8s at build
-    for an image, in deploy's Secret otherwise); compose and bash read it at run time,
-    from an environment that cannot hold one."""
+    that read it when b00tc runs (systemd in ``b00tc env``, k8s and Nomad at build for an
+    image, when deploy resolves the Secret or the job's Variable otherwise); compose and
+    bash read it at run time, from an environment that cannot hold one."""
     sc, file = example
     folder = example_folder()
     try:
@@ -2429,7 +2435,7 @@ def test_cannot_carry_is_a_clear_error(example):
             result = build(sc, folder, targets=[target])
             codes = {d.code for d in result.diags if d.is_error}
             if target in refused:  # (the command line then writes nothing: exit 1)
-                # (a value with a host variable is systemd's environment file: b00tc env says it)
+                # (a host variable's value: b00tc env or deploy says it, where it is resolved)
                 codes |= resolving_errors(sc, result)
                 assert codes == {"E0601"}, f"{target}: {rendered(result)}"
             else:
@@ -2442,7 +2448,7 @@ def test_cannot_carry_is_a_clear_error(example):
             for t in others:
                 out = files(result, t)
                 problems += (check_compose(sc, out, folder, WORKER) if t == "compose"
-                             else CHECKS[t](sc, out, folder, result) if t in ("systemd", "k8s")
+                             else CHECKS[t](sc, out, folder, result) if t in ("systemd", "k8s", "nomad")
                              else CHECKS[t](sc, out, folder))
             assert problems == [], "\n".join(problems)
         elif "k8s" not in refused:
@@ -2523,29 +2529,34 @@ def test_fixed_bug_bash_host_variable_command_starting_with_dash(tmp_path):
     assert problems == [] and argv == ["-v", "arg"]
 
 
+def resolved_errors(result, host_env) -> set[str]:
+    """The error codes of resolving a successful build's deploy-time values with
+    ``host_env``: k8s's Secrets and Nomad's Variables (deploy's step) and systemd's
+    environment files (``b00tc env``)."""
+    from b00tc.diagnostics import Diagnostics
+    from b00tc.envfiles import resolve_files, resolve_store
+
+    if not result.ok:
+        return set()
+    diags = Diagnostics()
+    for store in result.env_files:
+        if store.kind in ("k8s", "nomad"):
+            resolve_store(store, dict(host_env), diags)
+    resolve_files(result.env_files, dict(host_env), diags)
+    return {d.code for d in diags if d.is_error}
+
+
 @pytest.mark.parametrize("target", ["k8s", "nomad", "systemd"])
 def test_fixed_bug_nul_in_host_variable_value(target, tmp_path):
     """``A = "${TOKEN}"`` built with ``TOKEN=a<NUL>b`` (``b00tc build ... --env-file F``
     where F holds ``TOKEN=a\\0b``): k8s writes ``value: "a\\0b"``, Nomad
     ``A = "a\\u0000b"``, systemd ``Environment="A=a\\x00b"`` (which systemd rejects).
-    systemd now resolves host variables in ``b00tc env`` only (its environment file):
-    the error is there."""
+    systemd now resolves host variables in ``b00tc env`` only (its environment file), k8s
+    and Nomad when deploy resolves the Secret or the job's Variable: the error is there."""
     paths = write_datums(tmp_path, one_job('["run"]', env='A = "${TOKEN}"'))
     result = compile_(paths, targets=[target], env={"TOKEN": "a\0b"})
-    if target in ("systemd", "k8s"):  # k8s: deploy resolves the Secret
-        from b00tc.diagnostics import Diagnostics
-        from b00tc.envfiles import resolve_files, resolve_store
-
-        assert result.ok, rendered(result)
-        diags = Diagnostics()
-        if target == "k8s":
-            (store,) = result.env_files
-            assert resolve_store(store, {"TOKEN": "a\0b"}, diags) is None
-        else:
-            assert resolve_files(result.env_files, {"TOKEN": "a\0b"}, diags) is None
-        assert [d.code for d in diags if d.is_error] == ["E0601"]
-        return
-    assert [d.code for d in result.diags if d.is_error] == ["E0601"], rendered(result)
+    assert result.ok, rendered(result)
+    assert resolved_errors(result, {"TOKEN": "a\0b"}) == {"E0601"}
 
 
 GPU_MEMBER = {

@@ -212,15 +212,18 @@ def test_modules_stay_small_or_say_why():
     assert long == []
 
 
-def test_a_finding_about_a_value_is_reported_once_for_every_target():
-    """Nomad and a k8s image resolve host variables at build time: an unset one is one
-    E0401 for the build (the help names the first target that resolves it), not one per
-    target."""
-    job = str(ROOT / "tests" / "cases" / "host-vars.job.toml")
-    r = compile_([job], targets=["nomad", "k8s", "systemd"], env={})
+def test_a_finding_about_a_value_is_reported_once_for_every_target(tmp_path):
+    """Only an image's host variables are resolved at build time (k8s and Nomad; their
+    env entries, command and args read a Secret or a Variable, systemd's an environment
+    file): an unset one is one E0401 for the build (the help names the first target that
+    resolves it), not one per target."""
+    job = tmp_path / "img.job.toml"
+    job.write_text('[b00t]\nname = "img"\ntype = "job"\nimage = "reg/app:${TAG}"\n'
+                   'command = ["run"]\n[b00t.env]\nA = "${TAG}"\n')
+    r = compile_([str(job)], targets=["nomad", "k8s", "systemd"], env={})
     unset = [d for d in r.diags if d.code == "E0401"]
-    assert len(unset) == len({(d.file, d.path, d.message) for d in unset}) > 0
-    assert all("target nomad" in d.help for d in unset)
+    assert [d.path for d in unset] == ["$.b00t.image"]
+    assert "target nomad" in unset[0].help
 
 
 def test_the_mcp_profile_help_names_each_orchestrators_real_default():

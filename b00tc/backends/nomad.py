@@ -21,6 +21,10 @@ different ways after the HCL parser has decoded them (``_hcl`` does that first l
   Go template text, or through a ``{{ "..." }}`` string constant when it contains ``{``;
   each value is double-quoted with the escapes go-envparse decodes (JSON's).
 
+Host variables are never resolved here (but in an image, W0304): env entries and command
+words that use them read the job's Nomad Variable through a ``secrets/`` env template
+(``_nomadvars``); deploy puts the Variable.
+
 References to stack services use Nomad native service discovery in that template:
 ``{{ range $i, $s := nomadService "<service>" }}{{ if eq $i 0 }}...{{ end }}{{ end }}``,
 taking the first registered instance (a rolling update may briefly show two). Command
@@ -43,6 +47,8 @@ from typing import Iterable, Optional, Sequence, Union
 from b00tc.backends import Backend, OutputFile, _hcl
 from b00tc.backends._context import Context
 from b00tc.backends._hcl import Attribute, Block, Comment, Raw
+from b00tc.backends._nomadvars import DESTINATION as VARS_ENV_FILE
+from b00tc.backends._nomadvars import Item, JobVariable, item_action, warn_image
 from b00tc.backends._values import bake, ref_text
 from b00tc.backends._wait import wait_script
 from b00tc.ir import (
@@ -225,13 +231,32 @@ def _ref_segments(ref: Ref) -> list[_Text]:
 
 
 def _env_line(name: str, parts: Sequence[Part]) -> str:
-    segs: list[_Text] = [("text", f'{name}="')]
+    segs: list[_Text] = [("text", f"{name}=")]
+    quoted = False  # a double-quoted piece is open
+
+    def add_text(t: str) -> None:
+        nonlocal quoted
+        if not quoted:
+            segs.append(("text", '"'))
+            quoted = True
+        segs.append(("text", t))
+
     for part in parts:
         if isinstance(part, Ref):
-            segs.extend(_ref_segments(part))
+            for kind, t in _ref_segments(part):
+                add_text(t if kind == "text" else "")  # an action renders inside the quotes
+                if kind == "action":
+                    segs.append((kind, t))
+        elif isinstance(part, Item):  # a double-quoted piece of its own
+            if quoted:
+                segs.append(("text", '"'))
+                quoted = False
+            segs.append(("action", item_action(part)))
         else:
-            segs.append(("text", envfile_escape(part.text)))  # type: ignore[union-attr]
-    segs.append(("text", '"\n'))
+            add_text(envfile_escape(part.text))  # type: ignore[union-attr]
+    if not quoted and not any(kind == "action" for kind, _ in segs):
+        add_text("")  # an empty value: NAME=""
+    segs.append(("text", '"\n' if quoted else "\n"))
     out: list[str] = []
     pending = ""
     for kind, text in segs:
@@ -256,6 +281,7 @@ class _Renderer:
     # -- datums ------------------------------------------------------------
 
     def job(self, job: Job) -> Block:
+        self.vars = JobVariable(job.name)
         out = Block("job", [job.name])
         out.attr("datacenters", DATACENTERS).attr("type", "batch")
         meta = self._identity_meta(job.name, f"{job.name}.job", part_of="")
@@ -272,9 +298,11 @@ class _Renderer:
         # the annotations may already record gpu_shared on the job: not again on the task
         task = self._task(job.name, job.container, job.env, job.resources, job.file, set(meta))
         group.add(task)
+        self._register()
         return out
 
     def stack(self, stack: Stack) -> Block:
+        self.vars = JobVariable(stack.name)
         out = Block("job", [stack.name])
         out.attr("datacenters", DATACENTERS).attr("type", "service")
         meta = self._identity_meta(stack.name, f"{stack.name}.stack", part_of="")
@@ -283,7 +311,13 @@ class _Renderer:
         self._meta(out, meta)
         for member in stack.members:
             out.add(self._member_group(stack, member))
+        self._register()
         return out
+
+    def _register(self) -> None:
+        """The job's Nomad Variable, for deploy to fill (``b00tc.envfiles``)."""
+        if self.vars.store.entries:
+            self.ctx.env_files.append(self.vars.store)
 
     # -- members -----------------------------------------------------------
 
@@ -410,13 +444,15 @@ class _Renderer:
         task = Block("task", [name])
         task.attr("driver", "docker")
         lines: list[str] = []  # env template lines
+        secret: list[str] = []  # lines of the template that reads the job's Variable
+        self._exported: set[str] = set()  # the B00T_* names the templates export
         config = task.block("config")
         config.attr("image", self._config_value(container.image, file, "B00T_IMAGE", lines))
         if container.command:
             config.attr(
                 "entrypoint",
                 [
-                    self._config_value(v, file, f"B00T_CMD_{i}", lines)
+                    self._config_value(v, file, f"B00T_CMD_{i}", lines, (name, secret))
                     for i, v in enumerate(container.command)
                 ],
             )
@@ -424,14 +460,25 @@ class _Renderer:
             config.attr(
                 "args",
                 [
-                    self._config_value(v, file, f"B00T_ARG_{i}", lines)
+                    self._config_value(v, file, f"B00T_ARG_{i}", lines, (name, secret))
                     for i, v in enumerate(container.args)
                 ],
             )
 
         env_block: dict[str, str] = {}
         env_lines: list[str] = []
+        secret_env: list[str] = []
         for var in env:
+            if var.name in self._exported:  # one env name, two values (and Variable items)
+                self.ctx.error(
+                    "E0601", f"the env name {var.name} is the one target nomad gives a command "
+                    "word or the image that it reads from its env template", file,
+                    var.path or var.value.path, help="rename the env entry: names B00T_CMD_<n>, "
+                    "B00T_ARG_<n> and B00T_IMAGE are b00tc's on Nomad")
+                continue
+            if var.value.host_vars:
+                secret_env.append(_env_line(var.name, self.vars.parts(name, var.name, var.value, file)))
+                continue
             parts = bake(var.value, self.ctx, file)
             literal = _literal(parts)
             if literal is not None and not _NOMAD_ENV_INTERP.search(literal):
@@ -443,6 +490,10 @@ class _Renderer:
         lines = env_lines + lines
         if lines:
             task.add(_template("".join(lines), REFS_ENV_FILE))
+        secret = secret_env + secret
+        if secret:
+            template = _template(self.vars.template_data(secret), VARS_ENV_FILE)
+            task.add(template.attr("change_mode", "restart"))
 
         meta: dict[str, str] = {}
         res = self._resources(resources, file, meta)
@@ -452,15 +503,24 @@ class _Renderer:
         return task
 
     def _config_value(
-        self, value: Value, file: str, env_name: str, lines: list[str]
+        self, value: Value, file: str, env_name: str, lines: list[str], secret=None
     ) -> Union[str, Raw]:
         """A driver config string; one holding a reference is exported by the env
-        template as ``env_name`` and read back through Nomad's config interpolation."""
+        template as ``env_name`` and read back through Nomad's config interpolation, and
+        so is one holding a host variable (``secret``: the task and its Variable template
+        lines), from the job's Variable. The image is resolved at build time (W0304)."""
+        if value.host_vars and secret is not None:
+            task, secret_lines = secret
+            secret_lines.append(_env_line(env_name, self.vars.parts(task, env_name, value, file)))
+            self._exported.add(env_name)
+            return Raw("${" + env_name + "}")
+        warn_image(value, self.ctx, file)
         parts = bake(value, self.ctx, file)
         literal = _literal(parts)
         if literal is not None:
             return runtime_literal(literal)
         lines.append(_env_line(env_name, parts))
+        self._exported.add(env_name)
         return Raw("${" + env_name + "}")
 
     def _wait_task(self, wait: WaitFor) -> Block:

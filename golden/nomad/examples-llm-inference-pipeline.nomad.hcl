@@ -35,9 +35,14 @@ job "llm-inference-pipeline" {
         volume_driver = "local"
       }
       env {
-        N8N_PORT         = "5678"
-        N8N_PROTOCOL     = "http"
-        GENERIC_TIMEZONE = "America/New_York"
+        N8N_PORT     = "5678"
+        N8N_PROTOCOL = "http"
+      }
+      template {
+        data        = "{{ with nomadVar \"nomad/jobs/llm-inference-pipeline\" }}GENERIC_TIMEZONE={{ toJSON (index . \"n8n.GENERIC_TIMEZONE\").Value }}\n{{ end }}"
+        destination = "secrets/b00t.env"
+        env         = true
+        change_mode = "restart"
       }
     }
     meta {

@@ -24,12 +24,11 @@ job "host-vars" {
         image      = "busybox:1.36"
         entrypoint = ["sh", "-c", "echo \"$GREETING\""]
       }
-      env {
-        GREETING = "hello world"
-        TOKEN    = "tok$en %i \"q\""
-        MAYBE    = "unset default"
-        CHECKED  = "staging"
-        MIXED    = "prefix-x-suffix and $ literal"
+      template {
+        data        = "{{ with nomadVar \"nomad/jobs/host-vars\" }}GREETING={{ toJSON (index . \"host-vars.GREETING\").Value }}\nTOKEN={{ toJSON (index . \"host-vars.TOKEN\").Value }}\nMAYBE={{ toJSON (index . \"host-vars.MAYBE\").Value }}\nCHECKED={{ toJSON (index . \"host-vars.CHECKED\").Value }}\nMIXED={{ toJSON (index . \"host-vars.MIXED\").Value }}\n{{ end }}"
+        destination = "secrets/b00t.env"
+        env         = true
+        change_mode = "restart"
       }
     }
   }

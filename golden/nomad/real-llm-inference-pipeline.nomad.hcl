@@ -41,18 +41,17 @@ job "llm-inference-pipeline" {
         ports = ["p5678"]
       }
       env {
-        MODEL_NAME              = "llama-70b-q4"
-        INFERENCE_ENDPOINT      = "http://localhost:8000"
-        MAX_BATCH_SIZE          = "4"
-        N8N_BASIC_AUTH_ACTIVE   = "true"
-        N8N_BASIC_AUTH_USER     = "admin"
-        N8N_BASIC_AUTH_PASSWORD = "golden-secret"
-        N8N_HOST                = "localhost"
-        N8N_PORT                = "5678"
-        N8N_PROTOCOL            = "http"
-        WEBHOOK_URL             = "http://localhost:5678/"
-        EXECUTIONS_MODE         = "regular"
-        GENERIC_TIMEZONE        = "America/New_York"
+        MODEL_NAME            = "llama-70b-q4"
+        INFERENCE_ENDPOINT    = "http://localhost:8000"
+        MAX_BATCH_SIZE        = "4"
+        N8N_BASIC_AUTH_ACTIVE = "true"
+        N8N_PORT              = "5678"
+      }
+      template {
+        data        = "{{ with nomadVar \"nomad/jobs/llm-inference-pipeline\" }}N8N_BASIC_AUTH_USER={{ toJSON (index . \"n8n.N8N_BASIC_AUTH_USER\").Value }}\nN8N_BASIC_AUTH_PASSWORD={{ toJSON (index . \"n8n.N8N_BASIC_AUTH_PASSWORD\").Value }}\nN8N_HOST={{ toJSON (index . \"n8n.N8N_HOST\").Value }}\nN8N_PROTOCOL={{ toJSON (index . \"n8n.N8N_PROTOCOL\").Value }}\nWEBHOOK_URL={{ toJSON (index . \"n8n.WEBHOOK_URL\").Value }}\nEXECUTIONS_MODE={{ toJSON (index . \"n8n.EXECUTIONS_MODE\").Value }}\nGENERIC_TIMEZONE={{ toJSON (index . \"n8n.GENERIC_TIMEZONE\").Value }}\n{{ end }}"
+        destination = "secrets/b00t.env"
+        env         = true
+        change_mode = "restart"
       }
       resources {
         cores  = 2

@@ -30,15 +30,14 @@ job "n8n" {
         ports = ["p5678"]
       }
       env {
-        N8N_BASIC_AUTH_ACTIVE   = "true"
-        N8N_BASIC_AUTH_USER     = "admin"
-        N8N_BASIC_AUTH_PASSWORD = "golden-secret"
-        N8N_HOST                = "localhost"
-        N8N_PORT                = "5678"
-        N8N_PROTOCOL            = "http"
-        WEBHOOK_URL             = "http://localhost:5678/"
-        EXECUTIONS_MODE         = "regular"
-        GENERIC_TIMEZONE        = "America/New_York"
+        N8N_BASIC_AUTH_ACTIVE = "true"
+        N8N_PORT              = "5678"
+      }
+      template {
+        data        = "{{ with nomadVar \"nomad/jobs/n8n\" }}N8N_BASIC_AUTH_USER={{ toJSON (index . \"n8n.N8N_BASIC_AUTH_USER\").Value }}\nN8N_BASIC_AUTH_PASSWORD={{ toJSON (index . \"n8n.N8N_BASIC_AUTH_PASSWORD\").Value }}\nN8N_HOST={{ toJSON (index . \"n8n.N8N_HOST\").Value }}\nN8N_PROTOCOL={{ toJSON (index . \"n8n.N8N_PROTOCOL\").Value }}\nWEBHOOK_URL={{ toJSON (index . \"n8n.WEBHOOK_URL\").Value }}\nEXECUTIONS_MODE={{ toJSON (index . \"n8n.EXECUTIONS_MODE\").Value }}\nGENERIC_TIMEZONE={{ toJSON (index . \"n8n.GENERIC_TIMEZONE\").Value }}\n{{ end }}"
+        destination = "secrets/b00t.env"
+        env         = true
+        change_mode = "restart"
       }
       resources {
         cores  = 2

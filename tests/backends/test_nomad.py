@@ -31,6 +31,7 @@ import subprocess
 from pathlib import Path
 
 import hcl2
+import msgspec
 import pytest
 from hcl2.utils import SerializationOptions
 from hypothesis import given, settings
@@ -66,6 +67,10 @@ from b00tc.ir import (
     lit,
 )
 from tests.backends.ir_fixtures import ref
+
+#: pieces of hostile host variable values (test_hostile_variable_values_arrive_byte_for_byte)
+HOSTILE_PIECES = ['"', "'", "$", "${X}", "{{", "}}", "{{ .X }}", "\\", "\n", "\r", "\t", "#", " ",
+                  "=", "\u00e9", "\U0001f600", "\u2028", "<&>", "\x7f", "\x01", "%{", "\\u0041"]
 
 # ---------------------------------------------------------------------------
 # 1. HCL quoted templates
@@ -225,8 +230,30 @@ def _go_lex(src: str) -> list[tuple[str, str]]:
     return items
 
 
-def go_render(src: str, services: dict[str, list[tuple[str, int]]]) -> str:
-    """Render with consul-template's ``nomadService`` answering from ``services``."""
+def go_json_string(text: str) -> str:
+    r"""Go's ``json.Marshal`` of a string, which consul-template's ``toJSON`` returns
+    (encoding/json encode.go ``appendString``): ``"`` and ``\`` escaped, ``\b \f \n \r
+    \t`` short, other control characters ``\u00XX``, ``< > &`` and U+2028/U+2029 as
+    ``\uXXXX`` (HTML safety, on by default), everything else as it is."""
+    short = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+    out = ['"']
+    for c in text:
+        if c in short:
+            out.append(short[c])
+        elif ord(c) < 0x20 or c in "<>&\u2028\u2029":
+            out.append(f"\\u{ord(c):04x}")
+        else:
+            out.append(c)
+    return "".join(out) + '"'
+
+
+def go_render(src: str, services: dict[str, list[tuple[str, int]]],
+              variables: dict[str, dict[str, str]] | None = None) -> str:
+    """Render with consul-template's ``nomadService`` answering from ``services`` and
+    ``nomadVar`` from ``variables`` (path -> items; a missing path fails the test: the
+    deploy puts every Variable before the job runs). Inside ``with nomadVar``, dot is the
+    items; ``toJSON (index . "key").Value`` is ``go_json_string`` of the item's value."""
+    variables = variables or {}
     items = _go_lex(src)
     pos = 0
 
@@ -250,24 +277,37 @@ def go_render(src: str, services: dict[str, list[tuple[str, int]]]) -> str:
                 nodes.append(("first", body))
             elif text in ("$s.Address", "$s.Port"):
                 nodes.append(("field", text[3:]))
+            elif m := re.fullmatch(r'with nomadVar ("(?:[^"\\]|\\.)*")', text):
+                body, end = block(scope)
+                assert end == "end"
+                nodes.append(("with", go_unquote(m.group(1)), body))
+            elif m := re.fullmatch(r'toJSON \(index \. ("(?:[^"\\]|\\.)*")\)\.Value', text):
+                nodes.append(("item", go_unquote(m.group(1))))
             elif re.fullmatch(r'"(?:[^"\\]|\\.)*"', text):
                 nodes.append(("text", go_unquote(text)))
             else:
                 raise AssertionError(f"unexpected template action {{{{ {text} }}}}")
         return nodes, "eof"
 
-    def run(nodes, inst=None, index=None) -> str:
+    def run(nodes, inst=None, index=None, dot=None) -> str:
         out = []
         for node in nodes:
             if node[0] == "text":
                 out.append(node[1])
+            elif node[0] == "with":
+                assert node[1] in variables, f"no Nomad Variable {node[1]}"
+                out.append(run(node[2], inst, index, variables[node[1]]))
+            elif node[0] == "item":
+                assert dot is not None, "index . outside with nomadVar"
+                assert node[1] in dot, f"the Variable has no item {node[1]}"
+                out.append(go_json_string(dot[node[1]]))
             elif node[0] == "range":
                 for n, svc in enumerate(services.get(node[1], [])):
-                    out.append(run(node[2], svc, n))
+                    out.append(run(node[2], svc, n, dot))
             elif node[0] == "first":
                 assert index is not None, "$i outside range"
                 if index == 0:
-                    out.append(run(node[1], inst, index))
+                    out.append(run(node[1], inst, index, dot))
             elif node[0] == "field":
                 assert inst is not None, "$s outside range"
                 out.append(inst[0] if node[1] == "Address" else str(inst[1]))
@@ -283,6 +323,15 @@ def go_render(src: str, services: dict[str, list[tuple[str, int]]]) -> str:
 
 
 def envparse(text: str) -> dict[str, str]:
+    """hashicorp/go-envparse ``Parse`` (envparse.go, the version with JSON escapes): lines
+    split by bufio.ScanLines (a trailing CR dropped), trimmed, blank and ``#`` lines
+    skipped; ``KEY=value`` with the key trimmed; the value, trimmed, is read byte by byte:
+    a byte below 0x20 is an error anywhere, bytes >= 0x80 pass through; outside quotes
+    ``"`` and ``'`` open quoted text and ``#`` starts a comment (trailing blanks before it
+    dropped); inside double quotes ``\\`` escapes ``" \\ / b f r n t`` and ``uXXXX``
+    (a UTF-16 surrogate must be followed by its pair's ``\\uXXXX``); inside single quotes
+    nothing is special; quoted pieces and bare text concatenate; a quote left open is an
+    error."""
     env: dict[str, str] = {}
     lines = text.split("\n")
     if lines and lines[-1] == "":
@@ -339,8 +388,15 @@ def envparse(text: str) -> dict[str, str]:
                 if v in simple:
                     out.extend(simple[v])
                 elif v == 0x75:
+                    assert re.fullmatch(rb"[0-9a-fA-F]{4}", data[i + 1 : i + 5]), "incomplete hex sequence"
                     r = int(data[i + 1 : i + 5], 16)
                     i += 4
+                    if 0xD800 <= r < 0xE000:  # utf16.IsSurrogate: the pair's second half follows
+                        assert data[i + 1 : i + 3] == b"\\u", "incomplete Unicode surrogate pair"
+                        r2 = int(data[i + 3 : i + 7], 16)
+                        i += 6
+                        r = 0x10000 + ((r - 0xD800) << 10) + (r2 - 0xDC00) \
+                            if r < 0xDC00 and 0xDC00 <= r2 < 0xE000 else 0xFFFD  # utf16.DecodeRune
                     out.extend(chr(r).encode())
                 else:
                     raise AssertionError(f"invalid escape sequence {chr(v)!r}")
@@ -417,7 +473,7 @@ ALLOWED = {
     "network": {"port"},
     "port": {"to", "static"},
     "service": {"name", "port", "provider"},
-    "template": {"data", "destination", "env"},
+    "template": {"data", "destination", "env", "change_mode"},
     "resources": {"cpu", "cores", "memory", "device"},
     "device": {"count", "constraint"},
     "constraint": {"attribute", "operator", "value"},
@@ -488,8 +544,10 @@ def check_jobspec(doc: dict) -> tuple[str, dict]:
             for _, tmpl in blocks(task, "template"):
                 _keys("template", tmpl)
                 dest = s(tmpl["destination"])
-                assert dest.startswith("local/") and ".." not in dest
+                assert dest.startswith(("local/", "secrets/")) and ".." not in dest
                 assert isinstance(tmpl["env"], bool)
+                # an env template is re-read only on restart; "signal" is invalid with env
+                assert s(tmpl.get("change_mode", '"restart"')) == "restart"
             for _, res in blocks(task, "resources"):
                 _keys("resources", res)
                 assert not ("cpu" in res and "cores" in res), "cpu and cores exclude each other"
@@ -833,9 +891,10 @@ def refs_job(**kw) -> Job:
     )
 
 
-def task_env(task: dict, services=SERVICES) -> dict[str, str]:
+def task_env(task: dict, services=SERVICES, variables=None) -> dict[str, str]:
     """What the task's environment holds: env block after ReplaceEnv (no node attributes
-    in the test), then every env template rendered and parsed (templates win)."""
+    in the test), then every env template rendered (``nomadVar`` reading ``variables``:
+    path -> resolved items) and parsed (templates win)."""
     env = (
         {k: replace_env(s(v), {}) for k, v in attrs(one(task, "env")).items()}
         if "env" in task
@@ -843,7 +902,7 @@ def task_env(task: dict, services=SERVICES) -> dict[str, str]:
     )
     for _, tmpl in blocks(task, "template"):
         assert tmpl["env"] is True
-        env.update(envparse(go_render(s(tmpl["data"]), services)))
+        env.update(envparse(go_render(s(tmpl["data"]), services, variables)))
     return env
 
 
@@ -960,39 +1019,150 @@ def test_wait_script_passes_shellcheck(tmp_path):
     assert proc.returncode == 0, proc.stdout
 
 
-def test_host_variables_are_baked_at_build_time():
-    job = small_job(
-        env=(
+def variables(ctx, host_env) -> dict[str, dict[str, str]]:
+    """The build's Nomad Variables resolved with ``host_env`` as deploy resolves them
+    (``envfiles.resolve_store``): path -> items."""
+    from b00tc.diagnostics import Diagnostics
+    from b00tc.envfiles import resolve_store
+
+    out = {}
+    for store in ctx.env_files:
+        assert store.kind == "nomad"
+        diags = Diagnostics()
+        items = resolve_store(store, host_env, diags)
+        assert items is not None, [d.message for d in diags]
+        out[store.path] = items
+    return out
+
+
+def host_var_job(env=(), **kw) -> Job:
+    return small_job(
+        env=env + (
             EnvVar(name="TOKEN", value=Value(parts=(Lit(text="t-"), HostVar(name="API_TOKEN")))),
             EnvVar(name="MODE", value=Value(parts=(HostVar(name="MODE", op=":-", arg="${dev}"),))),
-        )
+            EnvVar(name="URL", value=Value(parts=(
+                Lit(text="u="), HostVar(name="API_TOKEN"), Lit(text="@"), endpoint(), Lit(text="/"),
+                HostVar(name="MODE", op="-", arg="m"), Lit(text="{{x}}")))),
+            EnvVar(name="PLAIN", value=lit("p")),
+        ),
+        container=Container(
+            image=lit("busybox:1.36"),
+            command=(Value(parts=(HostVar(name="API_TOKEN"),)),),
+            args=(lit("a"), Value(parts=(Lit(text="--t="), HostVar(name="API_TOKEN"), Lit(text="!")))),
+        ),
+        **kw,
     )
-    _, doc, ctx = render(job, env={"API_TOKEN": "s3cr3t $x"})
+
+
+def test_host_variables_are_read_from_the_jobs_nomad_variable():
+    """No value in the job file: env entries and command words that use host variables
+    come from the Variable nomad/jobs/<job> through a secrets/ env template, each item the
+    resolved value of one entry (a value with references: one item per stretch between
+    them); deploy resolves the items with the environment."""
+    host_env = {"API_TOKEN": "s3cr3t $x \"q\" {{ .X }}\n\\"}
+    f, doc, ctx = render(host_var_job(), env=host_env)
+    assert "s3cr3t" not in f.content and "${dev}" not in f.content
     task = one(one(job_parts(doc)[1], "group", "hello"), "task", "hello")
-    env = task_env(task)
-    assert env["TOKEN"] == "t-s3cr3t $x"
+    (store,) = ctx.env_files
+    assert (store.path, store.unit, store.kind) == ("nomad/jobs/hello", "hello", "nomad")
+    assert [e.name for e in store.entries] == [
+        "hello.B00T_CMD_0", "hello.B00T_ARG_1", "hello.TOKEN", "hello.MODE", "hello.URL.0", "hello.URL.1"]
+    (tmpl,) = [t for _, t in blocks(task, "template") if s(t["destination"]) == "secrets/b00t.env"]
+    assert s(tmpl["change_mode"]) == "restart" and tmpl["env"] is True
+    assert s(tmpl["data"]).startswith('{{ with nomadVar "nomad/jobs/hello" }}')
+    resolved = variables(ctx, host_env)
+    assert resolved["nomad/jobs/hello"]["hello.URL.1"] == "/m{{x}}"
+    env = task_env(task, variables=resolved)
+    token = host_env["API_TOKEN"]
+    assert env["TOKEN"] == "t-" + token
     assert env["MODE"] == "${dev}"
+    assert env["URL"] == f"u={token}@http://10.0.0.7:25678/m{{{{x}}}}"
+    assert env["PLAIN"] == "p"
+    config = one(task, "config")
+    argv = [nomad_config_eval(hcl_raw(t) if t.startswith('"${B00T') else hcl_decode(t), env)
+            for t in [*config["entrypoint"], *config["args"]]]
+    assert argv == [token, "a", f"--t={token}!"]
     assert not ctx.diagnostics
 
 
-def test_unset_host_variable_is_an_error():
-    job = small_job(
-        env=(
-            EnvVar(
-                name="TOKEN",
-                value=Value(parts=(HostVar(name="NOPE_UNSET"),), path="$.b00t.env.TOKEN"),
-            ),
-        )
-    )
+def test_build_output_does_not_depend_on_the_environment():
+    """Same datum, three environments (unset, empty, hostile): the same bytes and the same
+    (no) diagnostics; an unset variable is deploy's error (E0401), not the build's."""
+    texts = set()
+    for env in ({}, {"API_TOKEN": "", "MODE": ""}, {"API_TOKEN": "x\"${y}", "MODE": "\u00e9"}):
+        f, _, ctx = render(host_var_job(), env=env)
+        texts.add(f.content)
+        assert ctx.diagnostics == []
+    assert len(texts) == 1
+    from b00tc.diagnostics import Diagnostics
+    from b00tc.envfiles import resolve_store
+
+    diags = Diagnostics()
+    assert resolve_store(ctx.env_files[0], {}, diags) is None
+    assert {d.code for d in diags} == {"E0401"} and "API_TOKEN" in diags[0].message
+
+
+def test_host_variable_in_the_image_is_resolved_with_a_warning():
+    job = small_job(container=Container(
+        image=Value(parts=(Lit(text="busybox:"), HostVar(name="TAG", op=":-", arg="1.36")),
+                    path="$.b00t.container.image"),
+        command=(lit("true"),)))
+    f, doc, ctx = render(job, env={"TAG": "1.37"})
+    assert s(one(one(one(job_parts(doc)[1], "group", "hello"), "task", "hello"), "config")["image"]) == "busybox:1.37"
+    assert [(c, p) for c, _, p in warnings(ctx)] == [("W0304", "$.b00t.container.image")]
+    assert "TAG" in warnings(ctx)[0][1]
+    assert ctx.env_files == []
+
+
+def test_item_names_of_a_stack_are_per_member_and_do_not_collide():
+    """One Variable per job: a stack's members share it, each item named
+    ``<member>.<NAME>``; neither part can hold a ``.``."""
+    stack = pipeline()
+    members = tuple(
+        msgspec.structs.replace(m, env=m.env + (
+            EnvVar(name="SECRET", value=Value(parts=(HostVar(name="S"),))),
+            EnvVar(name="SECRET_0", value=Value(parts=(HostVar(name="S"), endpoint(), HostVar(name="S")))),
+        ))
+        for m in stack.members)
+    _, doc, ctx = render(msgspec.structs.replace(stack, members=members), env={"S": "v"})
+    (store,) = ctx.env_files
+    names = [e.name for e in store.entries]
+    assert len(names) == len(set(names)) == 3 * len(members)
+    for m in members:
+        assert [n for n in names if n.startswith(m.name + ".")] == [
+            f"{m.name}.SECRET", f"{m.name}.SECRET_0.0", f"{m.name}.SECRET_0.1"]
+    resolved = variables(ctx, {"S": "v"})
+    for m in members:
+        task = one(one(job_parts(doc)[1], "group", m.name), "task", m.name)
+        env = task_env(task, variables=resolved)
+        assert env["SECRET"] == "v" and env["SECRET_0"] == "vhttp://10.0.0.7:25678v"
+
+
+def test_an_env_name_that_b00tc_exports_for_a_command_word_is_an_error():
+    """``B00T_ARG_1`` would be two env values and two Variable items of one name."""
+    job = host_var_job(env=(EnvVar(name="B00T_ARG_1", value=Value(parts=(HostVar(name="S"),)),
+                                   path="$.b00t.env.B00T_ARG_1"),))
     ctx = Context(target="nomad", env={})
     NomadBackend().render(Unit(datum=job), ctx)
-    (d,) = ctx.diagnostics
-    assert (
-        d.is_error
-        and d.code == "E0401"
-        and "NOPE_UNSET" in d.message
-        and d.path == "$.b00t.env.TOKEN"
-    )
+    assert [(d.code, d.path) for d in ctx.diagnostics if d.is_error] == [("E0601", "$.b00t.env.B00T_ARG_1")]
+    names = [e.name for e in ctx.env_files[0].entries]
+    assert len(names) == len(set(names))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30)
+       | st.lists(st.sampled_from(HOSTILE_PIECES), max_size=8).map("".join),
+       st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=8))
+def test_hostile_variable_values_arrive_byte_for_byte(value, literal):
+    """Any value (quotes, ``$``, ``${X}``, ``{{ }}``, backslashes, newlines, unicode)
+    and any literal text around it: Go's toJSON of the item, then go-envparse, give the
+    value back exactly."""
+    job = small_job(env=(EnvVar(name="V", value=Value(parts=(
+        Lit(text=literal), HostVar(name="X"), Lit(text=literal), endpoint(), HostVar(name="X")))),))
+    _, doc, ctx = render(job, env={})  # the build never sees the value
+    task = one(one(job_parts(doc)[1], "group", "hello"), "task", "hello")
+    env = task_env(task, variables=variables(ctx, {"X": value}))
+    assert env["V"] == f"{literal}{value}{literal}http://10.0.0.7:25678{value}"
 
 
 # ---------------------------------------------------------------------------

@@ -3,6 +3,7 @@ must say ``b00t_managed_by = "b00tc"`` and ``b00t_datum``."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from typing import Optional
@@ -63,6 +64,26 @@ class Nomad(Orchestrator):
 
     def deploy_commands(self, m: Manifest, path: str, o: Options) -> list[Command]:
         return [Command(["nomad", "job", "run", path])]
+
+    def value_commands(self, stores: list, values: list[dict[str, str]], o: Options) -> list[Command]:
+        """One ``nomad var put`` per Variable (``EnvFile`` of kind nomad), its items as a
+        JSON variable specification on stdin (``-in=json`` and ``-`` after the path; the
+        path argument wins over the spec's). ``-force``: without it the put is a
+        check-and-set at index 0, which only creates, and a redeploy must replace the
+        Variable. ``-out=none``: by default the command prints the variable, items
+        included, when its output is not a terminal. A Variable with no items is invalid to
+        Nomad and is left out."""
+        out = []
+        for store, items in zip(stores, values, strict=True):
+            if store.kind != "nomad" or not items:
+                continue
+            spec = json.dumps({"Items": items}, ensure_ascii=True, sort_keys=False)
+            n = len(items)
+            out.append(Command(
+                ["nomad", "var", "put", "-force", "-in=json", "-out=none", store.path, "-"],
+                stdin=spec.encode("ascii"),
+                stdin_what=f"Variable {store.path}: {n} item{'s' * (n != 1)}"))
+        return out
 
     def commands(self, d: Deployed, op: str, o: Options) -> list[Command]:
         if op == "status":
