@@ -49,12 +49,11 @@ def resolve_files(env_files: list, host_env: dict[str, str], diags: Diagnostics)
         lines = [f"# {env.path}", f"# for {env.unit}.service; install with mode 0600"]
         for e in env.entries:
             text = resolved_text(e.value, ctx, e.file, e.refs)
-            if e.program and ("=" in text or text.startswith("-")):
+            if e.program and "=" in text:
                 ctx.error(
                     "E0601",
                     f"the command {text!r} cannot be run by target systemd: it is not an "
-                    "absolute path, and /usr/bin/env would read it as "
-                    + ("an assignment" if "=" in text else "an option"),
+                    "absolute path, and /usr/bin/env would read it as an assignment",
                     e.file,
                     e.value.path,
                     help="give the command as an absolute path",

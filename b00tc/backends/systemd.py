@@ -357,8 +357,8 @@ class _JobUnit:
         variable is ``${B00T_ARG_<i>}`` (a program so given always runs through
         /usr/bin/env; ``b00tc env`` checks its value)."""
         rest = [envs.word(f"B00T_ARG_{i}", v) for i, v in enumerate(values) if i]
-        if values[0].host_vars:
-            return " ".join(["/usr/bin/env", envs.word("B00T_ARG_0", values[0], program=True)] + rest)
+        if values[0].host_vars:  # "--": a value starting with "-" is the program, not an option
+            return " ".join(["/usr/bin/env", "--", envs.word("B00T_ARG_0", values[0], program=True)] + rest)
         first = _text(values[0], self.ctx, self.file)
         if re.fullmatch(r"/[A-Za-z0-9_@+=:,./-]*[A-Za-z0-9_@+=:,.-]", first):
             return " ".join([first] + rest)
