@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -140,32 +141,34 @@ def test_strict_turns_warnings_into_errors(tmp_path):
 
 
 def test_host_variables_resolved_at_build_time(tmp_path):
-    """Nomad resolves ${VAR} at build time: unset with no default is E0401 naming it; --set
-    wins over --env-file, which wins over the environment. k8s needs none of them: its
-    objects read a Secret, and its output is the same whatever they hold."""
+    """Only an image's ${VAR} is resolved at build time (k8s W0303, Nomad W0304): unset
+    with no default is E0401 naming it; --set wins over --env-file, which wins over the
+    environment. The env entries read a Secret (k8s) or a Nomad Variable: their values are
+    in neither output, the same bytes whatever they hold."""
     job = tmp_path / "hv.job.toml"
     job.write_text(
-        '[b00t]\nname = "hv"\ntype = "job"\n[b00t.container]\nimage = "x"\n'
+        '[b00t]\nname = "hv"\ntype = "job"\n[b00t.container]\nimage = "reg/app:${TAG}"\n'
         '[b00t.env]\nTOKEN = "${TOKEN}"\nOTHER = "${OTHER:-fallback}"\n'
     )
-    r = b00tc("build", str(job), "-t", "nomad", env={"TOKEN": ""} | {})
-    assert r.returncode == 0  # set (even empty) is set
-    env = {k: v for k, v in os.environ.items() if k != "TOKEN"}
-    r = subprocess.run([sys.executable, "-m", "b00tc", "build", str(job), "-t", "nomad"],
-                       capture_output=True, text=True, env=env, cwd=ROOT)
-    assert r.returncode == 1 and "E0401" in r.stderr and "TOKEN" in r.stderr
+    env = {k: v for k, v in os.environ.items() if k not in ("TAG", "TOKEN", "OTHER")}
     envfile = tmp_path / "vars.env"
-    envfile.write_text("# comment\nTOKEN=from-file\nexport OTHER='quoted value'\n")
-    r = b00tc("build", str(job), "-t", "nomad", "--env-file", str(envfile), env={"TOKEN": "from-env"})
-    assert '"from-file"' in r.stdout and '"quoted value"' in r.stdout
-    r = b00tc("build", str(job), "-t", "nomad", "--env-file", str(envfile), "--set", "TOKEN=from-set")
-    assert '"from-set"' in r.stdout
-    # k8s refers to a Secret: no value, the same bytes with or without them
-    k8s = subprocess.run([sys.executable, "-m", "b00tc", "build", str(job), "-t", "k8s"],
-                         capture_output=True, text=True, env=env, cwd=ROOT)
-    assert k8s.returncode == 0 and "secretKeyRef" in k8s.stdout, k8s.stderr
-    r = b00tc("build", str(job), "-t", "k8s", "--env-file", str(envfile), "--set", "TOKEN=from-set")
-    assert r.stdout == k8s.stdout and "from-" not in r.stdout
+    envfile.write_text("# comment\nTAG=from-file\nTOKEN=tok-file\nexport OTHER='quoted value'\n")
+    for target, image in (("nomad", 'image = "reg/app:{}"'), ("k8s", "image: reg/app:{}")):
+        r = b00tc("build", str(job), "-t", target, env={"TAG": ""})
+        # set (even empty) is set: YAML quotes the image, HCL always does
+        assert r.returncode == 0 and re.search(r"""image(: | += )['"]reg/app:['"]$""", r.stdout, re.M)
+        assert f"W030{3 if target == 'k8s' else 4}" in r.stderr
+        r = subprocess.run([sys.executable, "-m", "b00tc", "build", str(job), "-t", target],
+                           capture_output=True, text=True, env=env, cwd=ROOT)
+        assert r.returncode == 1 and "E0401" in r.stderr and "TAG" in r.stderr and "TOKEN" not in r.stderr
+        r = b00tc("build", str(job), "-t", target, "--env-file", str(envfile), env={"TAG": "from-env"})
+        assert image.format("from-file") in r.stdout
+        r = b00tc("build", str(job), "-t", target, "--env-file", str(envfile), "--set", "TAG=from-set",
+                  "--set", "TOKEN=tok-set")
+        assert image.format("from-set") in r.stdout
+        assert "tok-" not in r.stdout and "quoted value" not in r.stdout
+        same = b00tc("build", str(job), "-t", target, "--set", "TAG=from-set")
+        assert same.stdout == r.stdout  # the env entries' values change nothing
     # compose keeps it for run time
     r = b00tc("build", str(job), "-t", "compose")
     assert r.returncode == 0 and "TOKEN: ${TOKEN}" in r.stdout
