@@ -52,13 +52,38 @@ def _proc_start(pid: int) -> Optional[str]:
         return None
 
 
+#: the largest state.json b00tc writes is well under this; a bigger one was not written by it
+_MAX_STATE = 1 << 20
+
+
 def read(name: str) -> Optional[dict]:
-    """The job's recorded state; None when nothing is recorded."""
+    """The job's recorded state; None when nothing is recorded, or when what is there is
+    not a state b00tc writes (a tampered or truncated file, a folder, a FIFO): a pid that
+    is an int above 1, a start time, an exit code that is an int or null."""
     try:
-        with open(state_file(name)) as f:
-            return json.load(f)
-    except (OSError, ValueError):
+        fd = os.open(state_file(name), os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as f:
+            import stat
+
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                return None
+            data = f.read(_MAX_STATE + 1)
+            if len(data) > _MAX_STATE:
+                return None
+            state = json.loads(data or b"null")
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
         return None
+    return state if valid(state) else None
+
+
+def valid(state) -> bool:
+    """What b00tc writes: ``pid`` an int (not a bool) above 1, ``proc_start`` a string of
+    digits (null when the job ended before b00tc read it), ``exit_code`` null or an int."""
+    if not isinstance(state, dict):
+        return False
+    pid, start, code = state.get("pid"), state.get("proc_start"), state.get("exit_code")
+    return (type(pid) is int and pid > 1 and (start is None or isinstance(start, str) and start.isdigit())
+            and (code is None or type(code) is int))
 
 
 def _write(folder: str, state: dict) -> None:
@@ -73,9 +98,12 @@ def _write(folder: str, state: dict) -> None:
 
 
 def alive(state: dict) -> bool:
-    """The recorded process is still the job's and runs."""
-    pid = state.get("pid")
-    return bool(pid) and _proc_start(pid) == state.get("proc_start")
+    """The recorded process is still the job's and runs: its pid runs and started when the
+    record says (a pid that runs no process has no start time: not alive)."""
+    if not valid(state):
+        return False
+    start = _proc_start(state["pid"])
+    return start is not None and start == state["proc_start"]
 
 
 def running(state: dict) -> bool:
@@ -84,9 +112,13 @@ def running(state: dict) -> bool:
 
 
 def _signal_group(pid: int, sig: int) -> None:
+    """``sig`` to the process group ``pid`` leads; never to pid 1 or below (``killpg(1)``,
+    ``kill(-1)`` and ``kill(0)`` reach init's group, every process, or b00tc's own)."""
+    if type(pid) is not int or pid <= 1:
+        return
     try:
         os.killpg(pid, sig)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):
         pass
 
 
@@ -98,10 +130,13 @@ def supervise(argv: list[str], name: str, env: Optional[dict] = None) -> int:
     from datetime import datetime, timezone
 
     folder = state_dir(name)
-    os.makedirs(folder, exist_ok=True)
+    os.makedirs(folder, mode=0o700, exist_ok=True)  # the output may hold secrets: the user's only
+    os.chmod(folder, 0o700)
     log_path = log_file(name)
     now = lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")  # noqa: E731
-    with open(log_path, "wb") as log:
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "wb") as log:
         # its own process group: `b00tc down` stops the job and whatever it started
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                                 start_new_session=True)
