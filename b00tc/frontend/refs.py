@@ -76,7 +76,7 @@ def _parse_cached(text: str) -> tuple[Part, ...]:
             parts.append(_stack_ref(a, text))
         else:
             parts.append(HostVar(name=a, op=b[0], arg=b[1]))  # type: ignore[arg-type]
-    return tuple(parts)
+    return _merged(parts)
 
 
 # The terminals of grammar/ref.lark, verbatim
@@ -177,7 +177,7 @@ def _parse_lark(text: str) -> tuple[Part, ...]:
             op = str(node.children[1]) if len(node.children) > 1 else ""
             arg = str(node.children[2]) if len(node.children) > 2 else ""
             parts.append(HostVar(name=name, op=op, arg=arg))  # type: ignore[arg-type]
-    return tuple(parts)
+    return _merged(parts)
 
 
 def _expr_start(text: str, pos: int) -> int:
@@ -186,11 +186,28 @@ def _expr_start(text: str, pos: int) -> int:
     return max(a, b, 0)
 
 
-def _add_text(parts: list[Part], text: str) -> None:
-    if parts and type(parts[-1]) is Lit:
-        parts[-1] = Lit(text=parts[-1].text + text)  # type: ignore[union-attr]
-    else:
-        parts.append(Lit(text=text))
+def _add_text(parts: list, text: str) -> None:
+    """A piece of literal text; consecutive pieces become one Lit in ``_merged``."""
+    parts.append(text)
+
+
+def _merged(parts: list) -> tuple[Part, ...]:
+    """The parts with each run of text pieces joined once into a Lit: linear, where adding
+    each piece to the previous Lit copied the text so far ("$$" repeated was quadratic:
+    5 MB took 99 s)."""
+    out: list[Part] = []
+    run: list[str] = []
+    for p in parts:
+        if type(p) is str:
+            run.append(p)
+            continue
+        if run:
+            out.append(Lit(text="".join(run)))
+            run = []
+        out.append(p)
+    if run:
+        out.append(Lit(text="".join(run)))
+    return tuple(out)
 
 
 def _stack_ref(segs: list, text: str) -> Ref:
