@@ -68,9 +68,25 @@ def internal_error(e: Exception) -> None:
 
     if os.environ.get("B00TC_DEBUG"):
         raise e
+    if isinstance(e, BrokenPipeError):  # the reader went away (`b00tc ... | head`): not a bug
+        closed_stdout()
     _err(f"b00tc: internal error: {type(e).__name__}: {e}\n"
          "this is a bug in b00tc; run with B00TC_DEBUG=1 for the traceback")
     sys.exit(exitcodes.USAGE)
+
+
+def closed_stdout() -> None:
+    """Leave quietly when standard output's reader has gone (``b00tc build --diff | head
+    -1``), as ``cat`` and ``git`` do: nothing more is written, exit 120 (what CPython's own
+    exit gives when its final flush fails), no message: it is not an error of the input."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's last flush goes nowhere
+    except (OSError, ValueError):
+        pass
+    os._exit(120)
 
 
 def _err(text: str) -> None:
