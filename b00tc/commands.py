@@ -188,7 +188,8 @@ def run_check(opts: CheckOptions) -> None:
         stdin_text=read_stdin() if "-" in opts.paths else None,
     )
     result = do_build(req, diags)
-    sys.exit(output.report(result.diags, opts.fmt))
+    # check writes nothing else: a machine format (json, github) is its result, on stdout
+    sys.exit(output.report(result.diags, opts.fmt, sys.stdout if opts.fmt != "text" else None))
 
 
 def run_migrate(files, write: bool, show: Callable[[str], None], say: Callable[[str], None]) -> int:

@@ -59,7 +59,7 @@ def test_bad_input_json_format(case):
 
     r = run("check", case, "-I", "_lib", "--format", "json")
     assert r.returncode == 1
-    diags = json.loads(r.stderr)
+    diags = json.loads(r.stdout)  # check's result is its JSON, on stdout (issue 14)
     err = diags[0]
     assert err["severity"] == "error" and err["file"] == case
     assert err["line"] >= 1 and err["column"] >= 1 and err["help"]

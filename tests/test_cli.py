@@ -210,11 +210,12 @@ def test_json_and_github_formats():
 
     r = b00tc("check", "examples/", "--format", "json")
     assert r.returncode == 0
-    diags = json.loads(r.stderr)
+    assert r.stderr == ""  # check's result is its JSON, on stdout (issue 14)
+    diags = json.loads(r.stdout)
     assert diags and all(d["severity"] == "warning" for d in diags)
     assert diags[0]["code"] == "W0101" and diags[0]["line"] == 7
     r = b00tc("check", "examples/", "--format", "github")
-    assert r.stderr.startswith("::warning file=examples/llm-inference-pipeline.stack.toml,line=7,col=12")
+    assert r.stdout.startswith("::warning file=examples/llm-inference-pipeline.stack.toml,line=7,col=12")
 
 
 def test_bad_input_never_shows_a_traceback():
