@@ -178,9 +178,11 @@ def read_env_file(path: str, diags: Diagnostics) -> dict[str, str]:
     """KEY=VALUE lines; blank lines and # comments skipped; one pair of matching quotes
     around the value is removed. The file's bytes are otherwise taken literally."""
     out: dict[str, str] = {}
+    from b00tc.frontend.files import Unreadable, read_regular
+
     try:
-        text = open(path, encoding="utf-8").read()
-    except (OSError, UnicodeDecodeError) as e:
+        text = read_regular(path).decode("utf-8")
+    except (Unreadable, UnicodeDecodeError) as e:
         diags.error("E0002", f"cannot read env file {path}: {e}", path)
         return out
     diags.sources[path] = text
@@ -222,4 +224,15 @@ def host_env(env_files: list[str], sets: list[str], diags: Diagnostics) -> dict[
 
 
 def read_stdin() -> str:
-    return sys.stdin.read()
+    """Standard input as UTF-8 text, at most ``files.MAX_BYTES`` (endless input ends);
+    otherwise the error on stderr and exit 1, nothing written."""
+    from b00tc import exitcodes
+    from b00tc.frontend.files import Unreadable, read_stream
+
+    try:
+        return read_stream(sys.stdin.buffer).decode("utf-8")
+    except Unreadable as e:
+        sys.stderr.write(f"error[E0002]: cannot read standard input: {e}\n")
+    except UnicodeDecodeError:
+        sys.stderr.write("error[E0001]: standard input is not UTF-8 text\n  = help: TOML files are UTF-8\n")
+    sys.exit(exitcodes.FAILED)

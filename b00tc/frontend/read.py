@@ -57,10 +57,12 @@ def read_datum(
     """Read one datum. ``text`` None means read ``file`` from disk. Returns None on error
     (the errors are in ``diags``)."""
     if text is None:
+        from b00tc.frontend.files import Unreadable, read_regular
+
         try:
-            data = Path(file).read_bytes()
-        except OSError as e:
-            diags.error("E0002", f"cannot read {file}: {e.strerror or e}", file)
+            data = read_regular(file)
+        except Unreadable as e:
+            diags.error("E0002", f"cannot read {file}: {e}", file)
             return None
         try:
             text = data.decode("utf-8")
