@@ -75,6 +75,7 @@ CODES: dict[str, str] = {
     "E0304": "a reference names a service the stack does not have",
     "E0305": "stacks require each other in a cycle",
     "E0306": "a wait_for_services entry cannot be read",
+    "E0307": "stacks require each other more than 64 deep",
     "E0401": "a host variable is not set and has no default",
     "E0402": "a host variable's ${VAR:?message} fired",
     "E0601": "a value cannot be carried by the target's syntax",

@@ -23,6 +23,8 @@ from b00tc.frontend.search import SearchPath
 from b00tc.ir import Datum, Edge, Job, Member, Name, Program, SkippedMember, Stack, key_of
 
 STDIN = "<stdin>"
+#: how many required stacks deep linking follows (E0307 past it; each level recurses)
+MAX_DEPTH = 64
 
 
 class _Folder:
@@ -49,6 +51,7 @@ class Linker:
         self.requires: dict[str, tuple[Edge, ...]] = {}
         self.member_edges: dict[str, tuple[Edge, ...]] = {}
         self.failed: set[str] = set()  # stack keys that could not be read or built
+        self.depth = 0  # how many required stacks deep _stack_edge is now
 
     def program(self) -> Program:
         return Program(
@@ -179,12 +182,26 @@ class Linker:
                 key = folder.stacks[name] = None
             else:
                 key = folder.stacks[name] = key_of(path)
-                if key not in self.datums and key not in self.failed:
+                if key not in self.datums and key not in self.failed and self.depth >= MAX_DEPTH:
+                    self.diags.error(
+                        "E0307",
+                        f"required stack {name} is more than {MAX_DEPTH} required stacks deep: not followed",
+                        file,
+                        n.path,
+                        help="a chain of requires_stacks that long is a mistake: require the stacks "
+                        "a datum uses directly",
+                    )
+                    self.failed.add(key)
+                elif key not in self.datums and key not in self.failed:
                     raw = self._read(path, None, expect_kind="stack")
                     if raw is None:
                         self.failed.add(key)
                     else:
-                        self._stack(build_stack(raw, self.diags), key, folder)
+                        self.depth += 1  # following requires_stacks recurses: bounded
+                        try:
+                            self._stack(build_stack(raw, self.diags), key, folder)
+                        finally:
+                            self.depth -= 1
         return Edge(name=name, target=key if key in self.datums else "", path=n.path)
 
     # -- members --------------------------------------------------------------------

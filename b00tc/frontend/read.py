@@ -51,6 +51,21 @@ def display_path(path: Path) -> str:
     return str(path)
 
 
+def _too_deep(text: str, limit: int = 400) -> int:
+    """Where the nesting of ``[`` and ``{`` first passes ``limit`` (a bracket inside a
+    quoted string or a comment counts too: a pointer near the place, for a file that no
+    datum resembles)."""
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch in "[{":
+            depth += 1
+            if depth > limit:
+                return i
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    return 0
+
+
 def read_datum(
     file: str, text: Optional[str], diags: Diagnostics, expect_kind: Optional[str] = None
 ) -> Optional[Raw]:
@@ -84,6 +99,18 @@ def read_datum(
 
     try:
         doc = tomli.loads(text)
+    except RecursionError:  # tomli refuses arrays and inline tables nested past 400 levels
+        at = _too_deep(text)
+        line = text.count("\n", 0, at) + 1
+        col = at - (text.rfind("\n", 0, at) + 1) + 1
+        diags.error(
+            "E0001",
+            "invalid TOML: arrays or inline tables nested more than 400 levels deep",
+            file,
+            span=Span(line, col, line, col + 1),
+            help="no datum needs that much nesting",
+        )
+        return None
     except ValueError as e:  # TOMLDecodeError, and int() refusing a 4300+ digit number
         if not isinstance(e, tomli.TOMLDecodeError):
             run = re.search(r"[0-9][0-9_]{4000,}", text)
