@@ -122,6 +122,24 @@ def _signal_group(pid: int, sig: int) -> None:
         pass
 
 
+def prepare(name: str) -> str:
+    """The job's state folder, made (0700: the output may hold secrets, the user's only);
+    DeployError (exit 3) naming the folder when it cannot be: a file where a folder must
+    be, no permission."""
+    folder = state_dir(name)
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        os.chmod(folder, 0o700)
+        if not os.path.isdir(folder):
+            raise NotADirectoryError(20, "Not a directory")
+    except OSError as e:
+        from b00tc.runtime.model import DeployError
+
+        raise DeployError(f"cannot use the state folder {folder} of direct jobs: {e.strerror or e} "
+                          "(set B00TC_STATE_DIR to another folder)") from None
+    return folder
+
+
 def supervise(argv: list[str], name: str, env: Optional[dict] = None) -> int:
     """Run a direct job in the foreground like ``bash job.sh``, its stdout and stderr
     passed through byte for byte and also appended to the state folder's output.log; the
@@ -129,9 +147,7 @@ def supervise(argv: list[str], name: str, env: Optional[dict] = None) -> int:
     import threading
     from datetime import datetime, timezone
 
-    folder = state_dir(name)
-    os.makedirs(folder, mode=0o700, exist_ok=True)  # the output may hold secrets: the user's only
-    os.chmod(folder, 0o700)
+    folder = prepare(name)
     log_path = log_file(name)
     now = lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")  # noqa: E731
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)

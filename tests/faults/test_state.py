@@ -127,3 +127,18 @@ def test_the_state_folder_and_the_output_log_are_the_users_alone(root):
     assert stat.S_IMODE((folder / "output.log").stat().st_mode) == 0o600
     assert (folder / "output.log").read_text() == "s3cret\n"
     assert json.loads((folder / "state.json").read_text())["exit_code"] == 0
+
+
+def test_a_state_folder_that_is_a_file_is_said_as_such(tmp_path):
+    """``B00TC_STATE_DIR`` naming a file: deploy said "cannot run bash: Not a directory;
+    install bash". Now the folder and the way out are named, exit 3, nothing run."""
+    (tmp_path / "statefile").write_text("x")
+    job = tmp_path / "job.job.toml"
+    job.write_text('[b00t]\nname = "job"\ntype = "job"\n[b00t.container]\nimage = "x"\n'
+                   'command = "sh"\nargs = ["-c", "echo ran"]\n')
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "B00TC_STATE_DIR": str(tmp_path / "statefile")}
+    r = subprocess.run([sys.executable, "-m", "b00tc", "deploy", str(job), "--orchestrator", "direct"],
+                       capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert r.returncode == 3, r.stderr
+    assert "cannot use the state folder" in r.stderr and "statefile" in r.stderr
+    assert "install bash" not in r.stderr and "ran" not in r.stdout

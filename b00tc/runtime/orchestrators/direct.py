@@ -54,6 +54,7 @@ class Direct(Orchestrator):
 
     def run_command(self, c: Command, env: Optional[dict] = None) -> int:
         if c.is_job and c.datum:
+            state.prepare(c.datum)  # its own error, before "cannot run bash" could be said
             return state.supervise(c.runnable(), c.datum, env=env)  # recorded for status, logs, down
         return super().run_command(c, env)
 
