@@ -157,7 +157,8 @@ def test_the_day_two_tools_still_run_inside(world, spy):
     result, is_error = _call("status", {"path": "in/exit7.job.toml", "orchestrator": "direct", "include": ["alias"]})
     assert not is_error and result["exit_code"] == 4 and result["status"]["state"] == "not deployed", result
     (kind, argv) = spy[-1]
-    assert kind == "run" and argv[-6:] == ["--orchestrator", "direct", "-I", "alias", "--format", "json"]
+    assert kind == "run" and argv[-6:] == ["--orchestrator=direct", "--include=alias", "--format", "json", "--",
+                                           "in/exit7.job.toml"]
     result, is_error = _call("down", {"path": "exit7.job.toml", "orchestrator": "direct", "dry_run": True})
     assert not is_error, result
 

@@ -254,18 +254,21 @@ def _run_day_two(op: str, schema: dict, args: dict, root: Optional[str] = None) 
     import subprocess
     import sys
 
-    argv = [sys.executable, "-m", "b00tc", op, args["path"], "--orchestrator", args["orchestrator"]]
+    # every value an agent gives is an option's value (``--key=value``) or follows ``--``:
+    # a path "--help" is a path, never an option of the child
+    argv = [sys.executable, "-m", "b00tc", op, f"--orchestrator={args['orchestrator']}"]
     for d in args.get("include", []):
-        argv += ["-I", d]
+        argv.append(f"--include={d}")
     for key in ("namespace", "context"):
         if key in args:
-            argv += [f"--{key}", args[key]]
+            argv.append(f"--{key}={args[key]}")
     if op == "status":
         argv += ["--format", "json"]
     if args.get("dry_run"):
         argv.append("--dry-run")
     if args.get("volumes"):
         argv.append("--volumes")
+    argv += ["--", args["path"]]
     env = {k: v for k, v in os.environ.items() if k != "B00T_DATUM_PATH"}  # only the server's folder
     try:
         p = subprocess.run(argv, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL, env=env)
