@@ -140,6 +140,26 @@ def prepare(name: str) -> str:
     return folder
 
 
+def _lock(folder: str, name: str) -> int:
+    """An exclusive lock on the job's ``lock`` file, or DeployError when another b00tc
+    deploys the job now (two deploys overwrote each other's record, and ``down`` stopped
+    one). The kernel drops it when that b00tc ends, however it ends."""
+    import fcntl
+
+    fd = os.open(os.path.join(folder, "lock"), os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        from b00tc.runtime.model import DeployError
+
+        current = read(name) or {}
+        raise DeployError(f"job {name} is being deployed by another b00tc now"
+                          + (f" (process {current['pid']})" if current.get("pid") else "")
+                          + f": wait for it, or stop it with `b00tc down {name} --orchestrator direct`") from None
+    return fd
+
+
 def supervise(argv: list[str], name: str, env: Optional[dict] = None) -> int:
     """Run a direct job in the foreground like ``bash job.sh``, its stdout and stderr
     passed through byte for byte and also appended to the state folder's output.log; the
@@ -148,6 +168,7 @@ def supervise(argv: list[str], name: str, env: Optional[dict] = None) -> int:
     from datetime import datetime, timezone
 
     folder = prepare(name)
+    lock = _lock(folder, name)  # held until this returns: one deploy of a job at a time
     log_path = log_file(name)
     now = lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")  # noqa: E731
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
@@ -172,6 +193,7 @@ def supervise(argv: list[str], name: str, env: Optional[dict] = None) -> int:
     code = 128 - code if code < 0 else code  # killed by a signal: the shell's 128+N
     state.update(exit_code=code, finished=now())
     _write(folder, state)
+    os.close(lock)
     return code
 
 

@@ -142,3 +142,28 @@ def test_a_state_folder_that_is_a_file_is_said_as_such(tmp_path):
     assert r.returncode == 3, r.stderr
     assert "cannot use the state folder" in r.stderr and "statefile" in r.stderr
     assert "install bash" not in r.stderr and "ran" not in r.stdout
+
+
+def test_two_deploys_of_one_job_at_once(root):
+    """The second deploy of a job that runs is refused (exit 3, the first's process
+    named), instead of overwriting its record; the first finishes and is recorded; a deploy
+    after it runs again."""
+    import time
+
+    tmp_path = root
+    job = tmp_path / "slow.job.toml"
+    job.write_text('[b00t]\nname = "slow"\ntype = "job"\n[b00t.container]\nimage = "x"\n'
+                   'command = "sh"\nargs = ["-c", "sleep 2; echo done"]\n')
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "B00TC_STATE_DIR": str(tmp_path / "state")}
+    argv = [sys.executable, "-m", "b00tc", "deploy", str(job), "--orchestrator", "direct"]
+    first = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+    deadline = time.monotonic() + 30
+    while state.read("slow") is None and time.monotonic() < deadline:  # the first is running
+        time.sleep(0.05)
+    second = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert second.returncode == 3, second.stderr
+    assert "is being deployed by another b00tc now" in second.stderr and "done" not in second.stdout
+    out, err = first.communicate(timeout=60)
+    assert first.returncode == 0 and out == b"done\n", err
+    again = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert again.returncode == 0 and again.stdout == "done\n", again.stderr
