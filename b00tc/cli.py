@@ -14,6 +14,20 @@ from b00tc import exitcodes
 FORMATS = click.Choice(["text", "json", "github"])
 
 
+def _complete_targets(ctx, param, incomplete: str):
+    """Shell completion of --target: every target, its aliases, and all."""
+    from b00tc.backends import ALIASES, REGISTRY
+
+    return [n for n in [*REGISTRY, *ALIASES, "all"] if n.startswith(incomplete)]
+
+
+def _complete_orchestrators(ctx, param, incomplete: str):
+    """Shell completion of --orchestrator: every orchestrator and its aliases."""
+    from b00tc.runtime.orchestrators import ALIASES, NAMES
+
+    return [n for n in [*NAMES, *ALIASES] if n.startswith(incomplete)]
+
+
 def _run(command, opts) -> None:
     """Run build or check (commands.run_build, run_check) on their options, its usage
     errors said as click says its own."""
@@ -59,6 +73,7 @@ def _common(f):
     "targets",
     multiple=True,
     required=True,
+    shell_complete=_complete_targets,
     help="k8s (kubernetes), compose (docker-compose), nomad, bash (direct), systemd, or all. Repeatable.",
 )
 @click.option("-o", "--output", "out", default="-", help="Output folder, or - for stdout (one file only).")
@@ -80,7 +95,7 @@ def build(**params):
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("-t", "--target", "targets", multiple=True, help="Also render these targets (in memory) and report their diagnostics.")
+@click.option("-t", "--target", "targets", multiple=True, shell_complete=_complete_targets, help="Also render these targets (in memory) and report their diagnostics.")
 @click.option("--env-file", "env_files", multiple=True, type=click.Path(dir_okay=False))
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE")
 @_common
@@ -94,7 +109,7 @@ def check(**params):
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("-t", "--target", "targets", multiple=True, required=True, help="systemd (the one target whose units read environment files).")
+@click.option("-t", "--target", "targets", multiple=True, required=True, shell_complete=_complete_targets, help="systemd (the one target whose units read environment files).")
 @click.option("--env-file", "env_files", multiple=True, type=click.Path(dir_okay=False), help="KEY=VALUE file for host variables.")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="A host variable (wins over --env-file and the environment).")
 @click.option("-I", "--include", "includes", multiple=True, type=click.Path(file_okay=False), help="Another folder to search for stack members and required stacks.")
@@ -146,6 +161,7 @@ def targets():
 # commands read their arguments and print what the runtime gives back; the work is there.
 
 _ORCH_HELP = "kubernetes (k8s), docker-compose (compose), nomad or direct (bash)."
+
 
 
 def _value_options(f):
@@ -217,7 +233,7 @@ def _choose_orchestrator(explicit, cfg) -> str:
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--orchestrator", "orchestrator", help=_ORCH_HELP + " Default: the configured one, else detected.")
+@click.option("--orchestrator", "orchestrator", shell_complete=_complete_orchestrators, help=_ORCH_HELP + " Default: the configured one, else detected.")
 @click.option("-I", "--include", "includes", multiple=True, type=click.Path(file_okay=False),
               help="Another folder to search for stack members and required stacks.")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
@@ -257,7 +273,7 @@ def _deploy(paths, orchestrator, dry_run, via, includes, strict, workdir, mcp_pr
 
 
 def _deploy_options(f):
-    f = click.option("--orchestrator", "orchestrator", help=_ORCH_HELP + " Default: the configured one, else detected.")(f)
+    f = click.option("--orchestrator", "orchestrator", shell_complete=_complete_orchestrators, help=_ORCH_HELP + " Default: the configured one, else detected.")(f)
     f = click.option("--dry-run", is_flag=True, help="Print what would be written and run; change nothing.")(f)
     f = click.option("--via", type=click.Choice(["cli", "mcp"]), default="cli", show_default=True,
                      help="Run the orchestrator's CLI, or call the MCP server configured for it.")(f)
@@ -315,7 +331,7 @@ def _datum_paths(targets, includes) -> list[str]:
 
 
 def _day_two_options(f):
-    f = click.option("--orchestrator", "orchestrator", help=_ORCH_HELP + " Default: the configured one, else detected.")(f)
+    f = click.option("--orchestrator", "orchestrator", shell_complete=_complete_orchestrators, help=_ORCH_HELP + " Default: the configured one, else detected.")(f)
     f = click.option("--via", type=click.Choice(["cli", "mcp"]), default="cli", show_default=True,
                      help="Ask the orchestrator's CLI, or the MCP server chosen for it (config, else an MCP datum).")(f)
     f = click.option("-I", "--include", "includes", multiple=True, type=click.Path(file_okay=False),
@@ -401,7 +417,7 @@ def job_deploy(name, orchestrator, dry_run, via, includes, strict, workdir, mcp_
 
 @job.command("to-manifest")
 @click.argument("name")
-@click.option("--orchestrator", "orchestrator", required=True, help=_ORCH_HELP)
+@click.option("--orchestrator", "orchestrator", required=True, shell_complete=_complete_orchestrators, help=_ORCH_HELP)
 @click.option("-I", "--include", "includes", multiple=True, type=click.Path(file_okay=False))
 @click.option("-o", "--output", "out_dir", default=".", show_default=True, type=click.Path(file_okay=False))
 def job_to_manifest(name, orchestrator, includes, out_dir):
@@ -425,7 +441,7 @@ def stack_deploy(name, orchestrator, dry_run, via, includes, strict, workdir, mc
 
 @stack.command("to-manifest")
 @click.argument("name")
-@click.option("--orchestrator", "orchestrator", required=True, help=_ORCH_HELP)
+@click.option("--orchestrator", "orchestrator", required=True, shell_complete=_complete_orchestrators, help=_ORCH_HELP)
 @click.option("-I", "--include", "includes", multiple=True, type=click.Path(file_okay=False))
 @click.option("-o", "--output", "out_dir", default=".", show_default=True, type=click.Path(file_okay=False))
 def stack_to_manifest(name, orchestrator, includes, out_dir):
