@@ -15,12 +15,13 @@ class Unreadable(Exception):
     """Why a file is not read, as a diagnostic says it."""
 
 
-def read_regular(path: str, limit: int = MAX_BYTES) -> bytes:
-    """The bytes of the regular file ``path`` (a symbolic link to one is followed);
-    Unreadable when it is something else or larger than ``limit``. Opened without
-    blocking, so that a FIFO is seen as one instead of waiting for a writer."""
+def read_regular(path: str, limit: int = MAX_BYTES, follow: bool = True) -> bytes:
+    """The bytes of the regular file ``path`` (a symbolic link to one is followed, unless
+    ``follow`` is false); Unreadable when it is something else or larger than ``limit``.
+    Opened without blocking, so that a FIFO is seen as one instead of waiting for a writer."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow else getattr(os, "O_NOFOLLOW", 0))
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        fd = os.open(path, flags)
     except OSError as e:
         raise Unreadable(e.strerror or str(e)) from None
     with os.fdopen(fd, "rb") as f:

@@ -51,6 +51,13 @@ def display_path(path: Path) -> str:
     return str(path)
 
 
+def _char_at(text: str, at: int) -> Span:
+    """The one character at offset ``at`` of ``text``, as line and column (1-based)."""
+    line = text.count("\n", 0, at) + 1
+    col = at - (text.rfind("\n", 0, at) + 1) + 1
+    return Span(line, col, line, col + 1)
+
+
 def _too_deep(text: str, limit: int = 400) -> int:
     """Where the nesting of ``[`` and ``{`` first passes ``limit`` (a bracket inside a
     quoted string or a comment counts too: a pointer near the place, for a file that no
@@ -100,28 +107,22 @@ def read_datum(
     try:
         doc = tomli.loads(text)
     except RecursionError:  # tomli refuses arrays and inline tables nested past 400 levels
-        at = _too_deep(text)
-        line = text.count("\n", 0, at) + 1
-        col = at - (text.rfind("\n", 0, at) + 1) + 1
         diags.error(
             "E0001",
             "invalid TOML: arrays or inline tables nested more than 400 levels deep",
             file,
-            span=Span(line, col, line, col + 1),
+            span=_char_at(text, _too_deep(text)),
             help="no datum needs that much nesting",
         )
         return None
     except ValueError as e:  # TOMLDecodeError, and int() refusing a 4300+ digit number
         if not isinstance(e, tomli.TOMLDecodeError):
             run = re.search(r"[0-9][0-9_]{4000,}", text)
-            at = run.start() if run else 0
-            line = text.count("\n", 0, at) + 1
-            col = at - (text.rfind("\n", 0, at) + 1) + 1
             diags.error(
                 "E0001",
                 "invalid TOML: a number with more digits than a TOML reader accepts",
                 file,
-                span=Span(line, col, line, col + 1),
+                span=_char_at(text, run.start() if run else 0),
                 help="no number in a datum needs that many digits",
             )
             return None

@@ -107,12 +107,13 @@ def make_plan(
     plan.host_variables = {name: name in env for name in host_variables(result)}
     stores = stores_of(result, orch)
     if stores:
-        plan.commands += orch.value_commands(stores, values or placeholders(stores), o)
+        filled = values or placeholders(stores)
+        plan.commands += orch.value_commands(stores, filled, o)
         if values is None:
             for c in plan.commands:
                 c.stdin = None
         if chosen is not None:
-            plan.mcp_commands += orch.value_mcp_calls(stores, values or placeholders(stores), o, chosen)
+            plan.mcp_commands += orch.value_mcp_calls(stores, filled, o, chosen)
     for m in plan.manifests:
         path = o.at(m.path)
         plan.commands += orch.deploy_commands(m, path, o)

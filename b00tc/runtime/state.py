@@ -60,18 +60,11 @@ def read(name: str) -> Optional[dict]:
     """The job's recorded state; None when nothing is recorded, or when what is there is
     not a state b00tc writes (a tampered or truncated file, a folder, a FIFO): a pid that
     is an int above 1, a start time, an exit code that is an int or null."""
-    try:
-        fd = os.open(state_file(name), os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
-        with os.fdopen(fd, "rb") as f:
-            import stat
+    from b00tc.frontend.files import Unreadable, read_regular
 
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                return None
-            data = f.read(_MAX_STATE + 1)
-            if len(data) > _MAX_STATE:
-                return None
-            state = json.loads(data or b"null")
-    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
+    try:
+        state = json.loads(read_regular(state_file(name), _MAX_STATE, follow=False) or b"null")
+    except (Unreadable, ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return None
     return state if valid(state) else None
 
