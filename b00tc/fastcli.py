@@ -95,7 +95,23 @@ def parse(argv: list[str]) -> Optional[tuple[str, msgspec.Struct]]:
     return command, structure(command)(**params)
 
 
+def utf8_streams() -> None:
+    """What b00tc prints is UTF-8 whatever the locale: YAML, JSON and HCL are UTF-8, and
+    the tools they are piped to (kubectl, nomad, jq) read UTF-8. Under ``LC_ALL=C`` with
+    UTF-8 mode off (``PYTHONUTF8=0``, or ``PYTHONIOENCODING=ascii``) Python would encode
+    the streams as ASCII and a datum's ``é`` ended in an internal error. Bytes of a path
+    that is not UTF-8 (decoded with surrogateescape) are written back as they were."""
+    for stream, errors in ((sys.stdout, "surrogateescape"), (sys.stderr, "backslashreplace")):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+        if encoding != "utf8" and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(encoding="utf-8", errors=errors)
+            except (ValueError, OSError):  # a closed or foreign stream: leave it as it is
+                pass
+
+
 def main() -> None:
+    utf8_streams()
     parsed = parse(sys.argv[1:])
     if parsed is not None:
         from b00tc import commands
