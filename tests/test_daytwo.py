@@ -366,7 +366,8 @@ def test_plan_lists_the_day_two_commands_and_tool_calls(host, orchestrator):
         "kubernetes": f"kubectl delete jobs,deployments,services,secrets -l {JOB_SEL} --ignore-not-found",
         "docker-compose": "docker compose -p exit7 -f exit7.compose.yaml down --remove-orphans",
         "nomad": "nomad job stop -purge exit7",
-        "direct": f"kill -TERM -- \"-$(cat {host.root}/state/direct/exit7/pid)\"",
+        # b00tc's own down: the pid file names one process of the job, and may be stale
+        "direct": f"b00tc down --orchestrator direct -- {JOB}",
     }[orchestrator]
     assert day_two["down"]["commands"] == [expected]
     tools = {op: [c["tool"] for c in v["mcp_commands"]] for op, v in day_two.items()}

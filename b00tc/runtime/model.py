@@ -177,6 +177,8 @@ class Deployed:
     members: list[str] = field(default_factory=list)
     #: the file handed to the orchestrator (compose, direct), when compiled
     manifest: Optional[Manifest] = None
+    #: the datum file it was compiled from
+    file: str = ""
 
     @property
     def datum(self) -> str:

@@ -44,10 +44,12 @@ def log_file(name: str) -> str:
 
 def _proc_start(pid: int) -> Optional[str]:
     """The process's start time (field 22 of /proc/PID/stat): tells a pid reused by
-    another process apart from the job's."""
+    another process apart from the job's. None when no process runs there (a zombie has
+    ended: it only waits for its parent to read its exit code)."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
+            fields = f.read().rsplit(")", 1)[1].split()
+        return None if fields[0] in ("Z", "X") else fields[19]
     except (OSError, IndexError):
         return None
 
@@ -71,12 +73,24 @@ def read(name: str) -> Optional[dict]:
 
 def valid(state) -> bool:
     """What b00tc writes: ``pid`` an int (not a bool) above 1, ``proc_start`` a string of
-    digits (null when the job ended before b00tc read it), ``exit_code`` null or an int."""
+    digits (null when the job ended before b00tc read it), ``exit_code`` null or an int,
+    ``tree`` (what the job started) absent or a list of ``[pid, start]`` pairs alike."""
     if not isinstance(state, dict):
         return False
     pid, start, code = state.get("pid"), state.get("proc_start"), state.get("exit_code")
-    return (type(pid) is int and pid > 1 and (start is None or isinstance(start, str) and start.isdigit())
-            and (code is None or type(code) is int))
+    return (_pid_start(pid, start, None) and (code is None or type(code) is int)
+            and _tree_valid(state.get("tree", [])))
+
+
+def _pid_start(pid, start, missing) -> bool:
+    return type(pid) is int and pid > 1 and (start is missing or isinstance(start, str) and start.isdigit())
+
+
+def _tree_valid(tree) -> bool:
+    from b00tc.runtime.proctree import MAX_TREE
+
+    return (isinstance(tree, list) and len(tree) <= MAX_TREE
+            and all(isinstance(e, list) and len(e) == 2 and _pid_start(e[0], e[1], ()) for e in tree))
 
 
 def _write(folder: str, state: dict) -> None:
@@ -133,17 +147,35 @@ def prepare(name: str) -> str:
     return folder
 
 
-def _lock(folder: str, name: str) -> int:
-    """An exclusive lock on the job's ``lock`` file, or DeployError when another b00tc
-    deploys the job now (two deploys overwrote each other's record, and ``down`` stopped
-    one). The kernel drops it when that b00tc ends, however it ends."""
+def _try_lock(folder: str) -> Optional[int]:
+    """The job's ``lock`` file, locked exclusively, or None when another b00tc holds it.
+    The kernel drops the lock when that b00tc ends, however it ends. A lock taken on a
+    file that ``down`` removed meanwhile locks nothing: then the folder is made again
+    and the new file is locked."""
     import fcntl
 
-    fd = os.open(os.path.join(folder, "lock"), os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    path = os.path.join(folder, "lock")
+    while True:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return None
+        try:
+            if os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
         os.close(fd)
+
+
+def _lock(folder: str, name: str) -> int:
+    """The job's lock, or DeployError when another b00tc deploys the job now (two
+    deploys overwrote each other's record, and ``down`` stopped one)."""
+    fd = _try_lock(folder)
+    if fd is None:
         from b00tc.runtime.model import DeployError
 
         current = read(name) or {}
@@ -160,32 +192,51 @@ def supervise(argv: list[str], name: str, env: Optional[dict] = None) -> int:
     import threading
     from datetime import datetime, timezone
 
+    from b00tc.runtime import proctree
+
     folder = prepare(name)
     lock = _lock(folder, name)  # held until this returns: one deploy of a job at a time
+    previous = read(name)
+    # what an earlier run left running stays the job's, for `down` to stop
+    inherited = [[pid, _proc_start(pid)] for pid in sorted(processes(previous))] if previous else []
+    inherited = [entry for entry in inherited if entry[1] is not None]
     log_path = log_file(name)
     now = lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")  # noqa: E731
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
     os.fchmod(fd, 0o600)
+    proctree.become_subreaper()  # what the job orphans comes back here, to be recorded
+    writing = threading.Lock()
+
+    def record(**changes) -> None:
+        with writing:
+            state.update(changes)
+            _write(folder, state)
+
     with os.fdopen(fd, "wb") as log:
-        # its own process group: `b00tc down` stops the job and whatever it started
+        # its own session: `b00tc down` stops the job and whatever it started (proctree)
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                                 start_new_session=True)
         state = {"pid": proc.pid, "proc_start": _proc_start(proc.pid), "started": now(),
                  "argv": argv, "exit_code": None}
-        _write(folder, state)
+        record()
         with open(pid_file(name), "w") as f:
             f.write(f"{proc.pid}\n")
         pump = threading.Thread(target=_pump, args=(proc, log), daemon=True)
         pump.start()
+        if inherited:
+            record(tree=inherited)
+        watcher = proctree.Watcher(proc.pid, lambda tree: record(tree=(inherited + tree)[:proctree.MAX_TREE]))
+        watcher.start()
         try:
             code = proc.wait()
         except KeyboardInterrupt:  # Ctrl-C reaches b00tc only: pass it on to the job's group
             _signal_group(proc.pid, signal.SIGINT)
             code = proc.wait()
         pump.join()
+        watcher.done.set()
+        watcher.join()
     code = 128 - code if code < 0 else code  # killed by a signal: the shell's 128+N
-    state.update(exit_code=code, finished=now())
-    _write(folder, state)
+    record(exit_code=code, finished=now())
     os.close(lock)
     return code
 
@@ -225,15 +276,50 @@ def _pump(proc: subprocess.Popen, log) -> None:
                         passing[fd] = False
 
 
-def stop(state: dict, grace: float = 10) -> None:
-    """SIGTERM to the job's process group, SIGKILL after ``grace`` seconds."""
+def processes(state: dict) -> set[int]:
+    """The job's processes that run now: its own, what it started, what they started."""
+    from b00tc.runtime import proctree
+
+    return (proctree.members(state) | ({state["pid"]} if alive(state) else set())) - proctree.protected()
+
+
+def stop(state: dict, grace: float = 10) -> list[int]:
+    """SIGTERM to every process of the job (``processes``; one started meanwhile gets it
+    too), SIGKILL to those left after ``grace`` seconds. Returns the pids still running
+    2 s after that (none, unless the kernel holds them)."""
+    from b00tc.runtime import proctree
+
     pid = state["pid"]
-    _signal_group(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while alive(state) and time.monotonic() < deadline:
-        time.sleep(0.1)
     if alive(state):
-        _signal_group(pid, signal.SIGKILL)
+        _signal_group(pid, signal.SIGTERM)
+    signalled: set[int] = set()
+    deadline = time.monotonic() + grace
+    while True:
+        left = processes(state)
+        proctree.signal_all(left - signalled, signal.SIGTERM)
+        signalled |= left
+        if not left or time.monotonic() >= deadline:
+            break
+        time.sleep(0.1)
+    deadline = time.monotonic() + 2
+    while left and time.monotonic() < deadline:  # SIGKILL until none is left: a forking job starts more
+        proctree.signal_all(left, signal.SIGKILL)
+        time.sleep(0.05)
+        left = processes(state)
+    return sorted(left)
+
+
+def wait_unlocked(name: str, timeout: float = 5) -> Optional[int]:
+    """The job's lock once its deploying b00tc has written its last record and let go
+    (``down`` removes the folder only then: a record written after would be the next
+    deploy's), or None after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while os.path.isdir(state_dir(name)):  # else another down removed it: nothing to lock
+        fd = _try_lock(state_dir(name))
+        if fd is not None or time.monotonic() >= deadline:
+            return fd
+        time.sleep(0.05)
+    return None
 
 
 def remove(name: str) -> None:

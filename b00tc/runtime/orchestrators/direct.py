@@ -5,6 +5,7 @@ labelled like Kubernetes objects (``<stack>.sh up|status|logs|down``)."""
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import sys
@@ -69,7 +70,8 @@ class Direct(Orchestrator):
             return [Command(["cat", state.state_file(d.name)])]
         if op == "logs":
             return [Command(["tail", "-n", "+1"] + (["-f"] if o.follow else []) + [state.log_file(d.name)])]
-        return [Command([f"kill -TERM -- \"-$(cat {shlex.quote(state.pid_file(d.name))})\""], shell=True)]
+        # what b00tc down does: the job's pid file names one process, and may be stale or tampered
+        return [Command(["b00tc", "down", "--orchestrator", self.name, "--", d.file or f"{d.name}.job.toml"])]
 
     def status(self, d: Deployed, o: Options, run: Runner = run_captured) -> Status:
         if d.kind == "stack":
@@ -82,6 +84,9 @@ class Direct(Orchestrator):
         if code is not None:
             obj.state = "exited"
             obj.detail = f"exit {code}, {obj.detail}, finished {st.get('finished', '?')}"
+            left = state.processes(st)
+            if left:  # a daemon it started, say: `down` stops them
+                obj.detail += f"; {len(left)} processes it started still run"
             return Status(d.datum, self.name, "succeeded" if code == 0 else "failed", [obj])
         if state.alive(st):
             obj.state = "running"
@@ -106,16 +111,33 @@ class Direct(Orchestrator):
         if st is None:
             echo(_nothing(d))
             return OK
-        alive = state.running(st)
+        pids = state.processes(st)
         if dry_run:
-            if alive:
-                echo(f"would stop process {st['pid']} and its children (SIGTERM, then SIGKILL after 10 s)")
+            if pids:
+                echo(f"would stop process {st['pid']} and what it started: {len(pids)} processes "
+                     "(SIGTERM, then SIGKILL after 10 s)")
             echo(f"would remove {folder}")
             return OK
-        if alive:
-            echo(f"stopping process {st['pid']} and its children")
-            state.stop(st)
-        state.remove(d.name)
+        for _ in range(5):  # a deploy that started meanwhile holds the lock until its job is stopped
+            if pids:
+                echo(f"stopping process {st['pid']} and what it started: {len(pids)} processes")
+                left = state.stop(st)
+                if left:
+                    raise LifecycleError(f"{d.datum}: processes {' '.join(map(str, left))} of job {d.name} "
+                                         f"did not stop after SIGKILL; {folder} is kept")
+            lock = state.wait_unlocked(d.name)  # the deploying b00tc has written its last record
+            if lock is None and not os.path.isdir(folder):
+                echo(f"{folder} was removed by another b00tc down")
+                return OK
+            st = state.read(d.name)
+            pids = state.processes(st) if st else set()
+            if lock is not None and not pids:
+                break
+            if lock is not None:
+                os.close(lock)
+        else:
+            raise LifecycleError(f"{d.datum}: job {d.name} is deployed again as it is stopped; run down again")
+        state.remove(d.name)  # under the lock: no deploy can start before the folder is gone
+        os.close(lock)
         echo(f"removed {folder}")
         return OK
-
