@@ -1,4 +1,5 @@
-"""The files ``b00tc build -o DIR`` writes: their modes whatever the umask, and what it does
+"""Issue 14: "build -o DIR --diff prints the content of a file outside DIR when an output
+path is a symlink to it" (reproduced with the released CLI) is held here, with the rest of what is true of the files ``b00tc build -o DIR`` writes: their modes whatever the umask, and what it does
 when something planted a symbolic link at an output path or at a folder on its way."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SMALL = "tests/cases/small.job.toml"  # -> small.yaml (k8s), small.sh (bash)
 SECRET = b"outside secret: do not print me\n"
 
