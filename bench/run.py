@@ -135,6 +135,24 @@ def floor_seconds(folder: Path, sample_k8s: dict[str, str]) -> float:
 # ---------------------------------------------------------------------------
 
 
+def value_scan_row() -> tuple[str, str, str, bool]:
+    """Issue 14: ``"$$"`` repeated in a value was quadratic (5 MB: 99 s). The time to parse
+    8 times more of it, best of three each (load on the machine cancels out)."""
+    from b00tc.frontend.refs import _parse_cached, parse_value
+
+    def best(text: str) -> float:
+        times = []
+        for _ in range(3):
+            _parse_cached.cache_clear()
+            start = time.perf_counter()
+            parse_value(text)
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    ratio = best("$$" * 400_000) / best("$$" * 50_000)
+    return ("value scan, 8x the \"$$\" runs vs 1x", "at most 12x", f"{ratio:.1f}x", ratio <= 12)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=10)
@@ -220,6 +238,7 @@ def main() -> int:
             on_disk = statistics.median(times) / (roots * TARGETS)
             rows.append((f"  the same {n} datums written to the disk ({disk.parent})", "(reported)",
                          f"{on_disk / per[n]:.2f}x tmpfs ({on_disk * 1e3:.3f} ms)", None))
+        rows.append(value_scan_row())
         if len(per) >= 2:
             lo, hi = min(per), max(per)
             lin = per[hi] / per[lo]
