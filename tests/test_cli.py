@@ -88,9 +88,9 @@ def test_examples_build_to_every_target(tmp_path):
         "k8s/llm-inference-pipeline.yaml",
         "nomad/llm-batch-job.nomad.hcl",
         "nomad/llm-inference-pipeline.nomad.hcl",
-        "systemd/llm-batch-job.service",
-        "systemd/llm-inference-pipeline-n8n.service",
-        "systemd/llm-inference-pipeline.target",
+        "systemd/b00t-llm-batch-job.service",
+        "systemd/b00t-llm-inference-pipeline-n8n.service",
+        "systemd/b00t-llm-inference-pipeline.target",
     ]
     assert os.stat(out / "bash" / "llm-batch-job.sh").st_mode & 0o777 == 0o755
     before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.rglob("*") if p.is_file()}

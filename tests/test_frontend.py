@@ -182,7 +182,7 @@ def test_member_references_resolve_within_their_stack():
     assert "DB_URL: postgres://db:5432/shop" in files(r, "compose")["shop.compose.yaml"]
     assert "value: postgres://db:5432/shop" in files(r, "k8s")["shop.yaml"]
     assert "-e DB_URL=postgres://db:5432/shop" in files(r, "bash")["shop.sh"]
-    assert '"DB_URL=postgres://db:5432/shop"' in files(r, "systemd")["shop-web.service"]
+    assert '"DB_URL=postgres://db:5432/shop"' in files(r, "systemd")["b00t-shop-web.service"]
 
 
 # ---------------------------------------------------------------------------

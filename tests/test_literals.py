@@ -638,7 +638,7 @@ def test_systemd_job_reference_reader_and_run(tmp_path):
     """The unit read back with systemd's documented rules (quoting, C escapes, ``%%``,
     ``$$``) gives the datum's 10 argv words and 20 env values; the decoded argv run with
     that environment reaches a stand-in PROGRAM (as in the bash test) with the same."""
-    text = build([JOB], ["systemd"])["systemd"]["hostile-literals.service"]
+    text = build([JOB], ["systemd"])["systemd"]["b00t-hostile-literals.service"]
     want = job_expected("systemd")
     seen = systemd_reading(text)
     assert mismatches(seen, want) == []
@@ -671,7 +671,7 @@ def systemd_own_reading(dump: str) -> Expect:
 
 def test_systemd_job_systemd_itself():
     """systemd 252's own loader reads the same 10 argv words and 20 env values."""
-    dump = systemd_dump(systemd_units_of_job(), "hostile-literals.service")
+    dump = systemd_dump(systemd_units_of_job(), "b00t-hostile-literals.service")
     want = job_expected("systemd")
     assert mismatches(systemd_own_reading(dump), want) == []
     for k, v in want.env.items():  # the plain form test_systemd checks, too
@@ -724,11 +724,11 @@ def test_bash_member_runs(tmp_path):
 
 
 def test_systemd_member_reference_reader_and_run(tmp_path):
-    """hostile-echo.service read back with the reference reader; its ExecStart (``docker
+    """b00t-hostile-echo.service read back with the reference reader; its ExecStart (``docker
     run ... -e NAME``) run with the unit's environment reaches a stand-in docker, whose
     argv and environment, read as docker reads them, give the member's env and argv."""
     units = build([STACK], ["systemd"])["systemd"]
-    unit = Parsed(units["hostile-echo.service"])
+    unit = Parsed(units["b00t-hostile-echo.service"])
     ((prefix, argv),) = unit.exec("ExecStart")
     assert prefix == "" and argv[0] == "/usr/bin/env"
     image = datum(MEMBER)["b00t"]["image"]
@@ -742,11 +742,11 @@ def test_systemd_member_reference_reader_and_run(tmp_path):
 
 
 def test_systemd_member_systemd_itself():
-    """systemd's own parse of hostile-echo.service: the environment holds the member's 3
+    """systemd's own parse of b00t-hostile-echo.service: the environment holds the member's 3
     values, and the ExecStart argv equals the reference reader's."""
     units = build([STACK], ["systemd"])["systemd"]
-    seen = systemd_own_reading(systemd_dump(units, "hostile-echo.service"))
-    ((_, argv),) = Parsed(units["hostile-echo.service"]).exec("ExecStart")
+    seen = systemd_own_reading(systemd_dump(units, "b00t-hostile-echo.service"))
+    ((_, argv),) = Parsed(units["b00t-hostile-echo.service"]).exec("ExecStart")
     assert seen.argv == argv
     assert mismatches(Expect([], seen.env), Expect([], member_expected().env)) == []
 
@@ -776,7 +776,7 @@ for _t in NEGATIVE:
 
 OUTPUT = {"k8s": "hostile-literals.yaml", "compose": "hostile-literals.compose.yaml",
           "nomad": "hostile-literals.nomad.hcl", "bash": "hostile-literals.sh",
-          "systemd": "hostile-literals.service"}
+          "systemd": "b00t-hostile-literals.service"}
 
 
 @pytest.mark.parametrize(
@@ -821,9 +821,9 @@ def test_negative_control_systemd_itself():
     output had ``\\\\n`` is a newline in systemd's environment, not the datum's
     backslash-n."""
     units = systemd_units_of_job()
-    units["hostile-literals.service"] = mutate(units["hostile-literals.service"],
+    units["b00t-hostile-literals.service"] = mutate(units["b00t-hostile-literals.service"],
                                                r"\\n is not", r"\n is not")
-    seen = systemd_own_reading(systemd_dump(units, "hostile-literals.service"))
+    seen = systemd_own_reading(systemd_dump(units, "b00t-hostile-literals.service"))
     bad = mismatches(seen, job_expected("systemd"))
     assert [p.split(":")[0] for p in bad] == ["env BACKSLASH"], bad
 
@@ -941,7 +941,7 @@ def test_host_vars_baked_at_build_time(target, case):
         image = nomad_config_eval_token(one(nomad_task(text, "host-vars", "host-vars"),
                                             "config")["image"], mapping)
     else:
-        text = out["host-vars.service"]
+        text = out["b00t-host-vars.service"]
         for value in host_env.values():
             assert len(value) < 4 or value not in text
         unit = Parsed(text, env_files=systemd_env_files([HOST_VARS], host_env))
@@ -963,7 +963,7 @@ def test_host_vars_systemd_itself(case):
     environment and argv."""
     host_env = HOST_ENVS[case]
     units = build([HOST_VARS], ["systemd"], env={})["systemd"]
-    dump = systemd_dump(units, "host-vars.service")
+    dump = systemd_dump(units, "b00t-host-vars.service")
     seen = systemd_own_reading(dump)
     (path,) = re.findall(r"^\t\tEnvironmentFile: (\S+)", dump, re.M)
     env = {**seen.env, **systemd_env_files([HOST_VARS], host_env)[path]}

@@ -2020,7 +2020,7 @@ def check_systemd(sc: Scenario, out: dict, folder: Path, result=None) -> list[st
             unit.exec(key)
     problems: list[str] = []
     j = sc.job
-    unit = units[f"{j.name}.service"]
+    unit = units[f"b00t-{j.name}.service"]
     seen, problems = systemd_job_reading(unit)
     gpus = gpu_count(j.res)
     extra = frozenset({"CUDA_VISIBLE_DEVICES"}) if gpus else frozenset()
@@ -2035,7 +2035,7 @@ def check_systemd(sc: Scenario, out: dict, folder: Path, result=None) -> list[st
     problems += _eq("systemd job ExecStartPre", len(unit.get("Service", "ExecStartPre")),
                     len(j.waits) + bool(gpus))
     for m in sc.members:
-        unit = units[f"{sc.stack.name}-{m.name}.service"]
+        unit = units[f"b00t-{sc.stack.name}-{m.name}.service"]
         ((prefix, argv),) = unit.exec("ExecStart")
         assert prefix == "" and argv[0] == "/usr/bin/env", argv
         run = docker_run(argv[1:], unit.env)
@@ -2256,7 +2256,7 @@ def systemd_itself(sc: Scenario, units: dict, envs: dict[str, dict[str, str]]) -
 
     problems = []
     j = sc.job
-    seen = own(systemd_dump(units, f"{j.name}.service"))
+    seen = own(systemd_dump(units, f"b00t-{j.name}.service"))
     argv = [a for a in seen.argv]
     env = dict(seen.env)
     if argv[:1] == ["/usr/bin/env"]:
@@ -2267,7 +2267,7 @@ def systemd_itself(sc: Scenario, units: dict, envs: dict[str, dict[str, str]]) -
     problems += compare("systemd --test job", Expect(argv, env), job_expect(sc, "systemd"),
                         extra_ok=extra)
     for m in sc.members:
-        name = f"{sc.stack.name}-{m.name}.service"
+        name = f"b00t-{sc.stack.name}-{m.name}.service"
         seen = own(systemd_dump(units, name))
         run = docker_run(seen.argv[1:], seen.env)
         # %h is the home of the manager that runs the unit; the test-mode manager here runs
@@ -2488,7 +2488,7 @@ def test_fixed_bug_systemd_absolute_command_with_special_last_character(first, t
     paths = write_datums(tmp_path, one_job(f"[{toml_str(first)}, \"arg\"]"))
     result = compile_(paths, targets=["systemd"], env={})
     assert result.ok, rendered(result)
-    seen, problems = systemd_job_reading(Parsed(files(result, "systemd")["t.service"]))
+    seen, problems = systemd_job_reading(Parsed(files(result, "systemd")["b00t-t.service"]))
     assert problems == [] and seen.argv == [first, "arg"]
 
 
@@ -2661,7 +2661,7 @@ def test_fixed_bug_duplicate_mount_point(second, tmp_path):
 @pytest.mark.parametrize("char", ["\uffff", "\ufdd0"])
 def test_fixed_bug_systemd_noncharacter_in_hint(char, tmp_path):
     """``hint = "nightly\uffff"``: ``Description=nightly\uffff``; ``systemd-analyze
-    verify`` says "Unit t.service failed to load properly". The bash script and the
+    verify`` says "Unit b00t-t.service failed to load properly". The bash script and the
     Nomad file keep the hint in comments, where it is harmless. Fixed: the description is
     for people, so the noncharacter becomes U+FFFD there and systemd loads the unit."""
     paths = write_datums(tmp_path, one_job('["/bin/true"]', extra=""))
@@ -2670,10 +2670,10 @@ def test_fixed_bug_systemd_noncharacter_in_hint(char, tmp_path):
     (tmp_path / "t.job.toml").write_text(text, encoding="utf-8")
     result = compile_(paths, targets=["systemd"], env={})
     assert result.ok, rendered(result)
-    unit = files(result, "systemd")["t.service"]
+    unit = files(result, "systemd")["b00t-t.service"]
     assert "Description=nightly\ufffd\n" in unit
-    (tmp_path / "t.service").write_text(unit, encoding="utf-8")
-    done = subprocess.run(["systemd-analyze", "verify", "--man=no", str(tmp_path / "t.service")],
+    (tmp_path / "b00t-t.service").write_text(unit, encoding="utf-8")
+    done = subprocess.run(["systemd-analyze", "verify", "--man=no", str(tmp_path / "b00t-t.service")],
                           check=False, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stderr == "", done.stderr
 

@@ -77,15 +77,15 @@ def test_n8n_password_lives_in_the_env_file_only(tmp_path):
     r = b00tc("build", "tests/data/b00t-datums/n8n.docker.toml", "-t", "systemd", "-o", str(tmp_path),
               env={"N8N_BASIC_AUTH_PASSWORD": "hunter2"})
     assert r.returncode == 0, r.stderr
-    unit = (tmp_path / "n8n-n8n.service").read_text()
+    unit = (tmp_path / "b00t-n8n-n8n.service").read_text()
     assert "hunter2" not in unit
-    assert "EnvironmentFile=/etc/b00t/n8n-n8n.env\n" in unit
-    assert "/etc/b00t/n8n-n8n.env" in unit.split("[Unit]")[0]  # the header says where
+    assert "EnvironmentFile=/etc/b00t/b00t-n8n-n8n.env\n" in unit
+    assert "/etc/b00t/b00t-n8n-n8n.env" in unit.split("[Unit]")[0]  # the header says where
     assert re.search(r"-e N8N_BASIC_AUTH_PASSWORD\s", unit)
     r = b00tc("env", "tests/data/b00t-datums/n8n.docker.toml", "-t", "systemd",
               env={"N8N_BASIC_AUTH_PASSWORD": "hunter2"})
     assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines()[0] == "# /etc/b00t/n8n-n8n.env"
+    assert r.stdout.splitlines()[0] == "# /etc/b00t/b00t-n8n-n8n.env"
     assert 'N8N_BASIC_AUTH_PASSWORD="hunter2"' in r.stdout.splitlines()
 
 
@@ -137,7 +137,7 @@ def test_env_writes_files_with_mode_0600(tmp_path):
               "-o", str(out), env={"GENERIC_TIMEZONE": "B00TC-CANARY"})
     assert r.returncode == 0 and r.stdout == "", r.stderr
     (f,) = out.iterdir()
-    assert f.name == "llm-inference-pipeline-n8n.env"
+    assert f.name == "b00t-llm-inference-pipeline-n8n.env"
     assert f.stat().st_mode & 0o777 == 0o600
     assert 'GENERIC_TIMEZONE="B00TC-CANARY"' in f.read_text().splitlines()
     bad = tmp_path / "bad"

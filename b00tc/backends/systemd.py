@@ -1,6 +1,9 @@
-"""systemd units: a Job is a ``Type=oneshot`` service that runs ``command + args`` on the
-host; a Stack is one service per member, each running its container with ``docker run``,
-and a ``<stack>.target`` that groups them.
+"""systemd units: a Job is a ``Type=oneshot`` service ``b00t-<job>.service`` that runs
+``command + args`` on the host; a Stack is one service ``b00t-<stack>-<member>.service`` per
+member, each running its container with ``docker run``, and a ``b00t-<stack>.target`` that
+groups them. Every unit name starts with ``b00t-`` (``unit_name``), which no system unit
+does, so that the units installed into /etc/systemd/system shadow none of the system's
+(a job called ``sshd``, a stack called ``multi-user``); the containers keep their names.
 
 References become ``localhost:<host port>``. Host variables are not resolved at build time
 and no unit holds their value: a unit that uses one reads ``EnvironmentFile=/etc/b00t/<unit
@@ -59,6 +62,16 @@ from b00tc.ir import Gpu, HostVar, Job, Lit, Member, Mount, Resources, Stack, Un
 #: where the units read the values of host variables from (one file per service unit)
 ENV_DIR = "/etc/b00t"
 
+#: the namespace of every unit b00tc writes: no system unit's name starts with it
+UNIT_PREFIX = "b00t-"
+
+
+def unit_name(name: str) -> str:
+    """The unit name (without its suffix) of a job, a stack or a stack member's container
+    name. A datum name is a DNS-1123 label, which a unit name takes as it is (no systemd
+    escaping): ``b00t-<63>-<63>.service`` is 140 characters of the 255 allowed."""
+    return UNIT_PREFIX + name
+
 #: variables the docker CLI itself reads (where it finds docker, its config, its daemon,
 #: its proxies, its loader): a member's value for one of these is passed as
 #: ``-e NAME=value`` rather than through the unit's Environment=, which would reach the
@@ -80,7 +93,7 @@ class SystemdBackend(Backend):
 
     def render_job(self, unit: Unit, job: Job, ctx: Context) -> list[OutputFile]:
         text = _JobUnit(unit, job, ctx).render()
-        return [] if text is None else [OutputFile(f"{job.name}.service", text)]
+        return [] if text is None else [OutputFile(f"{unit_name(job.name)}.service", text)]
 
     def render_stack(self, unit: Unit, stack: Stack, ctx: Context) -> list[OutputFile]:
         return _StackUnits(unit, stack, ctx).render()
@@ -212,9 +225,10 @@ def source_text(value: Value, refs=ref_local) -> str:
 class _EnvRefs:
     """What a unit puts in its environment file, and the EnvironmentFile= line."""
 
-    def __init__(self, unit_name: str, file: str, ctx: Context, taken=()) -> None:
-        """``taken``: the env entries of the datum, whose names b00tc's own must not be."""
-        self.env = EnvFile(f"{ENV_DIR}/{unit_name}.env", unit_name, [])
+    def __init__(self, unit: str, file: str, ctx: Context, taken=()) -> None:
+        """``unit``: the unit's name without its suffix, which names the file; ``taken``:
+        the env entries of the datum, whose names b00tc's own must not be."""
+        self.env = EnvFile(f"{ENV_DIR}/{unit}.env", unit, [])
         self.file, self.ctx, self.taken = file, ctx, {e.name: e for e in taken}
 
     def add(self, name: str, value: Value, refs=ref_local, program: bool = False) -> None:
@@ -302,7 +316,7 @@ class _JobUnit:
         values = [*c.command, *c.args] + [e.value for e in job.env]
         if not all([check_nul(v, "a value", ctx, file) for v in values]):
             return None
-        envs = _EnvRefs(job.name, file, ctx, job.env)
+        envs = _EnvRefs(unit_name(job.name), file, ctx, job.env)
         service = ["Type=oneshot"]
         env_names = {e.name for e in job.env}
         literal_env = []
@@ -326,7 +340,7 @@ class _JobUnit:
                 f"queue {orch.queue_name or '(default)'}: systemd has no queue, "
                 "the job runs when started"
             )
-        units = [f"{container_name(s, m)}.service" for s in job.requires for m in s.members]
+        units = [f"{unit_name(container_name(s, m))}.service" for s in job.requires for m in s.members]
         unit_sec = [f"Description={plain(job.hint or job.name)}"]
         unit_sec.append("After=" + " ".join(["network-online.target"] + units))
         unit_sec.append("Wants=network-online.target")
@@ -414,7 +428,7 @@ class _StackUnits:
             if text is None:
                 ok = False
             else:
-                files.append(OutputFile(f"{container_name(stack, member)}.service", text))
+                files.append(OutputFile(f"{unit_name(container_name(stack, member))}.service", text))
         if not ok:
             return []
         members = [f.path for f in files]
@@ -425,7 +439,7 @@ class _StackUnits:
             _head(self.unit, notes),
             [("Unit", unit_sec), ("Install", ["WantedBy=multi-user.target"])],
         )
-        return files + [OutputFile(f"{stack.name}.target", target)]
+        return files + [OutputFile(f"{unit_name(stack.name)}.target", target)]
 
     def member(self, member: Member) -> Optional[str]:
         stack, ctx, file = self.stack, self.ctx, member.file
@@ -445,7 +459,7 @@ class _StackUnits:
             opts += ["-p", quote(spec)]
         for mount in member.mounts:
             opts += ["-v", self.volume(mount, member)]
-        envs = _EnvRefs(name, file, ctx, member.env)
+        envs = _EnvRefs(unit_name(name), file, ctx, member.env)
         environment = []
         for e in member.env:
             if e.name in _DOCKER_CLI_VARS or e.name.startswith(("DOCKER_", "LD_")):
@@ -479,7 +493,7 @@ class _StackUnits:
             f"Description={plain(description)}",
             "After=network-online.target docker.service",
             "Wants=network-online.target",
-            f"PartOf={stack.name}.target",
+            f"PartOf={unit_name(stack.name)}.target",
         ]
         service = envs.lines() + environment + [
             "ExecStartPre=-/usr/bin/env docker network create --label app.kubernetes.io/managed-by=b00tc "
@@ -494,7 +508,7 @@ class _StackUnits:
             [
                 ("Unit", unit_sec),
                 ("Service", service),
-                ("Install", [f"WantedBy={stack.name}.target"]),
+                ("Install", [f"WantedBy={unit_name(stack.name)}.target"]),
             ],
         )
 

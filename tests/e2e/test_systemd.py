@@ -47,15 +47,16 @@ def test_conformance_units_verify_offline(built):
     out = built("systemd")
     units = sorted(p.name for p in out.iterdir())
     assert units == [
-        "e2e-page.service", "e2e-side.service", "e2e.target", "limits.service", "probe.service",
+        "b00t-e2e-page.service", "b00t-e2e-side.service", "b00t-e2e.target", "b00t-limits.service",
+        "b00t-probe.service",
     ]
     r = subprocess.run(
         ["systemd-analyze", "verify", "--man=no", "--recursive-errors=no", *units],
         cwd=out, capture_output=True, text=True, timeout=120,
     )
     assert r.returncode == 0 and r.stderr == "", r.stderr
-    probe_unit = (out / "probe.service").read_text()
-    assert "Requires=e2e-page.service e2e-side.service" in probe_unit
+    probe_unit = (out / "b00t-probe.service").read_text()
+    assert "Requires=b00t-e2e-page.service b00t-e2e-side.service" in probe_unit
     assert "ExecStartPre=/usr/bin/env -i /bin/bash -c" in probe_unit
-    limits_unit = (out / "limits.service").read_text()
+    limits_unit = (out / "b00t-limits.service").read_text()
     assert "CPUQuota=50%" in limits_unit and "MemoryMax=67108864" in limits_unit
