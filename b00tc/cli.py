@@ -57,6 +57,11 @@ def _common(f):
         type=click.Path(file_okay=False),
         help="Another folder to search for stack members and required stacks.",
     )(f)
+    f = click.option(
+        "-O", "--target-option", "target_options", multiple=True, metavar="TARGET.KEY=VALUE",
+        help="A cluster-specific value (k8s.namespace=ml, nomad.datacenters=eu-1,eu-2); "
+        "wins over the config file's [targets.TARGET]. `b00tc targets --options` lists them. Repeatable.",
+    )(f)
     f = click.option("--strict", is_flag=True, help="Treat warnings as errors.")(f)
     f = click.option(
         "--format", "fmt", type=FORMATS, default="text", show_default=True,
@@ -147,11 +152,12 @@ def schema():
 
 
 @cli.command()
-def targets():
+@click.option("--options", "with_options", is_flag=True, help="Also list each target's options (-O TARGET.KEY=VALUE).")
+def targets(with_options):
     """List the targets b00tc can compile to."""
     from b00tc.commands import target_lines
 
-    for line in target_lines():
+    for line in target_lines(with_options):
         click.echo(line)
 
 

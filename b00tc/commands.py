@@ -106,7 +106,10 @@ def run_build(opts: BuildOptions) -> None:
         raise UsageError("--check, --diff and --depfile need -o DIR")
     diags = Diagnostics()
     env = host_env(list(opts.env_files), list(opts.sets), diags)
+    from b00tc.target_options import for_build
+
     req = BuildRequest(
+        target_options=for_build(opts.target_options, diags),
         paths=list(opts.paths),
         targets=chosen,
         includes=list(opts.includes),
@@ -179,7 +182,10 @@ def run_check(opts: CheckOptions) -> None:
 
     chosen = targets(opts.targets) if opts.targets else []
     diags = Diagnostics()
+    from b00tc.target_options import for_build
+
     req = BuildRequest(
+        target_options=for_build(opts.target_options, diags),
         paths=list(opts.paths),
         targets=chosen,
         includes=list(opts.includes),
@@ -224,8 +230,9 @@ def run_migrate(files, write: bool, show: Callable[[str], None], say: Callable[[
     return exitcodes.FAILED if failed else exitcodes.OK
 
 
-def target_lines() -> list[str]:
-    """``b00tc targets``: one line per target, with its description and aliases."""
+def target_lines(with_options: bool = False) -> list[str]:
+    """``b00tc targets``: one line per target, with its description and aliases; with
+    ``with_options``, each target's options below it (key, default, what it sets)."""
     from b00tc.backends import ALIASES, DESCRIPTIONS, REGISTRY
 
     rev: dict[str, list[str]] = {}
@@ -235,6 +242,13 @@ def target_lines() -> list[str]:
     for name in REGISTRY:
         alias = f" (alias: {', '.join(rev[name])})" if name in rev else ""
         lines.append(f"{name:<8} {DESCRIPTIONS.get(name, '')}{alias}")
+        if with_options:
+            from b00tc.target_options import OPTIONS
+
+            for o in OPTIONS:
+                if o.target == name:
+                    default = f" (default {o.default})" if o.default is not None else ""
+                    lines.append(f"  -O {name}.{o.key}=...{default}: {o.help}")
     return lines
 
 

@@ -37,6 +37,9 @@ class BuildRequest(msgspec.Struct):
     #: a folder no datum file outside of is read (real paths: a symbolic link out of it is
     #: E0901, not followed); None: no such limit (the CLI). ``b00tc mcp`` sets its folder.
     confine: Optional[str] = None
+    #: target -> its options (b00tc.target_options.for_build); a target not here has its
+    #: options' defaults
+    target_options: dict = msgspec.field(default_factory=dict)
 
 
 class BuildResult(msgspec.Struct):
@@ -146,7 +149,8 @@ def build(req: BuildRequest, diags: Optional[Diagnostics] = None) -> BuildResult
         for unit in units:
             if unit.empty:
                 continue
-            ctx = Context(target=target, env=req.host_env, helper_image=req.helper_image, lowered=lowered)
+            ctx = Context(target=target, env=req.host_env, helper_image=req.helper_image, lowered=lowered,
+                          options=req.target_options.get(target) or {})
             files = backend.render(unit, ctx)
             diags.extend(ctx.diagnostics)
             result.env_files.extend(ctx.env_files)

@@ -80,6 +80,7 @@ CODES: dict[str, str] = {
     "E0402": "a host variable's ${VAR:?message} fired",
     "E0601": "a value cannot be carried by the target's syntax",
     "E0901": "usage error",
+    "E0903": "a target option is unknown or its value is refused",
     "W0101": "a stack member is not deployable to container targets and is skipped",
     "W0102": "a docker argument is not carried to the target",
     "W0103": "a service has no deployable member on this target",

@@ -49,6 +49,7 @@ CHECK = (
     Opt("env_files", (), "--env-file", path="file"),
     Opt("sets", (), "--set"),
     Opt("includes", (), "-I", "--include", path="dir"),
+    Opt("target_options", (), "-O", "--target-option"),
     Opt("strict", False, "--strict"),
     Opt("fmt", "text", "--format", choices=FORMATS),
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator, Mapping
+from typing import Iterator, Mapping, Optional
 
 import msgspec
 
@@ -27,6 +27,14 @@ class Context(msgspec.Struct):
     #: the files of run-time values the rendered units read (systemd's EnvironmentFile=):
     #: what ``b00tc env`` resolves and prints; the build itself never resolves them
     env_files: list = msgspec.field(default_factory=list)
+    #: the target's options (b00tc.target_options): ``ctx.options["namespace"]``
+    options: Mapping[str, Optional[str]] = msgspec.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.options:  # none given: the target's defaults
+            from b00tc.backends._options import defaults
+
+            self.options = defaults(self.target)
 
     @contextmanager
     def reporting_once(self, node: tuple) -> Iterator[None]:

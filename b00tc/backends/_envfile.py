@@ -34,6 +34,8 @@ class EnvFile(NamedTuple):
     entries: list
     kind: str = "systemd"
     labels: tuple = ()
+    #: the namespace of a k8s Secret (-O k8s.namespace), "" for kubectl's
+    namespace: str = ""
 
 
 def env_line(name: str, value: str) -> str:

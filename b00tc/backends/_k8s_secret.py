@@ -43,7 +43,8 @@ class SecretRefs:
         ``escape``: a literal made safe from the kubelet's expansion; ``text``: a value
         without host variables as text; ``refs``: a reference's text (the store's);
         ``labels``: those of the object that reads the Secret (the Secret carries them)."""
-        self.store = EnvFile(secret, unit, [], kind="k8s", labels=tuple(labels.items()))
+        self.store = EnvFile(secret, unit, [], kind="k8s", labels=tuple(labels.items()),
+                             namespace=ctx.options["namespace"] or "")
         self.file, self.ctx, self.escape, self.text, self.refs = file, ctx, escape, text, refs
         self.taken = {e.name: e for e in taken}
         self.keys: dict[tuple[str, str, str], str] = {}

@@ -85,8 +85,8 @@ def stretches(parts: Sequence[Part]) -> list[list[Part]]:
 class JobVariable:
     """The Variable of one job: its items, filled while the job's tasks are rendered."""
 
-    def __init__(self, job: str) -> None:
-        self.store = EnvFile(variable_path(job), job, [], kind="nomad")
+    def __init__(self, job: str, namespace: str = "") -> None:
+        self.store = EnvFile(variable_path(job), job, [], kind="nomad", namespace=namespace)
 
     def parts(self, task: str, name: str, value: Value, file: str) -> list:
         """``value``'s parts for the template: each stretch that uses a host variable

@@ -71,7 +71,6 @@ from b00tc.ir import (
 MIB = 1024 * 1024
 #: Nomad rejects a task with less memory (structs.Resources.Validate)
 MIN_MEMORY_MIB = 10
-DATACENTERS = ["dc1"]
 REFS_ENV_FILE = "local/b00t-refs.env"
 WAIT_ENV_FILE = "local/b00t-wait.env"
 
@@ -280,10 +279,17 @@ class _Renderer:
 
     # -- datums ------------------------------------------------------------
 
+    def _placement(self, job: Block) -> Block:
+        """``namespace`` (-O nomad.namespace) and ``datacenters`` (-O nomad.datacenters;
+        by default ``["*"]``, every datacenter, Nomad's own default since 1.5)."""
+        if self.ctx.options["namespace"]:
+            job.attr("namespace", self.ctx.options["namespace"])
+        return job.attr("datacenters", (self.ctx.options["datacenters"] or "*").split(","))
+
     def job(self, job: Job) -> Block:
-        self.vars = JobVariable(job.name)
+        self.vars = JobVariable(job.name, self.ctx.options["namespace"] or "")
         out = Block("job", [job.name])
-        out.attr("datacenters", DATACENTERS).attr("type", "batch")
+        self._placement(out).attr("type", "batch")
         meta = self._identity_meta(job.name, f"{job.name}.job", part_of="")
         self._orchestration(job.orchestration, job.file, meta)
         self._meta(out, meta)
@@ -302,9 +308,9 @@ class _Renderer:
         return out
 
     def stack(self, stack: Stack) -> Block:
-        self.vars = JobVariable(stack.name)
+        self.vars = JobVariable(stack.name, self.ctx.options["namespace"] or "")
         out = Block("job", [stack.name])
-        out.attr("datacenters", DATACENTERS).attr("type", "service")
+        self._placement(out).attr("type", "service")
         meta = self._identity_meta(stack.name, f"{stack.name}.stack", part_of="")
         self._orchestration(stack.orchestration, stack.file, meta, stack_level=True)
         self._stack_resources(stack, meta)

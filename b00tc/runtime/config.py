@@ -44,6 +44,8 @@ class Config:
     path: str
     default_orchestrator: Optional[str] = None
     mcp: dict[str, McpServerConfig] = field(default_factory=dict)
+    #: [targets.<target>] tables: target options (b00tc.target_options), checked there
+    targets: dict[str, dict] = field(default_factory=dict)
 
 
 def load(path: Optional[str] = None) -> Config:
@@ -85,6 +87,10 @@ def load(path: Optional[str] = None) -> Config:
             env=dict(env),
             namespace=table.get("namespace"),
         )
+    targets = doc.get("targets", {})
+    if not isinstance(targets, dict) or not all(isinstance(t, dict) for t in targets.values()):
+        raise ConfigError(f"{path}: [targets] must hold tables of target options, e.g. [targets.k8s]")
+    cfg.targets = targets
     return cfg
 
 

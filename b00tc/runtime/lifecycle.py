@@ -37,9 +37,12 @@ def build_for(paths, orchestrator: Orchestrator, includes, fmt: str):
     from b00tc.compiler import BuildRequest, build
     from b00tc.diagnostics import Diagnostics
 
+    from b00tc.target_options import for_build
+
     diags = Diagnostics()
     targets = [orchestrator.target] if orchestrator.DAY_TWO_NEEDS_FILE else []
-    result = build(BuildRequest(paths=list(paths), targets=targets, includes=list(includes)), diags)
+    result = build(BuildRequest(paths=list(paths), targets=targets, includes=list(includes),
+                                target_options=for_build((), diags)), diags)
     errors = Diagnostics()
     errors.sources = result.diags.sources
     errors.extend(d for d in result.diags if d.is_error)
@@ -64,6 +67,10 @@ def day_two(op: str, paths, orchestrator: str, config, *, via: str = "cli", incl
     orch = orchestrators.get(orchestrator)
     result = build_for(paths, orch, includes, fmt)
     deployed = deployed_of(result, orch)
+    if namespace is None and orch.target == "k8s":  # where build put the objects
+        from b00tc.target_options import configured
+
+        namespace = configured("k8s", "namespace")
     opts = Options(namespace=namespace, context=context, follow=follow, volumes=volumes)
     if via == "cli" and orch.PROBED_BEFORE_DAY_TWO:
         avail = orch.available()

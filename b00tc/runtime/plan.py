@@ -99,6 +99,10 @@ def make_plan(
     stdin. Without them those commands are shown, with nothing on their stdin."""
     orch = orchestrators.get(orchestrator)
     chosen = orch.profile(profile)
+    if namespace is None and orch.target == "k8s":  # where build put the objects
+        from b00tc.target_options import configured
+
+        namespace = configured("k8s", "namespace")
     o = Options(namespace=namespace, context=context, compose=list(compose_command or DEFAULT_COMPOSE), base=base)
     deployed = deployed_of(result, orch)
     plan = AdapterOutput(orchestrator=orch.name, manifests=[d.manifest for d in deployed if d.manifest],
@@ -138,7 +142,10 @@ def build_for(paths, orchestrator: Orchestrator, includes, strict: bool, fmt: st
     from b00tc.diagnostics import Diagnostics
 
     diags = Diagnostics()
+    from b00tc.target_options import for_build
+
     req = BuildRequest(
+        target_options=for_build((), diags),
         paths=list(paths),
         targets=[orchestrator.target],
         includes=list(includes),

@@ -2,7 +2,7 @@
 
 # LLM inference services
 job "llm-inference-pipeline" {
-  datacenters = ["dc1"]
+  datacenters = ["*"]
   type        = "service"
   meta {
     b00t_name               = "llm-inference-pipeline"

@@ -2,7 +2,7 @@
 
 # literals that must survive every target's escaping
 job "hostile-literals" {
-  datacenters = ["dc1"]
+  datacenters = ["*"]
   type        = "batch"
   meta {
     b00t_name       = "hostile-literals"

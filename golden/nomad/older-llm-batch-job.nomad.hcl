@@ -2,7 +2,7 @@
 
 # Batch inference job for LLM pipeline. Requires llm-inference-pipeline stack to be running.
 job "llm-batch-job" {
-  datacenters = ["dc1"]
+  datacenters = ["*"]
   type        = "batch"
   meta {
     b00t_name                = "llm-batch-job"

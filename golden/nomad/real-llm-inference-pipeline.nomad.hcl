@@ -2,7 +2,7 @@
 
 # LLM inference pipeline with GPU batching and budget-aware scheduling. Optimized for batch processing to minimize model loading overhead.
 job "llm-inference-pipeline" {
-  datacenters = ["dc1"]
+  datacenters = ["*"]
   type        = "service"
   meta {
     b00t_name                = "llm-inference-pipeline"

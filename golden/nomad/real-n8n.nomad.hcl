@@ -2,7 +2,7 @@
 
 # n8n - Workflow automation tool for technical teams. Self-hosted alternative to Zapier/Make. Perfect for AI/ML pipeline orchestration, budget-aware scheduling, and complex multi-step jobs.
 job "n8n" {
-  datacenters = ["dc1"]
+  datacenters = ["*"]
   type        = "service"
   meta {
     b00t_name       = "n8n"

@@ -2,7 +2,7 @@
 
 # Ollama local LLM server for embeddings and inference
 job "ollama" {
-  datacenters = ["dc1"]
+  datacenters = ["*"]
   type        = "service"
   meta {
     b00t_name       = "ollama"

@@ -2,7 +2,7 @@
 
 # Redis in-memory data structure store for caching and message queuing
 job "redis" {
-  datacenters = ["dc1"]
+  datacenters = ["*"]
   type        = "service"
   meta {
     b00t_name       = "redis"

@@ -2,7 +2,7 @@
 
 # web shop with a database and a GPU recommender
 job "shop" {
-  datacenters = ["dc1"]
+  datacenters = ["*"]
   type        = "service"
   meta {
     b00t_name                = "shop"

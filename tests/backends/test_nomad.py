@@ -463,7 +463,7 @@ def strings(tokens: list[str]) -> list[str]:
 #: task, lifecycle, restart, reschedule, network/port, service, template, resources,
 #: device, constraint, meta/env are free-form) and the docker driver's config docs
 ALLOWED = {
-    "job": {"datacenters", "type", "meta", "group"},
+    "job": {"namespace", "datacenters", "type", "meta", "group"},
     "group": {"count", "restart", "reschedule", "network", "service", "task", "meta"},
     "task": {"driver", "config", "env", "template", "resources", "meta", "lifecycle"},
     "config": {"image", "entrypoint", "args", "command", "ports", "volumes", "volume_driver"},
@@ -492,7 +492,7 @@ def check_jobspec(doc: dict) -> tuple[str, dict]:
     (name,), job = jobs[0]
     _keys("job", job)
     assert s(job["type"]) in ("batch", "service")
-    assert strings(job["datacenters"]) == ["dc1"]
+    assert strings(job["datacenters"]) == ["*"]  # every datacenter, unless -O nomad.datacenters
     for _, meta in blocks(job, "meta"):
         _check_meta(meta)
     groups = blocks(job, "group")

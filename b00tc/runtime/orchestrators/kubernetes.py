@@ -51,7 +51,8 @@ def secret_manifest(store, values: dict[str, str]) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": {"name": store.path, "labels": labels},
+        "metadata": {"name": store.path, **({"namespace": store.namespace} if store.namespace else {}),
+                     "labels": labels},
         "type": "Opaque",
         "data": {k: base64.b64encode(v.encode("utf-8")).decode("ascii") for k, v in values.items()},
     }

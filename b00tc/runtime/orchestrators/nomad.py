@@ -80,7 +80,8 @@ class Nomad(Orchestrator):
             spec = json.dumps({"Items": items}, ensure_ascii=True, sort_keys=False)
             n = len(items)
             out.append(Command(
-                ["nomad", "var", "put", "-force", "-in=json", "-out=none", store.path, "-"],
+                ["nomad", "var", "put", "-force", "-in=json", "-out=none"]
+                + ([f"-namespace={store.namespace}"] if store.namespace else []) + [store.path, "-"],
                 stdin=spec.encode("ascii"),
                 stdin_what=f"Variable {store.path}: {n} item{'s' * (n != 1)}"))
         return out
