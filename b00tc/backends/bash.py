@@ -70,6 +70,37 @@ BASH_OWNED = frozenset(
 )
 
 
+
+#: ``start NAME ARGS...``: ``docker run -d ARGS`` unless the container NAME runs already
+#: with the same ARGS (their hash, in the label ``b00t.io/config-hash``, taken when the
+#: values of the host variables are known): ``up`` twice leaves a running stack alone, as
+#: ``docker compose up -d`` does, and replaces a b00tc container whose options changed or
+#: that stopped (``docker run --name`` of an existing name failed). A container of that
+#: name that b00tc did not create is left alone and ``up`` fails, saying so.
+_START = [
+    "start() {",
+    "  local name=$1 hash current",
+    "  shift",
+    "  hash=$(printf '%s\\0' \"$@\" | sha256sum | cut -c1-32)",
+    "  current=$(\"$runtime\" inspect -f '{{index .Config.Labels \"app.kubernetes.io/managed-by\"}} "
+    "{{index .Config.Labels \"b00t.io/config-hash\"}} {{.State.Running}}' \"$name\" 2>/dev/null || true)",
+    "  case $current in",
+    "    '') ;;",
+    "    \"b00tc $hash true\")",
+    "      echo \"$name: running, unchanged\" >&2",
+    "      return 0",
+    "      ;;",
+    "    'b00tc '*) \"$runtime\" rm -f \"$name\" >/dev/null ;;",
+    "    *)",
+    "      echo \"$name: a container that b00tc did not create has this name: remove or rename it\" >&2",
+    "      return 1",
+    "      ;;",
+    "  esac",
+    "  \"$runtime\" run -d --label \"b00t.io/config-hash=$hash\" \"$@\"",
+    "}",
+    "",
+]
+
 class BashBackend(Backend):
     name = "bash"
     aliases = ("direct",)
@@ -374,6 +405,8 @@ class _StackScript:
         names = [container_name(stack, m) for m in stack.members]
         body = ['runtime=${B00T_CONTAINER_RUNTIME:-docker}', ""]
         net = network(stack)
+        if runs:
+            body += _START
         body.append("up() {")
         if runs:
             body.append(f'  "$runtime" network inspect {net} >/dev/null 2>&1 || "$runtime" network create '
@@ -431,6 +464,7 @@ class _StackScript:
         return _script(header(self.unit, notes), body, _needs_sc2016(runs))
 
     def member(self, member: Member) -> Optional[list[str]]:
+        """The member's ``start NAME <docker run options and arguments>`` line."""
         stack, ctx = self.stack, self.ctx
         file = member.file
         c = member.container
@@ -461,7 +495,7 @@ class _StackScript:
 
         args = [self.words.word(c.image)] + [self.words.word(v) for v in rest]
         pairs = _pairs(opts) + [" ".join(args)]
-        lines = comments + self.words.flush("  ") + ['  "$runtime" run -d \\']
+        lines = comments + self.words.flush("  ") + [f"  start {container_name(stack, member)} \\"]
         lines += [f"    {p} \\" for p in pairs[:-1]] + [f"    {pairs[-1]}"]
         return lines
 

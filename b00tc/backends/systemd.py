@@ -359,10 +359,9 @@ class _JobUnit:
             service.append(bash_check(wait_script(w.service, w.host_port or w.port, ctx.wait_timeout)))
         service.append("ExecStart=" + exec_start)
         service += limits(job.resources)
-        return _unit_text(
-            _head(self.unit, notes),
-            [("Unit", unit_sec), ("Service", service), ("Install", ["WantedBy=multi-user.target"])],
-        )
+        # no [Install]: a job runs when started (systemctl start); WantedBy=multi-user.target
+        # ran it again at every boot once enabled
+        return _unit_text(_head(self.unit, notes), [("Unit", unit_sec), ("Service", service)])
 
     def exec_start(self, values: list[Value], envs: _EnvRefs) -> Optional[str]:
         """The first item of an Exec line must be an executable path without specifiers,

@@ -10,11 +10,31 @@ set -euo pipefail
 
 runtime=${B00T_CONTAINER_RUNTIME:-docker}
 
+start() {
+  local name=$1 hash current
+  shift
+  hash=$(printf '%s\0' "$@" | sha256sum | cut -c1-32)
+  current=$("$runtime" inspect -f '{{index .Config.Labels "app.kubernetes.io/managed-by"}} {{index .Config.Labels "b00t.io/config-hash"}} {{.State.Running}}' "$name" 2>/dev/null || true)
+  case $current in
+    '') ;;
+    "b00tc $hash true")
+      echo "$name: running, unchanged" >&2
+      return 0
+      ;;
+    'b00tc '*) "$runtime" rm -f "$name" >/dev/null ;;
+    *)
+      echo "$name: a container that b00tc did not create has this name: remove or rename it" >&2
+      return 1
+      ;;
+  esac
+  "$runtime" run -d --label "b00t.io/config-hash=$hash" "$@"
+}
+
 up() {
   "$runtime" network inspect b00t-llm-inference-pipeline >/dev/null 2>&1 || "$runtime" network create --label app.kubernetes.io/managed-by=b00tc --label app.kubernetes.io/part-of=llm-inference-pipeline b00t-llm-inference-pipeline >/dev/null
   # n8n (n8n.docker)
   # n8n workflow automation
-  "$runtime" run -d \
+  start llm-inference-pipeline-n8n \
     --name llm-inference-pipeline-n8n \
     --network b00t-llm-inference-pipeline \
     --network-alias n8n \

@@ -14,10 +14,30 @@ set -euo pipefail
 
 runtime=${B00T_CONTAINER_RUNTIME:-docker}
 
+start() {
+  local name=$1 hash current
+  shift
+  hash=$(printf '%s\0' "$@" | sha256sum | cut -c1-32)
+  current=$("$runtime" inspect -f '{{index .Config.Labels "app.kubernetes.io/managed-by"}} {{index .Config.Labels "b00t.io/config-hash"}} {{.State.Running}}' "$name" 2>/dev/null || true)
+  case $current in
+    '') ;;
+    "b00tc $hash true")
+      echo "$name: running, unchanged" >&2
+      return 0
+      ;;
+    'b00tc '*) "$runtime" rm -f "$name" >/dev/null ;;
+    *)
+      echo "$name: a container that b00tc did not create has this name: remove or rename it" >&2
+      return 1
+      ;;
+  esac
+  "$runtime" run -d --label "b00t.io/config-hash=$hash" "$@"
+}
+
 up() {
   "$runtime" network inspect b00t-shop >/dev/null 2>&1 || "$runtime" network create --label app.kubernetes.io/managed-by=b00tc --label app.kubernetes.io/part-of=shop b00t-shop >/dev/null
   # web (web.docker)
-  "$runtime" run -d \
+  start shop-web \
     --name shop-web \
     --network b00t-shop \
     --network-alias web \
@@ -35,7 +55,7 @@ up() {
     --memory 268435456 \
     nginx:1.27
   # db (db.docker)
-  "$runtime" run -d \
+  start shop-db \
     --name shop-db \
     --network b00t-shop \
     --network-alias db \
@@ -50,7 +70,7 @@ up() {
     -e POSTGRES_PASSWORD=devpassword \
     postgres:16
   # recommender (recommender.docker)
-  "$runtime" run -d \
+  start shop-recommender \
     --name shop-recommender \
     --network b00t-shop \
     --network-alias recommender \

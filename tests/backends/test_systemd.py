@@ -662,7 +662,7 @@ def test_job_unit_structure():
     """[Unit] orders after and requires every member unit of the required stack; the
     service is oneshot; cpu 2 -> CPUQuota=200% (percent of one CPU), 8Gi -> MemoryMax in
     bytes; the reference becomes localhost:<host port>; two GPUs -> devices 0,1; it is
-    wanted by multi-user.target; annotations are comments, and one holding newlines and
+    never installed into a boot target; annotations are comments, and one holding newlines and
     a fake section stays a comment (the reader finds no second ExecStart)."""
     unit = Parsed(texts(llm_job(), ANNOTATIONS)["b00t-llm-batch-job.service"])
     members = "b00t-llm-inference-pipeline-n8n.service b00t-llm-inference-pipeline-python.service"
@@ -677,7 +677,8 @@ def test_job_unit_structure():
                         "CUDA_VISIBLE_DEVICES": "0,1"}
     assert [a for _, a in unit.exec("ExecStart")] == [
         ["/usr/bin/env", "python", "-m", "batch_processor"]]
-    assert unit.one("Install", "WantedBy") == "multi-user.target"
+    # issue 15: no [Install]: enabled, WantedBy=multi-user.target ran the job at every boot
+    assert not [e for e in unit.entries if e[0] == "Install"]
     pre = [a for _, a in unit.exec("ExecStartPre")]
     assert [a[:4] for a in pre] == [["/usr/bin/env", "-i", "/bin/bash", "-c"]] * 3
     assert "nvidia-smi -L" in pre[0][4] and "gpus < 2" in pre[0][4]

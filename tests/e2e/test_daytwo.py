@@ -172,3 +172,35 @@ def test_direct_stack_status_logs_down(docker_engine, tmp_path):
         assert (code, doc["state"]) == (4, "not deployed")
     finally:
         docker_engine.docker("rm", "-f", "clock-ticker", check=False)
+
+
+def test_direct_stack_up_twice_keeps_the_running_stack(docker_engine, tmp_path):
+    """Issue 15: the bash target's ``up`` was not idempotent: ``docker run --name`` of a
+    name that exists fails, so a second deploy of a running stack failed. Now the second
+    ``up`` leaves the running container alone (same id); a changed member replaces it; and
+    a container of that name that b00tc did not create makes ``up`` fail, untouched."""
+    (tmp_path / "ticker.docker.toml").write_text(MEMBER)
+    (tmp_path / "twice.stack.toml").write_text(stack("twice"))
+    ids = lambda: engine_ids(docker_engine, "app.kubernetes.io/part-of=twice")  # noqa: E731
+    try:
+        first = b00tc(docker_engine, tmp_path, "deploy", "twice", "--orchestrator", "direct")
+        assert first.returncode == 0, first.stdout + first.stderr
+        before = ids()
+        again = b00tc(docker_engine, tmp_path, "deploy", "twice", "--orchestrator", "direct")
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "twice-ticker: running, unchanged" in again.stderr
+        assert ids() == before and len(before) == 1
+        (tmp_path / "ticker.docker.toml").write_text(MEMBER.replace("ticking", "tocking"))
+        changed = b00tc(docker_engine, tmp_path, "deploy", "twice", "--orchestrator", "direct")
+        assert changed.returncode == 0, changed.stderr
+        assert len(ids()) == 1 and ids() != before
+        b00tc(docker_engine, tmp_path, "down", "twice", "--orchestrator", "direct")
+        docker_engine.docker("run", "-d", "--name", "twice-ticker", IMAGE, "sleep", "600")
+        theirs = b00tc(docker_engine, tmp_path, "deploy", "twice", "--orchestrator", "direct")
+        assert theirs.returncode != 0 and "b00tc did not create" in theirs.stdout + theirs.stderr
+    finally:
+        docker_engine.docker("rm", "-f", "twice-ticker", check=False)
+
+
+def engine_ids(engine, label: str) -> list[str]:
+    return engine.docker("ps", "-q", "--no-trunc", "--filter", f"label={label}").stdout.decode().split()
