@@ -43,6 +43,8 @@ def migrate_text(text: str) -> tuple[str, list[str]]:
     doc = tomlkit.parse(text.replace("\r\n", "\n"))
     b00t = doc.get("b00t")
     if not isinstance(b00t, Table):
+        if b00t is not None and isinstance(b00t, dict):  # tomlkit's out-of-order proxy
+            raise MigrateError("the [b00t] tables are split by another table: put them together first")
         raise MigrateError("no [b00t] table")
     moved: list[str] = []
     top = te.entries(b00t)

@@ -178,17 +178,25 @@ def dissolve(es: Entries, key: str) -> Entries:
     return head + _strip_blank(body[:end])
 
 
+def _lines(es: Entries) -> Entries:
+    """``es``, each entry ending its line (the last line of a file may end without one)."""
+    for _, v in es:
+        if not isinstance(v, (Whitespace, Null)) and "\n" not in v.trivia.trail:
+            v.trivia.trail += "\n"
+    return es
+
+
 def insert_keys(es: Entries, new: Entries) -> None:
     """Put ``new`` (keys and their comment lines) after the last key of ``es``."""
     keys = [j for j, e in enumerate(es) if is_key(e)]
     at = keys[-1] + 1 if keys else 0
-    es[at:at] = new
+    es[at:at] = _lines(new)
 
 
 def insert_table(es: Entries, key: str, table, at: int) -> None:
     """Put the new ``table`` at ``es[at]``; when that is another table's place, the comment
     lines above that table's header move below the new table, to stay above that header."""
-    body = entries(table)
+    body = _lines(entries(table))
     above: Entries = []
     if at < len(es) and is_table(es[at][1]):
         header = es[at][1]
