@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from tomlkit.items import Table
+from tomlkit.items import InlineTable, Table
 
 from b00tc import tomledit as te
 
@@ -55,10 +55,15 @@ def migrate_text(text: str) -> tuple[str, list[str]]:
         oes = te.entries(orch)
         _move_orchestration(top, oes, moved)
         te.set_entries(orch, oes)
+    elif isinstance(orch, InlineTable):  # no comment inside: its keys, then folded again
+        oes = [te.unfold(e) for e in te.entries(orch) if e[0] is not None]
+        _move_orchestration(top, oes, moved)
+        i = te.find(top, "orchestration")
+        top[i] = (top[i][0], te.fold(oes, orch.trivia))
     te.set_entries(b00t, top)
 
     doc_es = te.entries(doc)
-    if isinstance(doc.get("env"), Table):
+    if isinstance(doc.get("env"), (Table, InlineTable)):
         carried = te.dissolve(doc_es, "env")
         top = te.entries(b00t)
         _place(top, "env", carried, te.first_table(top), "env {} in both [env] and [b00t.env]")

@@ -135,11 +135,25 @@ def pop_header_comments(es: Entries, i: int) -> Entries:
     return out
 
 
-def _unfold(entry):
+def unfold(entry):
     """A key of an inline table, as a line of its own."""
     k, v = entry
     v.trivia.indent, v.trivia.comment_ws, v.trivia.comment, v.trivia.trail = "", "", "", "\n"
     return SingleKey(k.key, sep=" = ", original=k.key) if k.is_bare() else k, v
+
+
+def fold(es: Entries, trivia: Trivia) -> InlineTable:
+    """The keys of ``es`` as an inline table (``{ a = 1, b = 2 }``) with ``trivia``."""
+    import tomlkit
+
+    table = tomlkit.inline_table()
+    for k, v in es:
+        if k is not None:
+            v.trivia.indent, v.trivia.trail = "", ""
+            table.append(k, v)
+    table.trivia.indent, table.trivia.comment_ws = trivia.indent, trivia.comment_ws
+    table.trivia.comment, table.trivia.trail = trivia.comment, trivia.trail
+    return table
 
 
 def _ends_blank(item) -> bool:
@@ -163,7 +177,7 @@ def dissolve(es: Entries, key: str) -> Entries:
         *head, (_, table) = take(es, key)
         if table.trivia.comment:
             head.append(comment_line(table.trivia.comment))
-        return head + [_unfold(e) for e in entries(table) if e[0] is not None]
+        return head + [unfold(e) for e in entries(table) if e[0] is not None]
     head = pop_header_comments(es, i)
     i = find(es, key)
     table = es[i][1]

@@ -107,3 +107,18 @@ def test_keys_moved_into_existing_tables_keep_their_comments_and_lines():
     assert tomli.loads(new)["b00t"]["env"] == {"A": "1", "B": "2"}
     with pytest.raises(MigrateError, match="split by another table"):
         migrate_text('[b00t]\nname = "x"\n[other]\n[b00t.env]\nA = "1"\n')
+
+
+def test_inline_orchestration_and_env_are_migrated():
+    """``orchestration = { ... }`` and a top-level ``env = { ... }`` are legacy too: their
+    keys move as from tables, what stays of the orchestration stays inline."""
+    old = (
+        'env = { A = "1" }  # e\n[b00t]\nname = "x"\ntype = "job"\n'
+        'orchestration = { requires_stacks = ["s"], queue_name = "q", resource_requirements = { cpu = "1" } }  # o\n'
+    )
+    new, moved = migrate_text(old)
+    assert len(moved) == 3
+    doc = tomli.loads(new)
+    assert doc == {"b00t": {"name": "x", "type": "job", "orchestration": {"queue_name": "q"},
+                            "dependencies": {"requires_stacks": ["s"]}, "resources": {"cpu": "1"}, "env": {"A": "1"}}}
+    assert 'orchestration = {queue_name = "q"}  # o\n' in new and "# e\n" in new
