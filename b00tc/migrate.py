@@ -59,7 +59,8 @@ def migrate_text(text: str) -> tuple[str, list[str]]:
         oes = [te.unfold(e) for e in te.entries(orch) if e[0] is not None]
         _move_orchestration(top, oes, moved)
         i = te.find(top, "orchestration")
-        top[i] = (top[i][0], te.fold(oes, orch.trivia))
+        folded, lines = te.fold(oes, orch.trivia)
+        top[i : i + 1] = [*lines, (top[i][0], folded)]
     te.set_entries(b00t, top)
 
     doc_es = te.entries(doc)
@@ -167,6 +168,12 @@ def _place(top: te.Entries, key: str, carried: te.Entries, at: int, twice: str) 
     import tomlkit
 
     i = te.find(top, key)
+    if i is not None and isinstance(top[i][1], InlineTable):  # key = { ... }: folded in
+        es = [te.unfold(e) for e in te.entries(top[i][1]) if e[0] is not None]
+        _check_twice(es, carried, twice)
+        folded, lines = te.fold(es + carried, top[i][1].trivia)
+        top[i : i + 1] = [*lines, (top[i][0], folded)]
+        return
     if i is not None:
         table = top[i][1]
         es = te.entries(table)

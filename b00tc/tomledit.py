@@ -142,18 +142,25 @@ def unfold(entry):
     return SingleKey(k.key, sep=" = ", original=k.key) if k.is_bare() else k, v
 
 
-def fold(es: Entries, trivia: Trivia) -> InlineTable:
-    """The keys of ``es`` as an inline table (``{ a = 1, b = 2 }``) with ``trivia``."""
+def fold(es: Entries, trivia: Trivia) -> tuple[InlineTable, Entries]:
+    """The keys of ``es`` as an inline table (``{ a = 1, b = 2 }``) with ``trivia``, and
+    the comments an inline table cannot hold, as lines to put above it."""
     import tomlkit
 
     table = tomlkit.inline_table()
+    lines: Entries = []
     for k, v in es:
-        if k is not None:
-            v.trivia.indent, v.trivia.trail = "", ""
-            table.append(k, v)
+        if k is None:
+            if isinstance(v, Comment):
+                lines.append((None, v))
+            continue
+        if v.trivia.comment:
+            lines.append(comment_line(v.trivia.comment))
+        v.trivia.indent, v.trivia.comment_ws, v.trivia.comment, v.trivia.trail = "", "", "", ""
+        table.append(k, v)
     table.trivia.indent, table.trivia.comment_ws = trivia.indent, trivia.comment_ws
     table.trivia.comment, table.trivia.trail = trivia.comment, trivia.trail
-    return table
+    return table, lines
 
 
 def _ends_blank(item) -> bool:

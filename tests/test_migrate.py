@@ -122,3 +122,19 @@ def test_inline_orchestration_and_env_are_migrated():
     assert doc == {"b00t": {"name": "x", "type": "job", "orchestration": {"queue_name": "q"},
                             "dependencies": {"requires_stacks": ["s"]}, "resources": {"cpu": "1"}, "env": {"A": "1"}}}
     assert 'orchestration = {queue_name = "q"}  # o\n' in new and "# e\n" in new
+
+
+def test_keys_moved_into_an_inline_table_are_folded_in_their_comments_above_it():
+    """``dependencies = { ... }`` exists already: the moved key joins it (the rewrite made
+    invalid TOML of it before) and its comments, which an inline table cannot hold, go
+    above the table's line."""
+    from b00tc.migrate import lost_comments
+
+    old = (
+        '[b00t]\nname = "x"\ntype = "job"\ndependencies = { wait_for_services = ["w"] }  # d\n'
+        '[b00t.orchestration]\n# c\nrequires_stacks = ["s"]  # t\n'
+    )
+    new, moved = migrate_text(old)
+    assert moved and lost_comments(old, new) == []
+    assert '# c\n# t\ndependencies = {wait_for_services = ["w"], requires_stacks = ["s"]}  # d\n' in new
+    assert tomli.loads(new)["b00t"]["dependencies"] == {"wait_for_services": ["w"], "requires_stacks": ["s"]}
