@@ -200,18 +200,31 @@ def run_check(opts: CheckOptions) -> None:
 
 def run_migrate(files, write: bool, show: Callable[[str], None], say: Callable[[str], None]) -> int:
     """``b00tc migrate``: each file's rewrite as a unified diff (to ``show``), or written
-    in place with ``write``; what became of each file, and its errors, to ``say``. Returns
-    the exit code."""
-    from b00tc.migrate import MigrateError, migrate_text, verify
-    from b00tc.output import unified_diff, write_if_changed
+    in place with ``write`` (b00tc/inplace.py: a link's target, mode, owner and line endings
+    kept); what became of each file, and its errors, to ``say``. A file that cannot be read
+    or migrated is reported and the next one is done. Returns the exit code."""
+    from b00tc.diagnostics import Diagnostics, Span, render_text
+    from b00tc.inplace import read_text, write_in_place
+    from b00tc.migrate import MigrateError, lost_comments, migrate_text, verify
+    from b00tc.output import unified_diff
 
     failed = 0
     for path in files:
-        old = open(path, encoding="utf-8").read()
+        diags = Diagnostics()
+        old = read_text(path, diags)
+        if old is None:
+            say(render_text(diags[0], diags.sources))
+            failed += 1
+            continue
         try:
             new, moved = migrate_text(old)
         except (MigrateError, Exception) as e:  # tomlkit's parse errors, legacy conflicts
-            say(f"error: {path}: cannot migrate: {e}")
+            line, col = getattr(e, "line", 0), getattr(e, "col", 0)
+            if line:  # a TOML syntax error: point at it
+                diags.error("E0001", f"cannot migrate: {e}", path, span=Span(line, max(col, 1), line, max(col, 1) + 1))
+                say(render_text(diags[0], diags.sources))
+            else:
+                say(f"error: {path}: cannot migrate: {e}")
             failed += 1
             continue
         if not moved:
@@ -222,8 +235,15 @@ def run_migrate(files, write: bool, show: Callable[[str], None], say: Callable[[
             say(f"error: {path}: the rewrite does not compile to the same output: " + "; ".join(problems))
             failed += 1
             continue
+        for line, comment in lost_comments(old, new):
+            say(f"warning: {path}:{line}: the comment {comment!r} is not kept by the rewrite")
         if write:
-            write_if_changed(path, new)
+            try:
+                write_in_place(path, new.encode("utf-8"))
+            except OSError as e:
+                say(f"error: {path}: cannot write: {e.strerror or e}")
+                failed += 1
+                continue
             say(f"{path}: migrated ({'; '.join(moved)}); every target's output is unchanged")
         else:
             show(unified_diff(path, old, new))

@@ -14,7 +14,11 @@ stays as written.
 
 from __future__ import annotations
 
-from typing import Any
+from collections import Counter
+
+from tomlkit.items import InlineTable, Table
+
+from b00tc import tomledit as te
 
 RESOURCE_KEYS = {"cpu": "cpu", "memory": "memory"}
 GPU_KEYS = {"count": "gpu_count", "gpu_type": "gpu_type", "shared": "gpu_shared", "memory": "gpu_memory"}
@@ -30,139 +34,161 @@ class MigrateError(Exception):
 
 
 def migrate_text(text: str) -> tuple[str, list[str]]:
-    """The canonical text and what was moved (empty when the datum is canonical already)."""
+    """The canonical text and what was moved (empty when the datum is canonical already).
+    Every comment is kept next to what it described (b00tc/tomledit.py says where each one
+    goes), and every line the rewrite does not touch keeps its line ending; new lines get
+    the file's (CRLF in a CRLF file)."""
     import tomlkit
 
-    doc = tomlkit.parse(text)
+    doc = tomlkit.parse(text.replace("\r\n", "\n"))
     b00t = doc.get("b00t")
-    if not isinstance(b00t, dict):
+    if not isinstance(b00t, Table):
+        if b00t is not None and isinstance(b00t, dict):  # tomlkit's out-of-order proxy
+            raise MigrateError("the [b00t] tables are split by another table: put them together first")
         raise MigrateError("no [b00t] table")
-    kind = b00t.get("type")
     moved: list[str] = []
-
-    if kind == "job":
-        keys = [k for k in ("image", "command", "args") if k in b00t]
-        if keys:
-            if "container" in b00t:
-                raise MigrateError("both [b00t] image/command/args and [b00t.container]")
-            table = tomlkit.table()
-            for k in keys:
-                table[k] = b00t[k]
-            anchor = _index(b00t, keys[0])
-            for k in keys:
-                del b00t[k]
-            _insert_table(b00t, "container", table, anchor)
-            moved.append(f"[b00t] {', '.join(keys)} -> [b00t.container]")
-
+    top = te.entries(b00t)
+    if b00t.get("type") == "job":
+        _move_container(top, moved)
     orch = b00t.get("orchestration")
-    if isinstance(orch, dict):
-        anchor = _index(b00t, "orchestration")
-        deps = [k for k in ("requires_stacks", "wait_for_services") if k in orch]
-        if deps:
-            table = b00t.get("dependencies") or tomlkit.table()
-            for k in deps:
-                if k in table:
-                    raise MigrateError(f"{k} in both [b00t.orchestration] and [b00t.dependencies]")
-                table[k] = orch[k]
-                del orch[k]
-            if "dependencies" not in b00t:
-                _insert_table(b00t, "dependencies", table, anchor)
-                anchor += 1
-            moved.append(f"[b00t.orchestration] {', '.join(deps)} -> [b00t.dependencies]")
-        resources: list[tuple[str, Any]] = []
-        for sub, mapping in (("resource_requirements", RESOURCE_KEYS), ("gpu_requirements", GPU_KEYS)):
-            if sub in orch:
-                src = orch[sub]
-                for k, v in list(src.items()):
-                    if k in mapping:
-                        resources.append((mapping[k], v))
-                    elif k == "gpu" and sub == "resource_requirements":
-                        continue  # informational ("optional"): dropped with its table
-                    else:
-                        resources.append((k, v))  # b00t's informational keys travel along
-                del orch[sub]
-                moved.append(f"[b00t.orchestration.{sub}] -> [b00t.resources]")
-        if resources:
-            table = b00t.get("resources") or tomlkit.table()
-            for k, v in resources:
-                if k in table:
-                    raise MigrateError(f"resources {k} is given twice")
-                table[k] = v
-            if "resources" not in b00t:
-                _insert_table(b00t, "resources", table, anchor)
-        if "budget_constraint" in orch:
-            src = orch["budget_constraint"]
-            pairs = [(BUDGET_KEYS.get(k, k), v) for k, v in src.items()]
-            del orch["budget_constraint"]
-            for k, v in pairs:
-                if k in orch:
-                    raise MigrateError(f"orchestration {k} is given twice")
-                orch[k] = v
-            moved.append("[b00t.orchestration.budget_constraint] -> budget_* keys")
-        if "gpu_batch_group" in orch:
-            group = orch["gpu_batch_group"]
-            del orch["gpu_batch_group"]
-            if orch.get("schedule_type") == "gpu_affinity":
-                del orch["schedule_type"]
-            orch["gpu_affinity"] = group
-            moved.append("schedule_type/gpu_batch_group -> gpu_affinity")
-        elif orch.get("schedule_type") == "gpu_affinity":
-            del orch["schedule_type"]
-            moved.append('schedule_type = "gpu_affinity" (no group) dropped')
+    if isinstance(orch, Table):
+        oes = te.entries(orch)
+        _move_orchestration(top, oes, moved)
+        te.set_entries(orch, oes)
+    elif isinstance(orch, InlineTable):  # no comment inside: its keys, then folded again
+        oes = [te.unfold(e) for e in te.entries(orch) if e[0] is not None]
+        _move_orchestration(top, oes, moved)
+        i = te.find(top, "orchestration")
+        folded, lines = te.fold(oes, orch.trivia)
+        top[i : i + 1] = [*lines, (top[i][0], folded)]
+    te.set_entries(b00t, top)
 
-    if "env" in doc and not isinstance(doc.get("env"), type(None)):
-        top = doc["env"]
-        env = b00t.get("env")
-        if env is None:
-            env = tomlkit.table()
-            for k, v in top.items():
-                env[k] = v
-            del doc["env"]
-            _insert_table(b00t, "env", env, _first_table(b00t))
-        else:
-            for k, v in top.items():
-                if k in env:
-                    raise MigrateError(f"env {k} in both [env] and [b00t.env]")
-                env[k] = v
-            del doc["env"]
+    doc_es = te.entries(doc)
+    if isinstance(doc.get("env"), (Table, InlineTable)):
+        carried = te.dissolve(doc_es, "env")
+        top = te.entries(b00t)
+        _place(top, "env", carried, te.first_table(top), "env {} in both [env] and [b00t.env]")
+        te.set_entries(b00t, top)
+        te.set_entries(doc, doc_es)
         moved.append("[env] -> [b00t.env]")
 
-    return tomlkit.dumps(doc), moved
+    return te.with_endings(text, tomlkit.dumps(doc)), moved
 
 
-def _index(table, key: str) -> int:
-    for i, (k, _) in enumerate(table.value.body):
-        if k is not None and k.key == key:
-            return i
-    return len(table.value.body)
-
-
-def _first_table(table) -> int:
-    from tomlkit.items import AoT, Table
-
-    for i, (k, v) in enumerate(table.value.body):
-        if isinstance(v, (Table, AoT)):
-            return i
-    return len(table.value.body)
-
-
-def _insert_table(parent, key: str, table, anchor: int) -> None:
-    """Insert a sub-table where the moved keys were, or before the first sub-table when a
-    plain key follows that place (a key after a table header would belong to the table)."""
-    from tomlkit.items import Comment, Whitespace
-
-    body = parent.value.body
-    first = _first_table(parent)
-    at = min(anchor, len(body))
-    if any(k is not None and not isinstance(v, (Comment, Whitespace)) for k, v in body[at:first]):
-        at = first
+def lost_comments(old: str, new: str) -> list[tuple[int, str]]:
+    """The comments of ``old`` that ``new`` lacks, with their line in ``old``: none, unless
+    migrate_text has a bug; run_migrate warns about each one rather than drop it silently."""
     import tomlkit
 
-    table.add(tomlkit.nl())
-    if at >= len(body):
-        parent.append(key, table)
-    else:
-        parent.value._insert_at(at, key, table)
+    missing = Counter(te.comments(tomlkit.parse(old))) - Counter(te.comments(tomlkit.parse(new)))
+    lines = old.splitlines()
+    return [(next((i + 1 for i, line in enumerate(lines) if c in line), 0), c) for c in missing.elements()]
+
+
+def _move_container(top: te.Entries, moved: list[str]) -> None:
+    keys = [k for k in ("image", "command", "args") if te.find(top, k) is not None]
+    if not keys:
+        return
+    if te.find(top, "container") is not None:
+        raise MigrateError("both [b00t] image/command/args and [b00t.container]")
+    anchor = te.find(top, keys[0])
+    # a plain key after them keeps its place: the table goes before the first table, and
+    # the comments above the first key go with it
+    stays = any(te.is_key(e) and e[0].key not in keys for e in top[anchor : te.first_table(top)])
+    carried: te.Entries = []
+    for n, k in reversed(list(enumerate(keys))):  # last first: a run above a key stays its own
+        carried[:0] = te.take(top, k, comments=n > 0 or stays)
+    _place(top, "container", carried, te.first_table(top) if stays else anchor, "")
+    moved.append(f"[b00t] {', '.join(keys)} -> [b00t.container]")
+
+
+def _move_orchestration(top: te.Entries, oes: te.Entries, moved: list[str]) -> None:
+    deps = [k for k in ("requires_stacks", "wait_for_services") if te.find(oes, k) is not None]
+    if deps:
+        carried: te.Entries = []
+        for k in deps:
+            carried += te.take(oes, k)
+        _place(top, "dependencies", carried, te.find(top, "orchestration"),
+               "{} in both [b00t.orchestration] and [b00t.dependencies]")
+        moved.append(f"[b00t.orchestration] {', '.join(deps)} -> [b00t.dependencies]")
+    resources: te.Entries = []
+    for sub, mapping in (("resource_requirements", RESOURCE_KEYS), ("gpu_requirements", GPU_KEYS)):
+        if te.find(oes, sub) is None:
+            continue
+        for e in te.dissolve(oes, sub):
+            if e[0] is None:
+                resources.append(e)
+            elif e[0].key == "gpu" and sub == "resource_requirements":
+                # informational ("optional"): dropped with its table, its comment kept
+                if e[1].trivia.comment:
+                    resources.append(te.comment_line(e[1].trivia.comment))
+            else:  # b00t's informational keys travel along
+                resources.append(te.rename(e, mapping[e[0].key]) if e[0].key in mapping else e)
+        moved.append(f"[b00t.orchestration.{sub}] -> [b00t.resources]")
+    if any(e[0] is not None for e in resources):
+        _place(top, "resources", resources, te.find(top, "orchestration"), "resources {} is given twice")
+    elif resources:
+        te.insert_keys(oes, resources)  # comments only: they stay in [b00t.orchestration]
+    if te.find(oes, "budget_constraint") is not None:
+        carried = [te.rename(e, BUDGET_KEYS.get(e[0].key, e[0].key)) if e[0] is not None else e
+                   for e in te.dissolve(oes, "budget_constraint")]
+        _check_twice(oes, carried, "orchestration {} is given twice")
+        te.insert_keys(oes, carried)
+        moved.append("[b00t.orchestration.budget_constraint] -> budget_* keys")
+    affinity = False
+    for e in oes:
+        if e[0] is not None and e[0].key == "schedule_type":
+            affinity = e[1].unwrap() == "gpu_affinity"
+    group = te.find(oes, "gpu_batch_group")
+    if group is not None:
+        if te.find(oes, "gpu_affinity") is not None:
+            raise MigrateError("orchestration gpu_affinity and gpu_batch_group are both given")
+        oes[group] = te.rename(oes[group], "gpu_affinity")
+        if affinity:
+            te.drop(oes, "schedule_type")
+        moved.append("schedule_type/gpu_batch_group -> gpu_affinity")
+    elif affinity:
+        te.drop(oes, "schedule_type")
+        moved.append('schedule_type = "gpu_affinity" (no group) dropped')
+
+
+def _check_twice(es: te.Entries, carried: te.Entries, message: str) -> None:
+    seen = {k.key for k, _ in es if k is not None}
+    for k, _ in carried:
+        if k is not None:
+            if k.key in seen:
+                raise MigrateError(message.format(k.key))
+            seen.add(k.key)
+
+
+def _place(top: te.Entries, key: str, carried: te.Entries, at: int, twice: str) -> None:
+    """``carried`` into the table ``key`` of ``top``: after its last key when it exists,
+    else in a new table at ``top[at]``, or before the first table when a plain key follows
+    that place (a key after a table header would belong to the table)."""
+    import tomlkit
+
+    i = te.find(top, key)
+    if i is not None and isinstance(top[i][1], InlineTable):  # key = { ... }: folded in
+        es = [te.unfold(e) for e in te.entries(top[i][1]) if e[0] is not None]
+        _check_twice(es, carried, twice)
+        folded, lines = te.fold(es + carried, top[i][1].trivia)
+        top[i : i + 1] = [*lines, (top[i][0], folded)]
+        return
+    if i is not None:
+        table = top[i][1]
+        es = te.entries(table)
+        _check_twice(es, carried, twice)
+        te.insert_keys(es, carried)
+        te.set_entries(table, es)
+        return
+    _check_twice([], carried, twice)
+    first = te.first_table(top)
+    at = min(at, len(top))
+    if any(te.is_key(e) for e in top[at:first]):
+        at = first
+    table = tomlkit.table()
+    te.set_entries(table, carried)
+    te.insert_table(top, key, table, at)
 
 
 def verify(path: str, old: str, new: str) -> list[str]:

@@ -85,3 +85,56 @@ def test_cli_migrate_refuses_what_it_cannot_prove(folder):
     r = subprocess.run([sys.executable, "-m", "b00tc", "migrate", "--write", str(path)], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 1 and "the original does not compile" in r.stderr
     assert path.read_text() == before
+
+
+def test_keys_moved_into_existing_tables_keep_their_comments_and_lines():
+    """Keys moved into tables that exist already go after their last key, with their
+    comments; a last line without a newline still ends its line once moved; [b00t] split by
+    another table is refused with a reason."""
+    from b00tc.migrate import MigrateError, lost_comments
+
+    old = (
+        '[b00t]\nname = "x"\ntype = "job"\n\n[b00t.env]\nB = "2"  # b\n# tail of env\n'
+        '[b00t.dependencies]\nwait_for_services = ["s"]\n\n[b00t.resources]\ncpu = "1"\n\n'
+        '[b00t.orchestration]\n# rs\nrequires_stacks = ["st"]  # rs2\n'
+        '[b00t.orchestration.resource_requirements]  # hdr\nmemory = "1Gi"  # mem\n\n[env]\n# a\nA = "1"'
+    )
+    new, moved = migrate_text(old)
+    assert len(moved) == 3 and lost_comments(old, new) == []
+    assert 'B = "2"  # b\n# a\nA = "1"\n# tail of env\n' in new
+    assert 'wait_for_services = ["s"]\n# rs\nrequires_stacks = ["st"]  # rs2\n' in new
+    assert 'cpu = "1"\n# hdr\nmemory = "1Gi"  # mem\n' in new
+    assert tomli.loads(new)["b00t"]["env"] == {"A": "1", "B": "2"}
+    with pytest.raises(MigrateError, match="split by another table"):
+        migrate_text('[b00t]\nname = "x"\n[other]\n[b00t.env]\nA = "1"\n')
+
+
+def test_inline_orchestration_and_env_are_migrated():
+    """``orchestration = { ... }`` and a top-level ``env = { ... }`` are legacy too: their
+    keys move as from tables, what stays of the orchestration stays inline."""
+    old = (
+        'env = { A = "1" }  # e\n[b00t]\nname = "x"\ntype = "job"\n'
+        'orchestration = { requires_stacks = ["s"], queue_name = "q", resource_requirements = { cpu = "1" } }  # o\n'
+    )
+    new, moved = migrate_text(old)
+    assert len(moved) == 3
+    doc = tomli.loads(new)
+    assert doc == {"b00t": {"name": "x", "type": "job", "orchestration": {"queue_name": "q"},
+                            "dependencies": {"requires_stacks": ["s"]}, "resources": {"cpu": "1"}, "env": {"A": "1"}}}
+    assert 'orchestration = {queue_name = "q"}  # o\n' in new and "# e\n" in new
+
+
+def test_keys_moved_into_an_inline_table_are_folded_in_their_comments_above_it():
+    """``dependencies = { ... }`` exists already: the moved key joins it (the rewrite made
+    invalid TOML of it before) and its comments, which an inline table cannot hold, go
+    above the table's line."""
+    from b00tc.migrate import lost_comments
+
+    old = (
+        '[b00t]\nname = "x"\ntype = "job"\ndependencies = { wait_for_services = ["w"] }  # d\n'
+        '[b00t.orchestration]\n# c\nrequires_stacks = ["s"]  # t\n'
+    )
+    new, moved = migrate_text(old)
+    assert moved and lost_comments(old, new) == []
+    assert '# c\n# t\ndependencies = {wait_for_services = ["w"], requires_stacks = ["s"]}  # d\n' in new
+    assert tomli.loads(new)["b00t"]["dependencies"] == {"wait_for_services": ["w"], "requires_stacks": ["s"]}

@@ -237,8 +237,8 @@ def test_a_folder_at_an_output_path_fails_before_anything_is_renamed(tmp_path):
 
 @pytest.mark.parametrize("old_mode", [0o644, 0o664, 0o600], ids=oct)
 def test_migrate_write_keeps_the_datum_files_mode(tmp_path, old_mode):
-    """``b00tc migrate --write`` rewrites through the same temporary file and rename as the
-    depfile: the datum keeps its mode (it became 0600, mkstemp's, before)."""
+    """``b00tc migrate --write`` rewrites through a temporary file and a rename
+    (b00tc/inplace.py): the datum keeps its mode (it became 0600, mkstemp's, before)."""
     import shutil
 
     path = tmp_path / "n8n.docker.toml"
