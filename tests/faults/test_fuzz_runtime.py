@@ -53,7 +53,7 @@ from pathlib import Path
 import pytest
 import tomli
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from b00tc.cli import cli
@@ -248,6 +248,7 @@ def _config_outcome(data: bytes, base: Path, env: dict, baseline: dict, argv: li
     path = base / "config.toml"
     path.write_bytes(data)
     code, out, exc = invoke(argv, {**env, "B00TC_CONFIG": str(path)})
+    event(f"{argv[0]}: exit {code}" + (f" (baseline {baseline[tuple(argv)]})" if code != baseline[tuple(argv)] else ""))
     assert exc is None, f"{type(exc).__name__}: {exc}\n{out}"
     assert code != 2, out
     if code != baseline[tuple(argv)]:
@@ -370,8 +371,16 @@ def _state_values(pid: int, start: str):
         {}, optional={"pid": pids, "proc_start": starts, "exit_code": codes, "started": json_values,
                       "finished": json_values, "argv": json_values},
     ).flatmap(lambda d: st.dictionaries(st.text(max_size=6), json_values, max_size=2).map(lambda e: {**e, **d}))
-    as_json = st.one_of(records, records, json_values).map(lambda v: json.dumps(v).encode())
-    return st.one_of(as_json, as_json, as_json, st.binary(max_size=100),
+    # nearly what b00tc writes: the pid an int, the start time a digit string or null
+    plausible = st.fixed_dictionaries(
+        {"pid": st.sampled_from([pid] * 6 + [me, 1, 2, 4194304, 2**31, 2**64]),
+         "proc_start": st.sampled_from([start] * 6 + [None, "0", start + "0", "١٢"])},
+        optional={"exit_code": st.sampled_from([None, None, 0, 1, -9, 2**70]), "started": json_values,
+                  "argv": json_values},
+    )
+    as_json = st.one_of(records, json_values).map(lambda v: json.dumps(v).encode())
+    close = plausible.map(lambda v: json.dumps(v).encode())
+    return st.one_of(close, close, close, as_json, as_json, st.binary(max_size=100),
                      as_json.map(lambda b: b"\xef\xbb\xbf" + b),
                      st.tuples(as_json, st.integers(0, 200)).map(lambda t: t[0][: t[1]]),
                      st.just(b"symlink"))
@@ -416,11 +425,28 @@ def test_state_file_fuzz(state_world, child, signals, monkeypatch, data, pid_dat
     assert exc is None, f"{type(exc).__name__}: {exc}\n{out}"
     assert code != 2 and "bug" not in out, (code, out)
     pid, start = child
-    ours = rec is not None and rec["pid"] == pid and rec["proc_start"] == start and rec.get("exit_code") is None
+    ours = rec is not None and rec["pid"] == pid and rec.get("proc_start") == start and rec.get("exit_code") is None
+    event(f"{op}: exit {code}, record {'none' if rec is None else 'ours' if ours else 'valid'}, "
+          f"{len(signals)} signals")
     for _, target, _ in signals:
         assert type(target) is int and target > 1 and target == pid, signals
         assert ours and op == "down", (rec, signals)
     signals.clear()
+
+
+def test_state_fuzz_sees_the_signals_of_a_real_record(state_world, child, signals, monkeypatch):
+    """The recorder is not blind: the record of the child this test started, as b00tc
+    writes it, makes ``down`` signal its group (SIGTERM, then SIGKILL: it does not die, the
+    signals are only recorded), and nothing else."""
+    base, _ = state_world
+    monkeypatch.setenv("B00TC_STATE_DIR", str(base / "state"))
+    pid, start = child
+    _write_state(base, json.dumps({"pid": pid, "proc_start": start, "exit_code": None}).encode(), b"")
+    monkeypatch.chdir(base)
+    code, out, exc = invoke(["down", "job.job.toml", "--orchestrator", "direct"],
+                            {"B00TC_STATE_DIR": str(base / "state"), "B00T_DATUM_PATH": None})
+    assert exc is None and code == 0, out
+    assert signals == [("killpg", pid, signal.SIGTERM), ("killpg", pid, signal.SIGKILL)]
 
 
 # =======================================================================================
@@ -531,6 +557,8 @@ def test_mcp_arguments_fuzz(served, children, monkeypatch, data, tool):
     args = data.draw(_arguments(tool), label="arguments")
     result, is_error = mcp_server.call(tool, args, root=str(served), allow_destructive=True)
     _well_formed(result, is_error)
+    first = (result["diagnostics"] or [{"code": "-"}])[0]["code"]
+    event(f"{tool}: ok {result['ok']}, first {first}, child {bool(children)}")
     if tool in ("status", "logs", "down") and children:
         assert len(children) == 1, children
         _child_read_back(tool, children[0], args)
@@ -612,3 +640,33 @@ def test_fixed_unknown_configured_default_orchestrator(tmp_path):
     assert "Invalid value for --orchestrator" not in out
     code, out, exc = _plan_with_config(tmp_path, b'default_orchestrator = "direct"\n', "--orchestrator", "swarm")
     assert code == 2 and "Invalid value for --orchestrator" in out  # the option's own value: click's usage error
+
+
+def test_fixed_a_record_without_proc_start_of_a_live_pid(tmp_path, child, signals, monkeypatch):
+    """``{"pid": <a live pid>}`` (no proc_start: valid() takes a missing one as null) was
+    exit 2 for status and down (KeyError: 'proc_start' in state.alive). It is a record of
+    no running job: no signal."""
+    monkeypatch.setenv("B00TC_STATE_DIR", str(tmp_path / "state"))
+    (tmp_path / "job.job.toml").write_text(JOB)
+    _write_state(tmp_path, json.dumps({"pid": child[0]}).encode(), b"")
+    assert state.read("job") is not None and not state.alive(state.read("job"))
+    monkeypatch.chdir(tmp_path)
+    env = {"B00TC_STATE_DIR": str(tmp_path / "state"), "B00T_DATUM_PATH": None}
+    code, out, exc = invoke(["status", "job.job.toml", "--orchestrator", "direct"], env)
+    assert exc is None and code != 2 and "gone" in out, (exc, out)
+    code, out, exc = invoke(["down", "job.job.toml", "--orchestrator", "direct"], env)
+    assert exc is None and code == 0, (exc, out)
+    assert signals == []
+
+
+def test_fixed_logs_of_a_record_without_its_output_log(tmp_path, monkeypatch):
+    """A job's record with no output.log beside it (removed, or the record written by
+    hand) was exit 2 for logs (FileNotFoundError); now exit 1 naming the log."""
+    monkeypatch.setenv("B00TC_STATE_DIR", str(tmp_path / "state"))
+    (tmp_path / "job.job.toml").write_text(JOB)
+    _write_state(tmp_path, json.dumps({"pid": 4242, "proc_start": "7", "exit_code": 0}).encode(), b"")
+    monkeypatch.chdir(tmp_path)
+    code, out, exc = invoke(["logs", "job.job.toml", "--orchestrator", "direct"],
+                            {"B00TC_STATE_DIR": str(tmp_path / "state"), "B00T_DATUM_PATH": None})
+    assert exc is None and code == 1, (exc, out)
+    assert "output.log" in out, out
