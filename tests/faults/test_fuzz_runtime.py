@@ -711,3 +711,16 @@ def test_fixed_mcp_values_no_file_name_or_argument_can_hold(served, children, mo
     _well_formed(result, is_error)
     assert is_error and result["diagnostics"][0]["code"] == "E0901", result
     assert children == []
+
+
+def test_fixed_mcp_datum_not_utf8(tmp_path, monkeypatch):
+    """Found beside the config's: an MCP datum on the search path that is not UTF-8
+    (kubernetes.mcp.toml) made ``plan --orchestrator kubernetes`` exit 2 (the same
+    UnicodeDecodeError); now it is a datum that cannot be read, said in the plan."""
+    shutil.copy(DATA / "exit7.job.toml", tmp_path / "exit7.job.toml")
+    (tmp_path / "kubernetes.mcp.toml").write_bytes(b'[b00t]\ntype = "mcp"\nx = "\xff"\n')
+    monkeypatch.chdir(tmp_path)
+    code, out, exc = invoke(["plan", "exit7.job.toml", "--orchestrator", "kubernetes"],
+                            {"B00TC_CONFIG": str(tmp_path / "absent.toml"), "B00T_DATUM_PATH": None})
+    assert exc is None and code == 0, (exc, out)
+    assert "cannot read the MCP datum" in out and "kubernetes.mcp.toml" in out, out
