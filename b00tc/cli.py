@@ -233,7 +233,9 @@ def _choose_orchestrator(explicit, cfg) -> str:
     try:
         name, _why = choose(explicit, cfg.default_orchestrator if cfg is not None else None)
     except UnknownOrchestrator as e:
-        raise click.BadParameter(str(e), param_hint="--orchestrator")
+        if explicit or cfg is None:
+            raise click.BadParameter(str(e), param_hint="--orchestrator")
+        raise click.ClickException(f"{cfg.path}: default_orchestrator: {e}")  # the file's error, not a usage error
     return name
 
 

@@ -57,7 +57,7 @@ def load(path: Optional[str] = None) -> Config:
             doc: dict[str, Any] = tomli.load(f)
     except FileNotFoundError:
         return Config(path=path)
-    except (OSError, tomli.TOMLDecodeError) as e:
+    except (OSError, ValueError) as e:  # TOMLDecodeError, and UnicodeDecodeError (not UTF-8)
         raise ConfigError(f"cannot read the config file {path}: {e}") from e
     cfg = Config(path=path)
     default = doc.get("default_orchestrator")
@@ -81,6 +81,9 @@ def load(path: Optional[str] = None) -> Config:
         env = table.get("env", {})
         if not (isinstance(env, dict) and all(isinstance(v, str) for v in env.values())):
             raise ConfigError(f"{path}: [mcp.{orch}] env must be a table of strings")
+        for key in ("profile", "namespace"):
+            if not isinstance(table.get(key, ""), str):
+                raise ConfigError(f"{path}: [mcp.{orch}] {key} must be a string")
         cfg.mcp[orch] = McpServerConfig(
             command=command,
             profile=table.get("profile"),

@@ -70,7 +70,7 @@ def read(path: str) -> list[Entry]:
     try:
         with open(path, "rb") as f:
             doc = tomli.load(f)
-    except (OSError, tomli.TOMLDecodeError) as e:
+    except (OSError, ValueError) as e:  # TOMLDecodeError, and UnicodeDecodeError (not UTF-8)
         raise McpDatumError(f"cannot read the MCP datum {path}: {e}") from None
     b00t = doc.get("b00t")
     if not isinstance(b00t, dict) or b00t.get("type") != "mcp":

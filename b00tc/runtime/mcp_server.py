@@ -125,12 +125,29 @@ def _outside(value: str, root: str) -> bool:
     return False
 
 
+def _os_string(value: str) -> bool:
+    """Whether ``value`` can be a file name or a child's argument: no NUL, and encodable
+    (a lone surrogate, JSON's "\\ud800", is not)."""
+    if "\0" in value:
+        return False
+    try:
+        os.fsencode(value)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _confined(args: dict, root: str) -> Optional[dict]:
-    """None when every ``path`` and ``include`` of ``args`` is under ``root``; else the
-    usage diagnostic. Nothing is read here but the file system's links."""
+    """None when every ``path`` and ``include`` of ``args`` is under ``root`` (and they,
+    ``namespace`` and ``context`` are strings a file name or an argument can hold); else
+    the usage diagnostic. Nothing is read here but the file system's links."""
     given = ([("path", args["path"])] if isinstance(args.get("path"), str) else []) + [
         ("include", d) for d in args.get("include", []) if isinstance(d, str)
     ]
+    for key, value in given + [(k, args[k]) for k in ("namespace", "context") if isinstance(args.get(k), str)]:
+        if not _os_string(value):
+            return _usage(f"{key} {value!r} holds a NUL character or a lone surrogate: no file name or "
+                          "argument can")
     for key, value in given:
         if value == "-":
             return _usage(f"{key} '-' would read the server's stdin, which is the MCP stream", help="give the datum as text")

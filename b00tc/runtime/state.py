@@ -110,7 +110,7 @@ def alive(state: dict) -> bool:
     if not valid(state):
         return False
     start = _proc_start(state["pid"])
-    return start is not None and start == state["proc_start"]
+    return start is not None and start == state.get("proc_start")  # valid() takes a missing one as null
 
 
 def running(state: dict) -> bool:

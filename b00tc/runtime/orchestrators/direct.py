@@ -100,7 +100,10 @@ class Direct(Orchestrator):
             return super().logs(d, o)
         if state.read(d.name) is None:
             raise LifecycleError(_nothing(d), NOT_DEPLOYED)
-        state.copy_output(d.name, o.follow, sys.stdout.buffer)
+        try:
+            state.copy_output(d.name, o.follow, sys.stdout.buffer)
+        except FileNotFoundError:  # a record without its log (removed, or written by hand)
+            raise LifecycleError(f"{d.datum}: no output log {state.log_file(d.name)}") from None
         return OK
 
     def down(self, d: Deployed, o: Options, echo: Echo, dry_run: bool = False, run: Runner = run_captured) -> int:
