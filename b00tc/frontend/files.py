@@ -24,13 +24,14 @@ def read_regular(path: str, limit: int = MAX_BYTES, follow: bool = True) -> byte
         fd = os.open(path, flags)
     except OSError as e:
         raise Unreadable(e.strerror or str(e)) from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):  # before fdopen, which refuses a folder with its own error
+        os.close(fd)
+        kind = ("a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode)
+                else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
+                else "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+        raise Unreadable(f"it is {kind}, not a regular file" if kind != "not a regular file" else kind)
     with os.fdopen(fd, "rb") as f:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            kind = ("a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode)
-                    else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
-                    else "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
-            raise Unreadable(f"it is {kind}, not a regular file" if kind != "not a regular file" else kind)
         data = f.read(limit + 1)
     if len(data) > limit:
         raise Unreadable(f"it is larger than {limit >> 20} MiB")

@@ -48,17 +48,39 @@ class Config:
     targets: dict[str, dict] = field(default_factory=dict)
 
 
+#: a config file is a few lines; one larger than this is not one
+_MAX_CONFIG = 1 << 20
+_TOP = ("default_orchestrator", "mcp", "targets")
+_SERVER = ("command", "profile", "env", "namespace")
+
+
+def _known_keys(table: dict, known: tuple[str, ...], path: str, where: str) -> None:
+    """ConfigError naming a key b00tc does not read (a typo, as ``default_orchestator``,
+    was silently ignored) and the keys it does."""
+    for key in table:
+        if key not in known:
+            import difflib
+
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ConfigError(f"{path}: {where}unknown key {key!r}: {hint}b00tc reads {', '.join(known)}")
+
+
 def load(path: Optional[str] = None) -> Config:
     import tomli
 
+    from b00tc.frontend.files import Unreadable, read_regular
+
     path = path or config_path()
-    try:
-        with open(path, "rb") as f:
-            doc: dict[str, Any] = tomli.load(f)
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         return Config(path=path)
-    except (OSError, ValueError) as e:  # TOMLDecodeError, and UnicodeDecodeError (not UTF-8)
+    try:
+        # a regular file of at most 1 MiB: a FIFO there hung every command, /dev/zero read
+        # until memory ran out
+        doc: dict[str, Any] = tomli.loads(read_regular(path, _MAX_CONFIG).decode("utf-8"))
+    except (Unreadable, ValueError) as e:  # TOMLDecodeError, and UnicodeDecodeError (not UTF-8)
         raise ConfigError(f"cannot read the config file {path}: {e}") from e
+    _known_keys(doc, _TOP, path, "")
     cfg = Config(path=path)
     default = doc.get("default_orchestrator")
     if default is not None:
@@ -84,6 +106,7 @@ def load(path: Optional[str] = None) -> Config:
         for key in ("profile", "namespace"):
             if not isinstance(table.get(key, ""), str):
                 raise ConfigError(f"{path}: [mcp.{orch}] {key} must be a string")
+        _known_keys(table, _SERVER, path, f"[mcp.{orch}] ")
         cfg.mcp[orch] = McpServerConfig(
             command=command,
             profile=table.get("profile"),
