@@ -30,6 +30,7 @@ from b00tc.backends._host import (
     container_name,
     cpus,
     docker_resources,
+    health_flags,
     entrypoint,
     labels,
     mount_suffix,
@@ -488,6 +489,8 @@ class _StackScript:
             opts += ["-e", self.words.word(e.value, prefix=f"{e.name}=")]
         if member.restart:
             opts += ["--restart", quote(member.restart)]
+        for flag, val in health_flags(member):
+            opts += [flag, quote(val)]
         opts += docker_resources(member, ctx)
         entry, rest = entrypoint(c)
         if entry is not None:

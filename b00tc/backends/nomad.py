@@ -52,6 +52,7 @@ from b00tc.backends._nomadvars import Item, JobVariable, item_action, warn_image
 from b00tc.backends._values import bake, ref_text
 from b00tc.backends._wait import wait_script
 from b00tc.ir import (
+    duration,
     Container,
     Datum,
     EnvVar,
@@ -358,12 +359,24 @@ class _Renderer:
                 network.block("port", label).attr("to", svc.port)
         if network.body:
             group.add(network)
+        if member.health is not None:
+            self.ctx.cannot_express(
+                f"the health command of member {member.name} (Nomad's own service checks are "
+                "http and tcp only" + ("; its services get a tcp check)" if services else ")"),
+                member.file,
+                member.health.path,
+                help="declare the port it serves in [b00t.services]: Nomad checks it with tcp",
+            )
+        interval = member.health.interval_ms if member.health and member.health.interval_ms else 10_000
         for svc in services:
+            # a tcp check: the service is registered healthy only once its port accepts
             group.add(
                 Block("service")
                 .attr("name", svc.name)
                 .attr("port", labels[(svc.port, "tcp")])
                 .attr("provider", "nomad")
+                .add(Block("check").attr("type", "tcp").attr("interval", duration(interval))
+                     .attr("timeout", "2s"))
             )
 
         task = self._task(member.name, member.container, member.env, member.resources, member.file)
