@@ -166,3 +166,12 @@ def test_timings_without_a_command_are_a_warning(tmp_path):
     assert [d.code for d in r.diags if "without --health-cmd" in d.message] == ["W0102"]
     (text,) = files(r, "compose").values()
     assert "healthcheck" not in text
+
+
+def test_nomad_warns_of_a_wait_on_a_service_nothing_serves():
+    """Issue 15: the flagship example waits for python:8000, whose member is skipped on
+    every target; every target said so (W0103) but Nomad, whose wait task would block on a
+    nomadService that is never registered."""
+    r = compile_([str(ROOT / "examples" / "llm-batch-job.job.toml")], targets=["nomad"])
+    found = [d for d in r.diags if d.code == "W0103" and "service python" in d.message]
+    assert len(found) == 1 and found[0].path == "$.b00t.dependencies.wait_for_services[1]"

@@ -301,7 +301,7 @@ class _Renderer:
         group.block("restart").attr("attempts", 0).attr("mode", "fail")
         group.block("reschedule").attr("attempts", 0).attr("unlimited", False)
         for wait in job.wait_for:
-            group.add(self._wait_task(wait))
+            group.add(self._wait_task(wait, job.file))
         # the annotations may already record gpu_shared on the job: not again on the task
         task = self._task(job.name, job.container, job.env, job.resources, job.file, set(meta))
         group.add(task)
@@ -542,7 +542,16 @@ class _Renderer:
         self._exported.add(env_name)
         return Raw("${" + env_name + "}")
 
-    def _wait_task(self, wait: WaitFor) -> Block:
+    def _wait_task(self, wait: WaitFor, file: str) -> Block:
+        if not wait.member:  # nomadService never lists it: the template, and the job, wait for ever
+            self.ctx.warn(
+                "W0103",
+                f"service {wait.service} of stack {wait.stack} has no deployable member: no Nomad "
+                f"service {wait.service} is registered, and the job waits for it until its timeout",
+                file,
+                wait.path,
+                help=f"register {wait.service} some other way, or remove the wait",
+            )
         name = f"wait-for-{wait.service}"
         task = Block("task", [name])
         task.block("lifecycle").attr("hook", "prestart").attr("sidecar", False)
