@@ -473,8 +473,7 @@ class _StackUnits:
                 text = _text(e.value, ctx, file, refs)
                 environment.append("Environment=" + quote(f"{e.name}={text}", False, force=True))
                 opts += ["-e", e.name]
-        for flag, val in health_flags(member):
-            opts += [flag, quote(val)]
+        opts += [w for flag, val in health_flags(member) for w in (flag, quote(val))]
         opts += docker_resources(member, ctx)
         entry, rest = entrypoint(c)
         if entry is not None:
