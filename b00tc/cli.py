@@ -57,11 +57,9 @@ def _common(f):
         type=click.Path(file_okay=False),
         help="Another folder to search for stack members and required stacks.",
     )(f)
-    f = click.option(
-        "-O", "--target-option", "target_options", multiple=True, metavar="TARGET.KEY=VALUE",
-        help="A cluster-specific value (k8s.namespace=ml, nomad.datacenters=eu-1,eu-2); "
-        "wins over the config file's [targets.TARGET]. `b00tc targets --options` lists them. Repeatable.",
-    )(f)
+    f = click.option("-O", "--target-option", "target_options", multiple=True, metavar="TARGET.KEY=VALUE",
+                     help="A cluster-specific value (k8s.namespace=ml): over the config file's [targets.TARGET]; "
+                     "`b00tc targets --options` lists them. Repeatable.")(f)
     f = click.option("--strict", is_flag=True, help="Treat warnings as errors.")(f)
     f = click.option(
         "--format", "fmt", type=FORMATS, default="text", show_default=True,

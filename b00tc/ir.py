@@ -172,6 +172,24 @@ class PortMap(Node):
     path: str = ""
 
 
+class Health(Node):
+    """A container's health check, from ``docker run``'s ``--health-*`` flags: ``cmd``
+    runs in the container through ``/bin/sh -c`` (docker's CMD-SHELL); 0 for a timing not
+    given (docker's defaults: every 30 s, 30 s timeout, 3 retries, no start period)."""
+
+    cmd: str
+    interval_ms: int = 0
+    timeout_ms: int = 0
+    retries: int = 0
+    start_period_ms: int = 0
+    path: str = ""
+
+
+def duration(ms: int) -> str:
+    """Milliseconds as a Go/compose duration: whole seconds as ``30s``, else ``1500ms``."""
+    return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
+
+
 class Mount(Node):
     """``-v source:target[:ro]``: a named volume or a host path."""
 
@@ -193,6 +211,9 @@ class Member(Node):
     ports: tuple[PortMap, ...] = ()
     mounts: tuple[Mount, ...] = ()
     restart: str = ""  # docker restart policy as written ("", no, always, unless-stopped, on-failure[:N])
+    #: --health-cmd and its timings; None: none given (a target then checks the declared
+    #: service ports where it can)
+    health: Optional[Health] = None
     container_name: str = ""
     restart_path: str = ""  # where --restart / --name were written, for diagnostics
     container_name_path: str = ""

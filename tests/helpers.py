@@ -35,3 +35,20 @@ def rendered(result: BuildResult) -> str:
 
 def files(result: BuildResult, target: str) -> dict[str, str]:
     return {f.path: f.content for t, f in result.outputs if t == target}
+
+
+def unserved_wait_example(folder) -> str:
+    """The examples as they were before issue 15: the stack's python service is b00t's
+    python.cli member, which no container target deploys, and the job waits for
+    python:8000. Written into ``folder``; returns the job's path."""
+    import shutil
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    folder = Path(folder)
+    for name in ("llm-batch-job.job.toml", "n8n.docker.toml"):
+        shutil.copy(examples / name, folder / name)
+    stack = (examples / "llm-inference-pipeline.stack.toml").read_text()
+    (folder / "llm-inference-pipeline.stack.toml").write_text(
+        stack.replace('members = ["python.docker", "n8n.docker"]', 'members = ["python.cli", "n8n.docker"]'))
+    return str(folder / "llm-batch-job.job.toml")

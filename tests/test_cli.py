@@ -90,6 +90,7 @@ def test_examples_build_to_every_target(tmp_path):
         "nomad/llm-inference-pipeline.nomad.hcl",
         "systemd/b00t-llm-batch-job.service",
         "systemd/b00t-llm-inference-pipeline-n8n.service",
+        "systemd/b00t-llm-inference-pipeline-python.service",
         "systemd/b00t-llm-inference-pipeline.target",
     ]
     assert os.stat(out / "bash" / "llm-batch-job.sh").st_mode & 0o777 == 0o755
@@ -208,14 +209,16 @@ def test_search_path_order_and_environment(tmp_path):
 def test_json_and_github_formats():
     import json
 
-    r = b00tc("check", "examples/", "--format", "json")
+    stack = "tests/data/b00t-datums/llm-inference-pipeline.stack.toml"  # b00t's own: a python.cli member
+    r = b00tc("check", stack, "--format", "json")
     assert r.returncode == 0
     assert r.stderr == ""  # check's result is its JSON, on stdout (issue 14)
     diags = json.loads(r.stdout)
     assert diags and all(d["severity"] == "warning" for d in diags)
-    assert diags[0]["code"] == "W0101" and diags[0]["line"] == 7
-    r = b00tc("check", "examples/", "--format", "github")
-    assert r.stdout.startswith("::warning file=examples/llm-inference-pipeline.stack.toml,line=7,col=12")
+    assert diags[0]["code"] == "W0101" and diags[0]["line"] == 5
+    r = b00tc("check", stack, "--format", "github")
+    assert r.stdout.startswith(f"::warning file={stack},line=5,col=12")
+    assert b00tc("check", "examples/", "--format", "json").stdout == "[]\n"  # the examples deploy everywhere
 
 
 def test_bad_input_never_shows_a_traceback():

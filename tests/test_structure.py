@@ -26,7 +26,7 @@ EXAMPLES = ROOT / "examples"
 
 def _two_jobs_one_stack(tmp_path: Path) -> Path:
     """The examples' stack and member, and two jobs that both require the stack."""
-    for f in ("llm-inference-pipeline.stack.toml", "n8n.docker.toml"):
+    for f in ("llm-inference-pipeline.stack.toml", "n8n.docker.toml", "python.docker.toml"):
         shutil.copy(EXAMPLES / f, tmp_path / f)
     job = (EXAMPLES / "llm-batch-job.job.toml").read_text()
     (tmp_path / "llm-batch-job.job.toml").write_text(job)
@@ -50,7 +50,8 @@ def test_link_reads_each_datum_file_once(tmp_path, monkeypatch):
     result = compile_([str(folder)])
     assert result.ok, [d.message for d in result.diags]
     assert sorted(reads) == sorted(
-        ["llm-batch-job.job.toml", "second-job.job.toml", "llm-inference-pipeline.stack.toml", "n8n.docker.toml"]
+        ["llm-batch-job.job.toml", "second-job.job.toml", "llm-inference-pipeline.stack.toml", "n8n.docker.toml",
+         "python.docker.toml"]
     )
     # and both jobs' units carry the one compiled stack
     jobs = [u.datum for u in result.units if isinstance(u.datum, Job)]
@@ -131,11 +132,14 @@ def test_a_required_stack_in_several_compose_files_warns_once(tmp_path):
     assert all("b00t.io/gpu-affinity" in text for text in files.values())
 
 
-def test_the_direct_targets_report_a_wait_on_an_unserved_service_once():
-    """bash and systemd both wait on localhost for the job's services; the example job
-    waits for `python:8000`, which no member serves: one W0103 for the two targets, while
-    each target alone reports it too."""
-    job = str(EXAMPLES / "llm-batch-job.job.toml")
+def test_the_direct_targets_report_a_wait_on_an_unserved_service_once(tmp_path):
+    """bash and systemd both wait on localhost for the job's services; b00t's own job
+    waits for `python:8000`, which no member serves (the examples before issue 15, whose
+    python service was b00t's python.cli): one W0103 for the two
+    targets, while each target alone reports it too."""
+    from tests.helpers import unserved_wait_example
+
+    job = unserved_wait_example(tmp_path)
 
     def waits(targets):
         r = compile_([job], targets=targets)

@@ -12,6 +12,7 @@ from typing import Iterable, Optional
 from b00tc.backends._context import Context
 from b00tc.backends._values import ref_text
 from b00tc.ir import (
+    duration,
     Container,
     Gpu,
     HostVar,
@@ -163,6 +164,22 @@ def warn_container_name(stack: Stack, member: Member, ctx: Context) -> None:
             DOCKER_ARGS_PATH,
             help="container names are global on a host; b00tc prefixes them with the stack",
         )
+
+
+def health_flags(member: Member) -> list[tuple[str, str]]:
+    """The member's ``--health-*`` flags for ``docker run``, each (flag, value unquoted):
+    docker runs the command with ``/bin/sh -c``, as it read it from the datum."""
+    h = member.health
+    if h is None:
+        return []
+    out = [("--health-cmd", h.cmd)]
+    for flag, ms in (("--health-interval", h.interval_ms), ("--health-timeout", h.timeout_ms),
+                     ("--health-start-period", h.start_period_ms)):
+        if ms:
+            out.append((flag, duration(ms)))
+    if h.retries:
+        out.append(("--health-retries", str(h.retries)))
+    return out
 
 
 def docker_resources(member: Member, ctx: Context) -> list[str]:

@@ -24,6 +24,7 @@ from typing import Iterable, Optional
 
 from b00tc.backends import Backend, OutputFile
 from b00tc.backends._context import Context
+from b00tc.backends._start import START
 from b00tc.backends._host import (
     check_nul,
     comment,
@@ -31,6 +32,7 @@ from b00tc.backends._host import (
     cpus,
     docker_resources,
     entrypoint,
+    health_flags,
     labels,
     mount_suffix,
     network,
@@ -69,37 +71,6 @@ BASH_OWNED = frozenset(
     SHELLOPTS SHLVL SRANDOM UID _""".split()
 )
 
-
-
-#: ``start NAME ARGS...``: ``docker run -d ARGS`` unless the container NAME runs already
-#: with the same ARGS (their hash, in the label ``b00t.io/config-hash``, taken when the
-#: values of the host variables are known): ``up`` twice leaves a running stack alone, as
-#: ``docker compose up -d`` does, and replaces a b00tc container whose options changed or
-#: that stopped (``docker run --name`` of an existing name failed). A container of that
-#: name that b00tc did not create is left alone and ``up`` fails, saying so.
-_START = [
-    "start() {",
-    "  local name=$1 hash current",
-    "  shift",
-    "  hash=$(printf '%s\\0' \"$@\" | sha256sum | cut -c1-32)",
-    "  current=$(\"$runtime\" inspect -f '{{index .Config.Labels \"app.kubernetes.io/managed-by\"}} "
-    "{{index .Config.Labels \"b00t.io/config-hash\"}} {{.State.Running}}' \"$name\" 2>/dev/null || true)",
-    "  case $current in",
-    "    '') ;;",
-    "    \"b00tc $hash true\")",
-    "      echo \"$name: running, unchanged\" >&2",
-    "      return 0",
-    "      ;;",
-    "    'b00tc '*) \"$runtime\" rm -f \"$name\" >/dev/null ;;",
-    "    *)",
-    "      echo \"$name: a container that b00tc did not create has this name: remove or rename it\" >&2",
-    "      return 1",
-    "      ;;",
-    "  esac",
-    "  \"$runtime\" run -d --label \"b00t.io/config-hash=$hash\" \"$@\"",
-    "}",
-    "",
-]
 
 class BashBackend(Backend):
     name = "bash"
@@ -403,11 +374,8 @@ class _StackScript:
         if not ok:
             return None
         names = [container_name(stack, m) for m in stack.members]
-        body = ['runtime=${B00T_CONTAINER_RUNTIME:-docker}', ""]
+        body = ['runtime=${B00T_CONTAINER_RUNTIME:-docker}', ""] + (START if runs else []) + ["up() {"]
         net = network(stack)
-        if runs:
-            body += _START
-        body.append("up() {")
         if runs:
             body.append(f'  "$runtime" network inspect {net} >/dev/null 2>&1 || "$runtime" network create '
                         f'--label app.kubernetes.io/managed-by=b00tc --label app.kubernetes.io/part-of={stack.name} '
@@ -488,6 +456,7 @@ class _StackScript:
             opts += ["-e", self.words.word(e.value, prefix=f"{e.name}=")]
         if member.restart:
             opts += ["--restart", quote(member.restart)]
+        opts += [w for flag, val in health_flags(member) for w in (flag, quote(val))]
         opts += docker_resources(member, ctx)
         entry, rest = entrypoint(c)
         if entry is not None:

@@ -20,6 +20,7 @@ from b00tc.backends._meta import identity
 from b00tc.backends._values import ref_text
 from b00tc.backends._wait import wait_script
 from b00tc.ir import (
+    duration,
     Container,
     Datum,
     EnvVar,
@@ -310,6 +311,16 @@ class _Generator:
             svc["container_name"] = escape(member.container_name)
         if member.restart:
             svc["restart"] = member.restart
+        if member.health:  # docker's own check: what `depends_on: service_healthy` waits for
+            h = member.health
+            check: dict = {"test": ["CMD-SHELL", escape(h.cmd)]}
+            for key, ms in (("interval", h.interval_ms), ("timeout", h.timeout_ms),
+                            ("start_period", h.start_period_ms)):
+                if ms:
+                    check[key] = duration(ms)
+            if h.retries:
+                check["retries"] = h.retries
+            svc["healthcheck"] = check
         if member.ports:
             svc["ports"] = [self.port_map(p) for p in member.ports]
         if member.mounts:

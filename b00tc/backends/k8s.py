@@ -470,6 +470,9 @@ class _Generator:
         )
         if member.ports:
             container["ports"] = [self.port_map(p) for p in member.ports]
+        probe = self.readiness(member, stack)
+        if probe:
+            container["readinessProbe"] = probe
         volumes: list[dict] = []
         mounts: list[dict] = []
         used: set[str] = set()
@@ -565,6 +568,28 @@ class _Generator:
         if mount.read_only:
             volume_mount["readOnly"] = True
         return volume, volume_mount
+
+    def readiness(self, member: Member, stack: Stack) -> Optional[dict]:
+        """The member's readinessProbe: its ``--health-cmd`` through ``/bin/sh -c`` (an exec
+        probe, which the kubelet expands like command and args: escaped) with docker's
+        timings (30 s period and timeout, 3 failures, the start period as the initial
+        delay); else a TCP connect to the first port of the services it serves, so that
+        its Service sends traffic only to a pod that accepts it. None when it has
+        neither."""
+        h = member.health
+        if h is not None:
+            secs = lambda ms, default: max(1, -(-(ms or default) // 1000))  # noqa: E731  (ceil, at least 1)
+            probe: dict = {"exec": {"command": ["/bin/sh", "-c", escape_expansion(h.cmd)]},
+                           "periodSeconds": secs(h.interval_ms, 30_000),
+                           "timeoutSeconds": secs(h.timeout_ms, 30_000),
+                           "failureThreshold": h.retries or 3}
+            if h.start_period_ms:
+                probe["initialDelaySeconds"] = secs(h.start_period_ms, 0)
+            return probe
+        ports = [s.port for s in stack.services if s.member == member.name]
+        if ports:
+            return {"tcpSocket": {"port": ports[0]}, "periodSeconds": 10}
+        return None
 
     def claim(self, name: str, mount: Mount, stack: Stack) -> dict:
         labels = self.labels(name, f"{stack.name}.stack", stack.name)

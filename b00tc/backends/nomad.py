@@ -52,6 +52,7 @@ from b00tc.backends._nomadvars import Item, JobVariable, item_action, warn_image
 from b00tc.backends._values import bake, ref_text
 from b00tc.backends._wait import wait_script
 from b00tc.ir import (
+    duration,
     Container,
     Datum,
     EnvVar,
@@ -300,7 +301,7 @@ class _Renderer:
         group.block("restart").attr("attempts", 0).attr("mode", "fail")
         group.block("reschedule").attr("attempts", 0).attr("unlimited", False)
         for wait in job.wait_for:
-            group.add(self._wait_task(wait))
+            group.add(self._wait_task(wait, job.file))
         # the annotations may already record gpu_shared on the job: not again on the task
         task = self._task(job.name, job.container, job.env, job.resources, job.file, set(meta))
         group.add(task)
@@ -358,12 +359,24 @@ class _Renderer:
                 network.block("port", label).attr("to", svc.port)
         if network.body:
             group.add(network)
+        if member.health is not None:
+            self.ctx.cannot_express(
+                f"the health command of member {member.name} (Nomad's own service checks are "
+                "http and tcp only" + ("; its services get a tcp check)" if services else ")"),
+                member.file,
+                member.health.path,
+                help="declare the port it serves in [b00t.services]: Nomad checks it with tcp",
+            )
+        interval = member.health.interval_ms if member.health and member.health.interval_ms else 10_000
         for svc in services:
+            # a tcp check: the service is registered healthy only once its port accepts
             group.add(
                 Block("service")
                 .attr("name", svc.name)
                 .attr("port", labels[(svc.port, "tcp")])
                 .attr("provider", "nomad")
+                .add(Block("check").attr("type", "tcp").attr("interval", duration(interval))
+                     .attr("timeout", "2s"))
             )
 
         task = self._task(member.name, member.container, member.env, member.resources, member.file)
@@ -529,7 +542,16 @@ class _Renderer:
         self._exported.add(env_name)
         return Raw("${" + env_name + "}")
 
-    def _wait_task(self, wait: WaitFor) -> Block:
+    def _wait_task(self, wait: WaitFor, file: str) -> Block:
+        if not wait.member:  # nomadService never lists it: the template, and the job, wait for ever
+            self.ctx.warn(
+                "W0103",
+                f"service {wait.service} of stack {wait.stack} has no deployable member: no Nomad "
+                f"service {wait.service} is registered, and the job waits for it until its timeout",
+                file,
+                wait.path,
+                help=f"register {wait.service} some other way, or remove the wait",
+            )
         name = f"wait-for-{wait.service}"
         task = Block("task", [name])
         task.block("lifecycle").attr("hook", "prestart").attr("sidecar", False)

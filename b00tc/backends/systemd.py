@@ -42,6 +42,7 @@ from b00tc.backends._host import (
     comment,
     container_name,
     docker_resources,
+    health_flags,
     entrypoint,
     labels,
     mount_suffix,
@@ -472,6 +473,7 @@ class _StackUnits:
                 text = _text(e.value, ctx, file, refs)
                 environment.append("Environment=" + quote(f"{e.name}={text}", False, force=True))
                 opts += ["-e", e.name]
+        opts += [w for flag, val in health_flags(member) for w in (flag, quote(val))]
         opts += docker_resources(member, ctx)
         entry, rest = entrypoint(c)
         if entry is not None:

@@ -11,6 +11,7 @@ from b00tc.frontend.dockerargs import parse_docker_args
 from b00tc.frontend.read import Raw
 from b00tc.frontend.refs import RefError, parse_value
 from b00tc.ir import (
+    Health,
     Budget,
     Container,
     EnvVar,
@@ -242,9 +243,19 @@ def build_member(raw: Raw, diags: Diagnostics) -> Optional[Member]:
         ports=args.ports,
         mounts=args.mounts,
         restart=args.restart,
+        health=_health(args.health),
         container_name=args.name,
         restart_path=args.restart_path,
         container_name_path=args.name_path,
         resources=res,
         orchestration=orchestration(raw),
     )
+
+
+def _health(flags: dict) -> "Health | None":
+    """The Health of ``--health-*`` flags (parse_docker_args read and checked them)."""
+    if "cmd" not in flags:
+        return None
+    cmd, path = flags["cmd"]
+    timing = {f"{k.replace('-', '_')}_ms" if k != "retries" else k: v for k, (v, _) in flags.items() if k != "cmd"}
+    return Health(cmd=cmd, path=path, **timing)

@@ -1,8 +1,10 @@
 """``docker_args`` of a docker member datum: the ``docker run`` flags b00tc understands.
 
-Understood: -p/--publish, -v/--volume, --name, --restart, -e/--env, --gpus. Any other flag
-is a warning (W0102) that names it: b00tc cannot carry it to a target, and it is never
-dropped silently.
+Understood: -p/--publish, -v/--volume, --name, --restart, -e/--env, --gpus, and the health
+check: --health-cmd, --health-interval, --health-timeout, --health-retries,
+--health-start-period (Go durations, as docker reads them: ``30s``, ``1m30s``, ``500ms``).
+Any other flag is a warning (W0102) that names it: b00tc cannot carry it to a target, and
+it is never dropped silently.
 """
 
 from __future__ import annotations
@@ -34,7 +36,23 @@ _LONG = {
     "--name": "name",
     "--restart": "restart",
     "--gpus": "gpus",
+    "--health-cmd": "health-cmd",
+    "--health-interval": "health-interval",
+    "--health-timeout": "health-timeout",
+    "--health-retries": "health-retries",
+    "--health-start-period": "health-start-period",
 }
+_DURATION = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?(?:ns|us|µs|ms|s|m|h))+\Z")
+_UNIT_MS = {"ns": 1e-6, "us": 1e-3, "µs": 1e-3, "ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
+
+
+def duration_ms(text: str) -> int | None:
+    """A Go duration (time.ParseDuration, what docker reads) in whole milliseconds, at
+    least 1; None when it is not one."""
+    if not _DURATION.match(text):
+        return None
+    total = sum(float(n) * _UNIT_MS[u] for n, u in re.findall(r"([0-9]+(?:\.[0-9]*)?)(ns|us|µs|ms|s|m|h)", text))
+    return max(1, round(total)) if total > 0 else None
 
 
 class DockerArgs(msgspec.Struct):
@@ -47,6 +65,8 @@ class DockerArgs(msgspec.Struct):
     restart_path: str = ""
     gpus: int = 0
     gpus_path: str = ""
+    #: --health-*: name -> (value, path) as read; build.py makes the Health
+    health: dict = msgspec.field(default_factory=dict)
 
 
 def parse_docker_args(raw: "Raw", args: list, base: str, diags: "Diagnostics") -> DockerArgs:
@@ -189,6 +209,26 @@ def parse_docker_args(raw: "Raw", args: list, base: str, diags: "Diagnostics") -
                 )
                 continue
             out.restart, out.restart_path = val, vpath
+        elif what.startswith("health-"):
+            key = what.removeprefix("health-")
+            if key == "cmd":
+                if not val.strip():
+                    diags.error("E0110", "--health-cmd needs a command", raw.file, vpath)
+                    continue
+                out.health[key] = (val, vpath)
+            elif key == "retries":
+                if not re.fullmatch(r"[0-9]{1,4}", val) or int(val) == 0:
+                    diags.error("E0110", f"cannot read --health-retries {val!r}", raw.file, vpath,
+                                help="write a count from 1")
+                    continue
+                out.health[key] = (int(val), vpath)
+            else:
+                ms = duration_ms(val)
+                if ms is None:
+                    diags.error("E0110", f"cannot read --health-{key} {val!r}", raw.file, vpath,
+                                help="write a duration as docker reads it: 30s, 1m30s, 500ms")
+                    continue
+                out.health[key] = (ms, vpath)
         elif what == "gpus":
             if val == "all":
                 out.gpus = 1
@@ -210,4 +250,9 @@ def parse_docker_args(raw: "Raw", args: list, base: str, diags: "Diagnostics") -
             out.gpus_path = vpath
     out.ports = tuple(ports)
     out.mounts = tuple(mounts)
+    if out.health and "cmd" not in out.health:
+        (_, vpath), = list(out.health.values())[:1]
+        diags.warn("W0102", "--health-* timings without --health-cmd are not carried to any target",
+                   raw.file, vpath, help="add --health-cmd CMD (the image's own HEALTHCHECK is not read)")
+        out.health = {}
     return out

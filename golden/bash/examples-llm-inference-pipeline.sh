@@ -4,8 +4,6 @@
 # b00t.io/gpu-affinity: llama-70b
 # b00t.io/budget-daily-limit: 100.00
 # Usage: llm-inference-pipeline.sh [up|down|status|logs [-f]]   (up is the default)
-# python.cli: not a container datum, skipped
-# service python: no deployable member, not started
 set -euo pipefail
 
 runtime=${B00T_CONTAINER_RUNTIME:-docker}
@@ -32,6 +30,19 @@ start() {
 
 up() {
   "$runtime" network inspect b00t-llm-inference-pipeline >/dev/null 2>&1 || "$runtime" network create --label app.kubernetes.io/managed-by=b00tc --label app.kubernetes.io/part-of=llm-inference-pipeline b00t-llm-inference-pipeline >/dev/null
+  # python (python.docker)
+  # Python inference API (a stand-in: Python's own HTTP server)
+  start llm-inference-pipeline-python \
+    --name llm-inference-pipeline-python \
+    --network b00t-llm-inference-pipeline \
+    --network-alias python \
+    --label app.kubernetes.io/name=python \
+    --label app.kubernetes.io/part-of=llm-inference-pipeline \
+    --label app.kubernetes.io/managed-by=b00tc \
+    --label b00t.io/datum=python.docker \
+    -p 8000:8000 \
+    --entrypoint python \
+    python:3.11-slim -m http.server 8000
   # n8n (n8n.docker)
   # n8n workflow automation
   start llm-inference-pipeline-n8n \
@@ -52,7 +63,7 @@ up() {
 }
 
 down() {
-  "$runtime" rm -f llm-inference-pipeline-n8n
+  "$runtime" rm -f llm-inference-pipeline-python llm-inference-pipeline-n8n
   "$runtime" network rm b00t-llm-inference-pipeline >/dev/null 2>&1 || true
 }
 
@@ -70,9 +81,11 @@ log_of() {
 
 logs() {
   if [ "${1:-}" = -f ]; then
+    log_of llm-inference-pipeline-python -f &
     log_of llm-inference-pipeline-n8n -f &
     wait
   else
+    log_of llm-inference-pipeline-python
     log_of llm-inference-pipeline-n8n
   fi
 }

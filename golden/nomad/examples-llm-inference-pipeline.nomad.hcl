@@ -11,6 +11,39 @@ job "llm-inference-pipeline" {
     b00t_gpu_affinity       = "llama-70b"
     b00t_budget_daily_limit = "100.00"
   }
+  group "python" {
+    count = 1
+    network {
+      port "p8000" {
+        to     = 8000
+        static = 8000
+      }
+    }
+    service {
+      name     = "python"
+      port     = "p8000"
+      provider = "nomad"
+      check {
+        type     = "tcp"
+        interval = "10s"
+        timeout  = "2s"
+      }
+    }
+    task "python" {
+      driver = "docker"
+      config {
+        image      = "python:3.11-slim"
+        entrypoint = ["python", "-m", "http.server", "8000"]
+        ports      = ["p8000"]
+      }
+    }
+    meta {
+      b00t_name       = "python"
+      b00t_part_of    = "llm-inference-pipeline"
+      b00t_managed_by = "b00tc"
+      b00t_datum      = "python.docker"
+    }
+  }
   group "n8n" {
     count = 1
     # docker --restart=unless-stopped: Nomad restarts service tasks and reschedules failed allocations by default
@@ -24,6 +57,11 @@ job "llm-inference-pipeline" {
       name     = "n8n"
       port     = "p5678"
       provider = "nomad"
+      check {
+        type     = "tcp"
+        interval = "10s"
+        timeout  = "2s"
+      }
     }
     task "n8n" {
       driver = "docker"

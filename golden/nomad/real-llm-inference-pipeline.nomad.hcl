@@ -33,6 +33,11 @@ job "llm-inference-pipeline" {
       name     = "n8n"
       port     = "p5678"
       provider = "nomad"
+      check {
+        type     = "tcp"
+        interval = "10s"
+        timeout  = "2s"
+      }
     }
     task "n8n" {
       driver = "docker"

@@ -22,6 +22,11 @@ job "n8n" {
       name     = "n8n"
       port     = "p5678"
       provider = "nomad"
+      check {
+        type     = "tcp"
+        interval = "10s"
+        timeout  = "2s"
+      }
     }
     task "n8n" {
       driver = "docker"

@@ -21,6 +21,11 @@ job "ollama" {
       name     = "ollama"
       port     = "p11434"
       provider = "nomad"
+      check {
+        type     = "tcp"
+        interval = "10s"
+        timeout  = "2s"
+      }
     }
     task "ollama" {
       driver = "docker"

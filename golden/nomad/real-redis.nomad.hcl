@@ -21,6 +21,11 @@ job "redis" {
       name     = "redis"
       port     = "p6379"
       provider = "nomad"
+      check {
+        type     = "tcp"
+        interval = "10s"
+        timeout  = "2s"
+      }
     }
     task "redis" {
       driver = "docker"

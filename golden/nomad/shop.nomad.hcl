@@ -29,6 +29,11 @@ job "shop" {
       name     = "web"
       port     = "p80"
       provider = "nomad"
+      check {
+        type     = "tcp"
+        interval = "10s"
+        timeout  = "2s"
+      }
     }
     task "web" {
       driver = "docker"
@@ -70,6 +75,11 @@ job "shop" {
       name     = "db"
       port     = "p5432"
       provider = "nomad"
+      check {
+        type     = "tcp"
+        interval = "10s"
+        timeout  = "2s"
+      }
     }
     task "db" {
       driver = "docker"
@@ -108,6 +118,11 @@ job "shop" {
       name     = "recommender"
       port     = "p9000"
       provider = "nomad"
+      check {
+        type     = "tcp"
+        interval = "10s"
+        timeout  = "2s"
+      }
     }
     task "recommender" {
       driver = "docker"

@@ -472,7 +472,9 @@ ALLOWED = {
     "reschedule": {"attempts", "unlimited"},
     "network": {"port"},
     "port": {"to", "static"},
-    "service": {"name", "port", "provider"},
+    "service": {"name", "port", "provider", "check"},
+    # service/check: "type" http|tcp|grpc|script (script and grpc need Consul), interval, timeout
+    "check": {"type", "interval", "timeout"},
     "template": {"data", "destination", "env", "change_mode"},
     "resources": {"cpu", "cores", "memory", "device"},
     "device": {"count", "constraint"},
@@ -522,6 +524,10 @@ def check_jobspec(doc: dict) -> tuple[str, dict]:
             assert s(svc["provider"]) == "nomad"
             assert s(svc["port"]) in port_labels, "service port must be a group port label"
             assert re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?", s(svc["name"]))
+            for _, check in blocks(svc, "check"):  # Nomad's own provider runs http and tcp checks
+                _keys("check", check)
+                assert s(check["type"]) == "tcp"
+                assert all(re.fullmatch(r"[0-9]+(ms|s)", s(check[k])) for k in ("interval", "timeout"))
         tasks = blocks(group, "task")
         assert tasks, f"group {gname} has no task"
         mains = 0
