@@ -16,6 +16,15 @@ version alone: every 8.x GPU is ``ampere``, so an A100 (8.0), an A10G (8.6) and 
 all carry ``nvidia.com/gpu.family: ampere``. The family therefore cannot pick an A100; the
 product can, but only as one of the exact strings GFD writes. b00tc maps a datum's model
 (``nvidia-a100`` -> ``a100``) to those strings and selects with ``In``.
+
+AMD's node labeller (RadeonOpenCompute k8s-device-plugin, cmd/k8s-node-labeller) writes
+device ids, VRAM, compute-unit counts and two-letter family codes, not model names, and
+Intel's GPU NFD hook likewise: an AMD or Intel gpu_type, like an NVIDIA model b00tc has no
+products for, requests the GPU count only, with W0301 naming ``-O k8s.gpu_label``.
+
+Kueue: for its built-in integrations a workload without ``kueue.x-k8s.io/queue-name`` gets
+the namespace's LocalQueue ``default`` only where the LocalQueueDefaulting feature is on and
+that LocalQueue exists; b00tc never writes a name the cluster may not have.
 """
 
 from __future__ import annotations

@@ -9,6 +9,13 @@ the Service DNS name (``http://<service>:<port>``), and every literal that reach
 ``env[].value``, ``command`` or ``args`` is escaped against Kubernetes' dependent-variable
 expansion.
 
+Where pods may run is chosen only with labels real clusters carry (``gpu_scheduling``,
+``queue``, ``affinity``): a GPU model selects NVIDIA GPU Feature Discovery's
+``nvidia.com/gpu.product`` values (``GFD_PRODUCTS``) or, with ``-O k8s.gpu_label``, the
+datum's gpu_type on that key; a queue is labelled only when the datum names it; a GPU group
+is one pod label that the group's podAffinity selects, on jobs and stack members alike.
+What cannot be named so is W0301, never a selector nothing satisfies.
+
 Over 500 lines: one target, one module (the house style); the generator has one method per
 IR node, and splitting it would split the escaping rules above from their only users.
 """
