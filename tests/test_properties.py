@@ -1331,9 +1331,7 @@ def notes(o: Orch) -> dict[str, object]:
     out: dict = {}
     if o.schedule_type:
         out["schedule-type"] = o.schedule_type
-    if o.schedule_type == "queue_based":
-        out["queue-name"] = o.queue_name or "default"
-    elif o.queue_name:
+    if o.queue_name:  # a queue's name is never invented
         out["queue-name"] = o.queue_name
     if o.batch_group:
         out["batch-group"] = o.batch_group

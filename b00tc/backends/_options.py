@@ -51,7 +51,8 @@ OPTIONS: tuple[Option, ...] = (
            "the storage every PersistentVolumeClaim requests"),
     Option("k8s", "gpu_label", "nvidia.com/gpu.product",
            _matching(_LABEL_KEY, "a label key such as nvidia.com/gpu.product"),
-           "the node label a job's gpu_type selects on (NVIDIA GPU Feature Discovery's by default)"),
+           "the node label a gpu_type selects on: NVIDIA GPU Feature Discovery's by default (the "
+           "model mapped to its product names); another key takes gpu_type as written"),
     Option("nomad", "datacenters", "*", _matching(_NOMAD_NAME, "datacenter names or globs (a-z, 0-9, -_.*)"),
            "the job's datacenters (globs allowed); default: every datacenter", is_list=True),
     Option("nomad", "namespace", None, _matching(_NOMAD_NAME, "a Nomad namespace name"),

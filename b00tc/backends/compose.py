@@ -400,8 +400,8 @@ class _Generator:
             svc["environment"] = self.env(job.env, file)
         labels = self.labels(job.name, f"{job.name}.job")
         labels.update(self.annotations())
-        if orch.schedule_type == "queue_based":
-            labels.setdefault("b00t.io/queue-name", escape(orch.queue_name or "default"))
+        if orch.schedule_type == "queue_based" and orch.queue_name:  # never an invented name
+            labels.setdefault("b00t.io/queue-name", escape(orch.queue_name))
         if orch.batch_group:
             labels.setdefault("b00t.io/batch-group", escape(orch.batch_group))
         if orch.gpu_affinity:

@@ -9,6 +9,13 @@ the Service DNS name (``http://<service>:<port>``), and every literal that reach
 ``env[].value``, ``command`` or ``args`` is escaped against Kubernetes' dependent-variable
 expansion.
 
+Where pods may run is chosen only with labels real clusters carry (``gpu_scheduling``,
+``queue``, ``affinity``): a GPU model selects NVIDIA GPU Feature Discovery's
+``nvidia.com/gpu.product`` values (``GFD_PRODUCTS``) or, with ``-O k8s.gpu_label``, the
+datum's gpu_type on that key; a queue is labelled only when the datum names it; a GPU group
+is one pod label that the group's podAffinity selects, on jobs and stack members alike.
+What cannot be named so is W0301, never a selector nothing satisfies.
+
 Over 500 lines: one target, one module (the house style); the generator has one method per
 IR node, and splitting it would split the escaping rules above from their only users.
 """
@@ -33,6 +40,7 @@ from b00tc.ir import (
     Job,
     Member,
     Mount,
+    Orchestration,
     PortMap,
     Ref,
     Resources,
@@ -53,6 +61,32 @@ _DNS_1035 = re.compile(r"^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$")  # Service names
 #: extended resource names of the GPU device plugins; other vendors follow the common
 #: ``<vendor>.com/gpu`` pattern (AMD's plugin uses it too)
 _GPU_RESOURCE = {"nvidia": "nvidia.com/gpu", "amd": "amd.com/gpu", "intel": "gpu.intel.com/i915"}
+
+#: NVIDIA GPU Feature Discovery's node label for the GPU model, and the values it writes per
+#: model of a datum's gpu_type (``nvidia-a100`` -> ``a100``). GFD takes the NVML device name
+#: and turns spaces into ``-`` (NVIDIA/k8s-device-plugin internal/lm/resource.go); its README
+#: ("Generated Labels") shows the key. A value is one exact string per SKU, and a node
+#: selector term has no prefix match, so a model selects ``In`` the list of its SKUs.
+#: ``nvidia.com/gpu.family`` is too coarse to stand in: GFD derives it from the CUDA compute
+#: major alone, so an A100, an A10G and an L4 are all ``ampere``.
+GFD_PRODUCT_LABEL = "nvidia.com/gpu.product"
+GFD_PRODUCTS: dict[str, tuple[str, ...]] = {
+    "a100": ("NVIDIA-A100-SXM4-40GB", "NVIDIA-A100-SXM4-80GB", "NVIDIA-A100-PCIE-40GB",
+             "NVIDIA-A100-80GB-PCIe",
+             # drivers before the "NVIDIA " prefix (GFD's README still shows one)
+             "A100-SXM4-40GB", "A100-SXM4-80GB", "A100-PCIE-40GB"),
+    "h100": ("NVIDIA-H100-80GB-HBM3", "NVIDIA-H100-PCIe", "NVIDIA-H100-NVL"),
+    "l4": ("NVIDIA-L4",),
+    "l40": ("NVIDIA-L40",),
+    "l40s": ("NVIDIA-L40S",),
+    "a10": ("NVIDIA-A10",),
+    "a10g": ("NVIDIA-A10G",),
+    "t4": ("Tesla-T4",),
+    "v100": ("Tesla-V100-SXM2-16GB", "Tesla-V100-SXM2-32GB", "Tesla-V100-PCIE-16GB",
+             "Tesla-V100-PCIE-32GB"),
+}
+#: what GFD appends to the product of a GPU the device plugin time-slices
+GFD_SHARED_SUFFIX = "-SHARED"
 
 _BINARY_SUFFIXES = (
     ("Ei", 2**60), ("Pi", 2**50), ("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)
@@ -222,23 +256,48 @@ class _Generator:
         return resource
 
     def gpu_scheduling(self, gpu: Optional[Gpu], file: str) -> tuple[dict, dict]:
-        """(nodeSelector, annotations) for a GPU request.
+        """(node affinity, annotations) for a GPU request.
 
-        Node labels for GPU models differ between clusters (NVIDIA GPU Feature Discovery
-        writes ``nvidia.com/gpu.product: NVIDIA-A100-SXM4-40GB``, Kueue flavours use their
-        own), so b00tc selects on ``b00t.io/gpu-type: <gpu_type as written>``: nodes that
-        should take such jobs must carry that label
-        (``kubectl label node N b00t.io/gpu-type=nvidia-a100``).
+        On ``-O k8s.gpu_label`` (default GFD's ``nvidia.com/gpu.product``): with GFD's key,
+        an NVIDIA model of ``GFD_PRODUCTS`` selects ``In`` its products (and their
+        ``-SHARED`` forms when ``gpu_shared``: a time-sliced GPU is a shared one); with any
+        other key, whose values b00tc cannot know, the gpu_type itself as written. A model
+        without known products, and any AMD or Intel GPU (AMD's node labeller writes device
+        ids and family codes, not model names), selects nothing: the pod asks for the
+        vendor's GPUs only, and W0301 says the model is not selected. A node selection
+        b00tc cannot name a real value for would leave the pod Pending for ever.
+        The datum's gpu_type stays in the ``b00t.io/gpu-type`` annotation.
         """
         if gpu is None or not gpu.count:
             return {}, {}
-        selector: dict = {}
+        requirement: Optional[dict] = None
         annotations: dict = {}
         if gpu.type:
-            if self.label_value("GPU type", gpu.type, file, gpu.type_path or gpu.path):
-                selector["b00t.io/gpu-type"] = gpu.type
+            key = self.ctx.options["gpu_label"] or GFD_PRODUCT_LABEL
+            where = gpu.type_path or gpu.path
+            if key != GFD_PRODUCT_LABEL:
+                if self.label_value("GPU type", gpu.type, file, where):
+                    requirement = {"key": key, "operator": "In", "values": [gpu.type]}
+                else:
+                    annotations["b00t.io/gpu-type"] = gpu.type
+            elif (gpu.vendor or "nvidia") == "nvidia" and gpu.model in GFD_PRODUCTS:
+                products = list(GFD_PRODUCTS[gpu.model])
+                if gpu.shared:
+                    products += [p + GFD_SHARED_SUFFIX for p in GFD_PRODUCTS[gpu.model]]
+                requirement = {"key": key, "operator": "In", "values": products}
             else:
-                annotations["b00t.io/gpu-type"] = gpu.type
+                if (gpu.vendor or "nvidia") == "nvidia":
+                    why = f"b00tc knows no {key} values for the model {gpu.model!r}"
+                else:
+                    why = f"{key} is NVIDIA's label; {gpu.vendor} GPUs carry no model name b00tc can select on"
+                self.ctx.cannot_express(
+                    f"GPU type {gpu.type!r} as a node selection ({why}): the pod requests "
+                    f"{gpu.count} {gpu.vendor or 'nvidia'} GPU(s) of any model",
+                    file,
+                    where,
+                    help="select on a label your nodes carry with -O k8s.gpu_label=KEY (the "
+                    f"value is then gpu_type as written: kubectl label node N KEY={gpu.type})",
+                )
         if gpu.shared:
             # time-slicing or MPS is node configuration; the intent is recorded
             annotations["b00t.io/gpu-shared"] = "true"
@@ -249,12 +308,28 @@ class _Generator:
                 gpu.memory_path or gpu.path,
                 help="Kubernetes schedules whole GPUs; select a GPU model with gpu_type",
             )
-        return selector, annotations
+        if requirement is None:
+            return {}, annotations
+        node_affinity = {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [{"matchExpressions": [requirement]}]
+            }
+        }
+        return node_affinity, annotations
 
-    def affinity(self, group: str) -> dict:
-        """Prefer the node that already runs a pod of the same GPU affinity group."""
-        return {
-            "podAffinity": {
+    def affinity(self, node_affinity: dict, group: str) -> dict:
+        """The pod's affinity: the GPU model's node affinity, and a preference for the node
+        that already runs a pod of GPU group ``group``. Every pod of the group carries the
+        label ``b00t.io/gpu-affinity: <group>`` that the preference selects (a stack's
+        members and a job alike), so a job and a stack naming one group prefer each
+        other's node. The term has no namespaces: the group's pods are looked for in the
+        pod's own namespace (-O k8s.namespace puts a build's objects in one)."""
+        out: dict = {}
+        if node_affinity:
+            out["nodeAffinity"] = node_affinity
+        if not group:
+            return out
+        out["podAffinity"] = {
                 "preferredDuringSchedulingIgnoredDuringExecution": [
                     {
                         "weight": 100,
@@ -264,8 +339,31 @@ class _Generator:
                         },
                     }
                 ]
-            }
         }
+        return out
+
+    def queue(self, orch: Orchestration, file: str, what: str) -> Optional[str]:
+        """The Kueue LocalQueue of a queue_based datum, or None. Without queue_name no name
+        is invented (a LocalQueue that does not exist keeps the workload suspended): the
+        workload carries no queue label and W0301 says what Kueue then does."""
+        if orch.schedule_type != "queue_based":
+            return None
+        path = orch.queue_path or orch.path
+        if not orch.queue_name:
+            self.ctx.cannot_express(
+                f"a queue without its name (schedule_type = \"queue_based\", no queue_name): "
+                f"no kueue.x-k8s.io/queue-name label is written on {what}; Kueue's own "
+                "defaulting then applies (the namespace's LocalQueue named default, where its "
+                "LocalQueueDefaulting feature is on and that LocalQueue exists), else Kueue "
+                "leaves the workload unqueued",
+                file,
+                path,
+                help="set queue_name to a LocalQueue of the namespace (kubectl get localqueues)",
+            )
+            return None
+        if self.label_value("queue name", orch.queue_name, file, path):
+            return orch.queue_name
+        return None
 
     # -- containers -----------------------------------------------------------
 
@@ -321,13 +419,12 @@ class _Generator:
         job_labels = dict(labels)
         annotations = self.annotations()
 
-        if orch.schedule_type == "queue_based":
-            queue = orch.queue_name or "default"
-            if self.label_value("queue name", queue, file, (orch.queue_path or orch.path)):
-                # Kueue reads the queue from the Job and suspends it itself (its webhook)
-                job_labels["kueue.x-k8s.io/queue-name"] = queue
-            else:
-                annotations.setdefault("b00t.io/queue-name", queue)
+        queue = self.queue(orch, file, f"the Job {job.name}")
+        if queue:
+            # Kueue reads the queue from the Job and suspends it itself (its webhook)
+            job_labels["kueue.x-k8s.io/queue-name"] = queue
+        elif orch.queue_name:
+            annotations.setdefault("b00t.io/queue-name", orch.queue_name)
         if orch.batch_group:
             # no scheduler reads it: a label lets kubectl select the group, an annotation
             # keeps a value no label can hold
@@ -341,7 +438,7 @@ class _Generator:
                 "b00t.io/requires-stacks", ",".join(s.name for s in job.requires)
             )
 
-        node_selector, gpu_annotations = self.gpu_scheduling(job.resources.gpu, file)
+        node_affinity, gpu_annotations = self.gpu_scheduling(job.resources.gpu, file)
         annotations.update(gpu_annotations)
 
         used: set[str] = {job.name}
@@ -352,14 +449,22 @@ class _Generator:
             init.append(c)
 
         spec: dict = {"restartPolicy": "Never"}
+        group = ""
         if orch.gpu_affinity:
             if self.label_value("GPU affinity", orch.gpu_affinity, file, (orch.gpu_affinity_path or orch.path)):
-                pod_labels["b00t.io/gpu-affinity"] = orch.gpu_affinity
-                spec["affinity"] = self.affinity(orch.gpu_affinity)
+                group = orch.gpu_affinity
             else:
                 annotations.setdefault("b00t.io/gpu-affinity", orch.gpu_affinity)
-        if node_selector:
-            spec["nodeSelector"] = node_selector
+        elif orch.batch_group and _LABEL_VALUE.match(orch.batch_group):
+            # A job's batch group is its GPU group: architecture.md pairs the job's
+            # batch_group "llama-70b" with the stack's gpu_affinity "llama-70b", and b00t's
+            # own stacks call theirs gpu_batch_group
+            group = orch.batch_group
+        if group:
+            pod_labels["b00t.io/gpu-affinity"] = group
+        affinity = self.affinity(node_affinity, group)
+        if affinity:
+            spec["affinity"] = affinity
         if init:
             spec["initContainers"] = init
         spec["containers"] = [
@@ -389,11 +494,12 @@ class _Generator:
         resolve (and their environment variables are injected) when pods start."""
         annotations = self.annotations()
         annotations.update(self.stack_resources(stack))
+        queue = self.queue(stack.orchestration, stack.file, f"the Deployments of the stack {stack.name}")
         claims: dict[str, dict] = {}  # docker volume name -> PVC
         claim_names: set[str] = set()
         deployments = []
         for member in stack.members:
-            deployments.append(self.member(member, stack, annotations, claims, claim_names))
+            deployments.append(self.member(member, stack, annotations, claims, claim_names, queue))
         services = []
         served: set[str] = set()
         for decl in stack.services:
@@ -442,6 +548,7 @@ class _Generator:
         annotations: dict,
         claims: dict[str, dict],
         claim_names: set[str],
+        queue: Optional[str],
     ) -> dict:
         file = member.file
         selector = {"app.kubernetes.io/name": member.name, "app.kubernetes.io/part-of": stack.name}
@@ -484,7 +591,7 @@ class _Generator:
         if mounts:
             container["volumeMounts"] = mounts
 
-        node_selector, gpu_annotations = self.gpu_scheduling(member.resources.gpu, file)
+        node_affinity, gpu_annotations = self.gpu_scheduling(member.resources.gpu, file)
         annotations.update(gpu_annotations)
         spec: dict = {}
         orch, where = member.orchestration, file
@@ -494,11 +601,12 @@ class _Generator:
         if group:
             if self.label_value("GPU affinity", group, where, path):
                 pod_labels["b00t.io/gpu-affinity"] = group
-                spec["affinity"] = self.affinity(group)
             else:
                 annotations.setdefault("b00t.io/gpu-affinity", group)
-        if node_selector:
-            spec["nodeSelector"] = node_selector
+                group = ""
+        affinity = self.affinity(node_affinity, group)
+        if affinity:
+            spec["affinity"] = affinity
         spec["containers"] = [container]
         if volumes:
             spec["volumes"] = volumes
@@ -509,13 +617,10 @@ class _Generator:
             deployment_spec["strategy"] = {"type": "Recreate"}
         deployment_spec["template"] = {"metadata": {"labels": pod_labels}, "spec": spec}
         labels = dict(labels)
-        orch = stack.orchestration
-        if orch.schedule_type == "queue_based":
-            queue = orch.queue_name or "default"
+        if queue:
             # Kueue admits Deployments through its pod integration: the queue label on the
             # Deployment, propagated to its pods by Kueue's webhook
-            if self.label_value("queue name", queue, stack.file, (orch.queue_path or orch.path)):
-                labels["kueue.x-k8s.io/queue-name"] = queue
+            labels["kueue.x-k8s.io/queue-name"] = queue
         metadata: dict = {"name": member.name, "labels": labels}
         if annotations:
             metadata["annotations"] = annotations

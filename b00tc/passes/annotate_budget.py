@@ -24,9 +24,7 @@ def _annotations(d: Datum, ctx: PassContext) -> tuple[Annotation, ...]:
     notes: list[tuple[str, str]] = []
     if o.schedule_type:
         notes.append(("schedule-type", o.schedule_type))
-    if o.schedule_type == "queue_based":
-        notes.append(("queue-name", o.queue_name or "default"))
-    elif o.queue_name:
+    if o.queue_name:  # never invented: a queue that does not exist holds the work for ever
         notes.append(("queue-name", o.queue_name))
     if o.batch_group:
         notes.append(("batch-group", o.batch_group))

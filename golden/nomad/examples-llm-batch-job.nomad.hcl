@@ -9,7 +9,6 @@ job "llm-batch-job" {
     b00t_managed_by          = "b00tc"
     b00t_datum               = "llm-batch-job.job"
     b00t_schedule_type       = "queue_based"
-    b00t_queue_name          = "default"
     b00t_batch_group         = "llama-70b"
     b00t_budget_daily_limit  = "50.00"
     b00t_budget_cost_per_job = "1.25"

@@ -17,6 +17,7 @@ import yaml
 
 from b00tc.backends import get_backend
 from b00tc.backends._context import Context
+from b00tc.backends._options import defaults
 from b00tc.backends.k8s import K8sBackend, cpu_quantity, escape_expansion, memory_quantity
 from b00tc.ir import (
     Annotation,
@@ -364,7 +365,14 @@ def test_gpu_job_resources_queue_and_annotations():
         "b00t.io/gpu-shared": "true",
     }
     pod = doc["spec"]["template"]["spec"]
-    assert pod["nodeSelector"] == {"b00t.io/gpu-type": "nvidia-a100"}
+    # GFD's product label, In the A100 products (and their time-sliced forms: gpu_shared);
+    # tests/test_k8s_scheduling.py matches it against GFD-labelled nodes
+    (term,) = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+        "nodeSelectorTerms"]
+    (expr,) = term["matchExpressions"]
+    assert expr["key"] == "nvidia.com/gpu.product" and expr["operator"] == "In"
+    assert "NVIDIA-A100-SXM4-80GB" in expr["values"] and "NVIDIA-A100-SXM4-80GB-SHARED" in expr["values"]
+    assert "nodeSelector" not in pod
     res = pod["containers"][0]["resources"]
     assert res == {
         "requests": {"cpu": "2", "memory": "8Gi"},
@@ -374,11 +382,13 @@ def test_gpu_job_resources_queue_and_annotations():
     assert ctx.diagnostics == []
 
 
-def test_queue_without_name_uses_default_queue():
-    """Kueue's convention: a namespace's LocalQueue called "default"."""
-    job = small_job(orchestration=Orchestration(schedule_type="queue_based"))
-    _, (doc,), _ = render(job)
-    assert doc["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "default"
+def test_queue_without_name_invents_no_queue():
+    """No LocalQueue name is invented (one that does not exist would hold the Job
+    suspended): Kueue's own defaulting applies, and W0301 says so."""
+    job = small_job(orchestration=Orchestration(schedule_type="queue_based", path="$.o"))
+    _, (doc,), ctx = render(job)
+    assert "kueue.x-k8s.io/queue-name" not in doc["metadata"]["labels"]
+    assert warnings(ctx) == [("W0301", "$.o")]
     job = small_job(orchestration=Orchestration(schedule_type="budget_aware", queue_name="q"))
     _, (doc,), _ = render(job)
     assert "kueue.x-k8s.io/queue-name" not in doc["metadata"]["labels"]
@@ -418,9 +428,12 @@ def test_gpu_memory_cannot_be_expressed():
 
 
 def test_gpu_type_that_cannot_be_a_label():
+    """On a label b00tc knows no values for (-O k8s.gpu_label) gpu_type is the value; one
+    that cannot be a label value is kept as an annotation."""
     gpu = Gpu(count=1, type="NVIDIA A100 (80GB)", path="$.g", type_path="$.t")
-    _, (doc,), ctx = render(small_job(resources=Resources(gpu=gpu)))
-    assert "nodeSelector" not in doc["spec"]["template"]["spec"]
+    options = {**defaults("k8s"), "gpu_label": "example.com/gpu"}
+    _, (doc,), ctx = render(small_job(resources=Resources(gpu=gpu)), options=options)
+    assert "affinity" not in doc["spec"]["template"]["spec"]
     assert doc["metadata"]["annotations"] == {"b00t.io/gpu-type": "NVIDIA A100 (80GB)"}
     assert warnings(ctx) == [("W0301", "$.t")]
     kubernetes_validate.validate(doc, "1.33", strict=True)
