@@ -179,6 +179,8 @@ class Deployed:
     manifest: Optional[Manifest] = None
     #: the datum file it was compiled from
     file: str = ""
+    #: a stack a root requires, deployed before it and left alone by day two
+    required: bool = False
 
     @property
     def datum(self) -> str:
