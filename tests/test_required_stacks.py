@@ -153,3 +153,12 @@ def test_build_and_to_manifest_write_the_roots_only(host):
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["./runner-nomad.hcl"]
     assert not Path(host.root / "base-nomad.hcl").exists()
+
+
+def test_the_mcp_plan_tool_lists_the_stacks_first_too(host, monkeypatch):
+    from b00tc.runtime.mcp_server import tool_plan
+
+    monkeypatch.chdir(host.root)
+    r = tool_plan({"path": "runner.job.toml", "orchestrator": "nomad"}, root=str(host.root))
+    assert r["ok"], r["diagnostics"]
+    assert r["plan"]["commands"] == EXPECTED["nomad"]
