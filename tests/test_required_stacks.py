@@ -162,3 +162,11 @@ def test_the_mcp_plan_tool_lists_the_stacks_first_too(host, monkeypatch):
     r = tool_plan({"path": "runner.job.toml", "orchestrator": "nomad"}, root=str(host.root))
     assert r["ok"], r["diagnostics"]
     assert r["plan"]["commands"] == EXPECTED["nomad"]
+
+
+def test_the_plan_text_says_which_stacks_are_deployed_first(host):
+    r = host.b00tc("plan", "runner.job.toml", "--orchestrator", "direct")
+    assert r.returncode == 0, r.stderr
+    assert "  base.sh (required stack base, deployed first, " in r.stdout
+    assert "  top.sh (required stack top, deployed first, " in r.stdout
+    assert "  runner.sh (job runner, " in r.stdout

@@ -30,7 +30,7 @@ def deployed_of(result, orchestrator: Orchestrator) -> list[Deployed]:
         d = unit.datum
         kind = "job" if isinstance(d, Job) else "stack"
         f = written.pop(d.name + orchestrator.suffix, None)
-        manifest = Manifest(f.path, f.content, f.mode, d.name, kind) if f is not None else None
+        manifest = Manifest(f.path, f.content, f.mode, d.name, kind, unit.required) if f is not None else None
         out.append(Deployed(d.name, kind, [] if kind == "job" else [m.name for m in d.members], manifest, d.file,
                             unit.required))
     if written:  # the target names its files otherwise than the orchestrator expects: a bug
