@@ -168,3 +168,48 @@ def test_direct_stack_then_job_runs_one_copy_and_returns_the_jobs_exit_code(dock
         deadline = time.monotonic() + 30
         while board_containers(docker_engine) and time.monotonic() < deadline:
             time.sleep(0.5)
+
+
+VIEWER = f"""[b00t]
+name = "viewer"
+type = "docker"
+image = "{IMAGE}"
+command = ["busybox", "sh", "-c"]
+args = ["until busybox wget -q -O - ${{STACK:boards:board:endpoint}}/index.html; do busybox sleep 1; done; exec busybox sleep 600"]
+"""
+
+VIEWERS = """[b00t]
+name = "viewers"
+type = "stack"
+members = ["viewer.docker"]
+
+[b00t.dependencies]
+requires_stacks = ["boards"]
+"""
+
+
+def test_compose_stack_requiring_a_stack_brings_it_up_first_and_joins_it(docker_engine, datums):
+    """A stack that requires another is a project of its own too: its member stays on its
+    network (b00t-viewers) and joins b00t-boards, where it reaches board by name."""
+    (datums / "viewer.docker.toml").write_text(VIEWER)
+    (datums / "viewers.stack.toml").write_text(VIEWERS)
+    out = datums / "out"
+    try:
+        r = run(docker_engine, datums, "deploy", "viewers.stack.toml", "--orchestrator", "docker-compose", "-o", out)
+        assert r.returncode == 0, r.stdout + r.stderr
+        [(_, project, state)] = board_containers(docker_engine)
+        assert (project, state) == ("boards", "running")
+        viewer = docker_engine.docker("ps", "-q", "--filter", "label=com.docker.compose.project=viewers").stdout.decode().split()
+        assert len(viewer) == 1
+        deadline = time.monotonic() + 60
+        while True:
+            logs = docker_engine.docker("logs", viewer[0]).stdout.decode()
+            if "board: one copy" in logs or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert "board: one copy" in logs, logs
+        nets = docker_engine.inspect(viewer[0])["NetworkSettings"]["Networks"]
+        assert sorted(nets) == ["b00t-boards", "b00t-viewers"]
+    finally:
+        compose_down(docker_engine, datums, "viewers", out / "viewers.compose.yaml")
+        compose_down(docker_engine, datums, "boards", out / "boards.compose.yaml")
