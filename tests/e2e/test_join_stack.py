@@ -141,6 +141,12 @@ def test_compose_job_deploy_brings_its_stack_up_first(docker_engine, datums):
         # the stack's own day two sees it (it is the stack's project, not the job's)
         r = run(docker_engine, datums, "status", "boards.stack.toml", "--orchestrator", "docker-compose")
         assert r.returncode == 0, r.stdout + r.stderr
+        # and takes it down, network included, while the exited job still sits on it
+        r = run(docker_engine, datums, "down", "boards.stack.toml", "--orchestrator", "docker-compose")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert board_containers(docker_engine) == []
+        nets = docker_engine.docker("network", "ls", "--format", "{{.Name}}").stdout.decode().split()
+        assert "b00t-boards" not in nets, nets
     finally:
         compose_down(docker_engine, datums, "reader", out / "reader.compose.yaml")
         compose_down(docker_engine, datums, "boards", out / "boards.compose.yaml")
