@@ -297,8 +297,8 @@ class _Generator:
 
     def stack_labels(self, stack: Stack) -> dict:
         """Labels every member of ``stack`` carries: its GPU affinity and its stack-level
-        resources, which compose has no place for. Reported once per build, however many
-        files include the stack."""
+        resources, which compose has no place for. Reported once per build (the stack's
+        members are in its own file only; the guard costs nothing)."""
         with self.ctx.reporting_once((self.ctx.target, "stack", stack.file)):
             return self._stack_labels(stack)
 
@@ -336,8 +336,8 @@ class _Generator:
 
     def member(self, member: Member, stack: Stack, extra_labels: dict) -> dict:
         """``extra_labels``: the stack's labels, computed (and warned about) once. A member
-        is in its stack's file and in the file of each job or stack that requires it: what
-        it reports is reported once per build."""
+        is in its stack's file only (a job or stack that requires the stack joins its
+        network); what it reports is reported once per build."""
         with self.ctx.reporting_once((self.ctx.target, "member", stack.file, member.file)):
             return self._member(member, stack, extra_labels)
 
