@@ -40,6 +40,9 @@ class BuildRequest(msgspec.Struct):
     #: target -> its options (b00tc.target_options.for_build); a target not here has its
     #: options' defaults
     target_options: dict = msgspec.field(default_factory=dict)
+    #: also build each stack a root requires (``Unit.required``), before the roots that
+    #: require it: what deploy brings up first
+    with_required: bool = False
 
 
 class BuildResult(msgspec.Struct):
@@ -102,7 +105,7 @@ def compile_roots(req: BuildRequest, diags: Diagnostics) -> list[Unit]:
     env_path = os.environ.get("B00T_DATUM_PATH", "") if req.datum_path is None else req.datum_path
     program = link(roots, diags, req.includes, env_path, targets, req.confine)
     program = run(program, PassContext(diags=diags, targets=targets))
-    return program.units() if not diags.errors else []
+    return program.units(req.with_required) if not diags.errors else []
 
 
 def unit_files(unit: Unit) -> list[str]:

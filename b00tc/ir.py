@@ -314,6 +314,9 @@ class Unit(Node):
 
     datum: Datum
     annotations: tuple[Annotation, ...] = ()
+    #: a stack that is not a root but that a root requires, built to be deployed before
+    #: it (``Program.units(with_required=True)``); day two leaves it alone
+    required: bool = False
 
     @property
     def empty(self) -> bool:
@@ -363,9 +366,12 @@ class Program(Node):
                 out.setdefault(e.target)
         return tuple(out)
 
-    def units(self) -> list[Unit]:
+    def units(self, with_required: bool = False) -> list[Unit]:
         """Each root with the stacks it requires (transitively) filled in: what backends
-        render. Only for a program without errors (a cycle has none to fill)."""
+        render. Only for a program without errors (a cycle has none to fill).
+        ``with_required``: each stack a root requires, a unit too (``required``), each
+        once, before the first unit that requires it (deploy brings them up first); the
+        roots then come in that dependency order."""
         done: dict[str, Stack] = {}
 
         def stack(key: str) -> Stack:
@@ -377,12 +383,29 @@ class Program(Node):
                 )
             return done[key]
 
-        out = []
-        for key in self.roots:
+        def unit(key: str, required: bool = False) -> Unit:
             d = self.datums[key]
             if isinstance(d, Stack):
                 d = stack(key)
             else:
                 d = replace(d, requires=tuple(stack(r) for r in self.required(key)))
-            out.append(Unit(datum=d, annotations=self.annotations.get(key, ())))
-        return out
+            return Unit(datum=d, annotations=self.annotations.get(key, ()), required=required)
+
+        if not with_required:
+            return [unit(key) for key in self.roots]
+        roots = set(self.roots)
+        order: dict[str, None] = {}
+        seen: set[str] = set()
+
+        def visit(key: str) -> None:
+            if key in seen:  # done, or a cycle (an error before this runs): never loop
+                return
+            seen.add(key)
+            for r in self.required(key):
+                if r != key:
+                    visit(r)
+            order.setdefault(key)
+
+        for key in self.roots:
+            visit(key)
+        return [unit(key, required=key not in roots) for key in order]

@@ -1847,10 +1847,10 @@ def check_compose(sc: Scenario, out: dict, folder: Path, worker: ComposeWorker |
     waits = {k for k, v in (svc.get("depends_on") or {}).items()
              if v.get("condition") == "service_completed_successfully"}
     problems += _eq("compose job waits", waits, {f"wait-for-{s}" for s, _ in j.waits})
-    if j.requires:
-        for m in sc.members:
-            problems += compose_service_checks(f"compose job file, member {m.name}", sc,
-                                               services[m.name], raw[m.name], m)
+    if j.requires:  # the job joins the stack's network; the members are the stack's file's
+        problems += _eq("compose job file services", set(raw),
+                        {j.name, *(f"wait-for-{s}" for s, _ in j.waits)})
+        problems += _eq("compose job networks", raw[j.name].get("networks"), [f"b00t-{sc.stack.name}"])
     text = out[f"{sc.stack.name}.compose.yaml"]
     raw = yaml.safe_load(text)["services"]
     services = worker.config(folder, text, env)["services"]

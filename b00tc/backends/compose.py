@@ -1,8 +1,13 @@
 """docker-compose backend (compose-spec, also read by docker-compose v1).
 
-A Stack becomes one service per member. A Job becomes a one-shot service (``restart:
-"no"``) in a self-contained file that also holds the members of the stacks it requires and
-one wait helper per ``wait_for_services`` entry.
+A Stack becomes one service per member, in a project whose default network is named
+``b00t-<stack>`` (the name the bash target gives it too). A Job becomes a one-shot service
+(``restart: "no"``) with one wait helper per ``wait_for_services`` entry, in a file that
+holds only them: stacks are shared and long-running, jobs come and go, so a job (and a
+stack that requires another) joins each stack it requires through that stack's network,
+declared external, and reaches its members by their service names there. The stack must
+be up first: ``b00tc deploy`` brings it up (``docker compose -p <stack> -f
+<stack>.compose.yaml up -d``) before the job.
 
 Compose interpolates ``$`` in every string of the file, so each literal is escaped
 (``$`` -> ``$$``) and host variables are written back as ``${VAR}``, ``${VAR:-default}``,
@@ -81,6 +86,11 @@ def memory(n: int) -> str:
     return f"{n}b"
 
 
+def network(stack: Stack) -> str:
+    """The name of a stack's project network: fixed, so that a job's file can join it."""
+    return f"b00t-{stack.name}"
+
+
 def required_stacks(stacks: tuple[Stack, ...]) -> list[Stack]:
     """``stacks`` and the stacks they require, each once, a required stack first."""
     out: dict[str, Stack] = {}
@@ -107,6 +117,7 @@ class _Generator:
         self.unit = unit
         self.ctx = ctx
         self.volumes: dict[str, dict] = {}  # top-level named volumes, in order of first use
+        self.networks: dict[str, dict] = {}  # top-level networks: the stack's, those joined
 
     # -- values ----------------------------------------------------------------
 
@@ -236,16 +247,16 @@ class _Generator:
     # -- Stack ----------------------------------------------------------------
 
     def stack(self, stack: Stack) -> dict:
-        """The stack's members, after the members of the stacks it requires: a compose
-        project is its own network, so what the members reference must be in the file."""
+        """The stack's members on its network; where it requires stacks, each member joins
+        their networks too (the required stacks run in their own projects)."""
         services: dict = {}
-        for required in required_stacks(stack.requires):
-            extra = self.stack_labels(required)
-            for member in required.members:
-                self.add(services, member.name, self.member(member, required, extra), stack.file)
+        joined = self.join(stack.requires)
         extra = {**self.stack_labels(stack), **self.annotations()}
         for member in stack.members:
-            self.add(services, member.name, self.member(member, stack, extra), stack.file)
+            svc = self.member(member, stack, extra)
+            if joined:
+                svc = {**svc, "networks": ["default", *joined]}
+            self.add(services, member.name, svc, stack.file)
         for decl in stack.services:
             if not decl.member:
                 self.ctx.warn(
@@ -256,12 +267,39 @@ class _Generator:
                     decl.path,
                     help="add a docker member that serves it, or remove the service",
                 )
+        self.check_names(services, stack.requires, stack.file)
+        self.networks = {"default": {"name": escape(network(stack))}, **self.networks}
         return self.document(services)
+
+    def join(self, requires: tuple[Stack, ...]) -> list[str]:
+        """The networks of the stacks ``requires`` (transitively), each declared external:
+        the keys the services list under ``networks``."""
+        keys = []
+        for required in required_stacks(requires):
+            key = network(required)
+            self.networks[key] = {"name": escape(key), "external": True}
+            keys.append(key)
+        return keys
+
+    def check_names(self, services: dict, requires: tuple[Stack, ...], file: str) -> None:
+        """A service of this file named like a member of a stack it joins: on that network
+        the name answers with both containers."""
+        for required in required_stacks(requires):
+            for member in required.members:
+                if member.name in services:
+                    self.ctx.cannot_express(
+                        f"a service named {member.name} beside stack {required.name}'s member "
+                        f"{member.name} on the network {network(required)} (the name would "
+                        "resolve to both)",
+                        file,
+                        "$.b00t.name",
+                        help="rename the datum or the required stack's member",
+                    )
 
     def stack_labels(self, stack: Stack) -> dict:
         """Labels every member of ``stack`` carries: its GPU affinity and its stack-level
-        resources, which compose has no place for. Reported once per build, however many
-        files include the stack."""
+        resources, which compose has no place for. Reported once per build (the stack's
+        members are in its own file only; the guard costs nothing)."""
         with self.ctx.reporting_once((self.ctx.target, "stack", stack.file)):
             return self._stack_labels(stack)
 
@@ -299,8 +337,8 @@ class _Generator:
 
     def member(self, member: Member, stack: Stack, extra_labels: dict) -> dict:
         """``extra_labels``: the stack's labels, computed (and warned about) once. A member
-        is in its stack's file and in the file of each job or stack that requires it: what
-        it reports is reported once per build."""
+        is in its stack's file only (a job or stack that requires the stack joins its
+        network); what it reports is reported once per build."""
         with self.ctx.reporting_once((self.ctx.target, "member", stack.file, member.file)):
             return self._member(member, stack, extra_labels)
 
@@ -340,21 +378,23 @@ class _Generator:
     # -- Job ------------------------------------------------------------------
 
     def job(self, job: Job) -> dict:
-        """The required stacks' members, then the wait helpers, then the job, which
-        depends on all of them: ``docker-compose up <job>`` brings up what it needs."""
+        """The wait helpers, then the job, which depends on them: ``docker compose up
+        <job>`` runs them first. The required stacks are not in the file: the services
+        join their networks (they must be up: deploy brings them up first)."""
         services: dict = {}
         depends_on: dict = {}
-        for stack in required_stacks(job.requires):
-            extra = self.stack_labels(stack)
-            for member in stack.members:
-                if self.add(services, member.name, self.member(member, stack, extra), job.file):
-                    depends_on[member.name] = {"condition": "service_started"}
+        joined = self.join(job.requires)
         for wait in job.wait_for:
             name = f"wait-for-{wait.service}"
-            if self.add(services, name, self.wait_for(wait, job), job.file):
+            if self.add(services, name, self.joined(self.wait_for(wait, job), joined), job.file):
                 depends_on[name] = {"condition": "service_completed_successfully"}
-        self.add(services, job.name, self.job_service(job, depends_on), job.file)
+        self.add(services, job.name, self.joined(self.job_service(job, depends_on), joined), job.file)
+        self.check_names(services, job.requires, job.file)
         return self.document(services)
+
+    @staticmethod
+    def joined(service: dict, networks: list[str]) -> dict:
+        return {**service, "networks": list(networks)} if networks else service
 
     def add(self, services: dict, name: str, service: dict, file: str) -> bool:
         if name in services:
@@ -378,14 +418,13 @@ class _Generator:
                 wait.path,
                 help=f"provide {wait.service} on the compose network, or remove the wait",
             )
+        # the member is a service of the stack's project, on the stack's network
         host = wait.member or wait.service
         svc: dict = {
             "image": escape(self.ctx.helper_image),
             "entrypoint": ["sh", "-c", escape(wait_script(host, wait.port, self.ctx.wait_timeout))],
             "restart": "no",
         }
-        if wait.member:
-            svc["depends_on"] = {wait.member: {"condition": "service_started"}}
         svc["labels"] = identity(f"wait-for-{wait.service}", f"{job.name}.job", job.name)
         return svc
 
@@ -432,4 +471,6 @@ class _Generator:
         doc["services"] = services
         if self.volumes:
             doc["volumes"] = self.volumes
+        if self.networks:
+            doc["networks"] = self.networks
         return doc

@@ -1,6 +1,14 @@
 """Deploy: compile, write the manifests (to -o WORKDIR, else a temporary folder), then run
 the plan's shell commands or its MCP tool calls.
 
+The stacks the datums require (transitively, each once) are deployed first, in dependency
+order: ``plan.build_for(with_required=True)``. Each orchestrator's deploy command is
+idempotent (``docker compose up -d`` leaves an unchanged service running, ``kubectl
+apply`` an unchanged object, ``nomad job run`` does not re-evaluate an unchanged job into
+new allocations, a stack script's ``up`` leaves a running unchanged container alone), so a
+required stack is brought up when it is not running and left alone when it is. Day two of
+a job does not touch them: stacks are shared.
+
 The exit code is the deployed job's where the orchestrator gives it back (direct, compose),
 else the last command's (0 when everything was accepted).
 """
@@ -171,7 +179,7 @@ def to_manifest(path: str, orchestrator: str, includes, out_dir: str, echo: Echo
     from b00tc.output import write_if_changed
 
     orch = orchestrators.get(orchestrator)
-    p = compile_plan([path], orch.name, includes, False, "text")
+    p = compile_plan([path], orch.name, includes, False, "text", with_required=False)
     for m in p.manifests:
         dest = os.path.join(out_dir, f"{m.datum}-{orch.short}.{orch.ext}")
         write_if_changed(dest, m.content, mode=m.mode)

@@ -175,7 +175,7 @@ def _checked(schema: dict, args: dict) -> Optional[dict]:
     return _usage(f"invalid arguments{f' at {where}' if where else ''}: {msg}")
 
 
-def _build(args: dict, targets: list[str], root: Optional[str] = None):
+def _build(args: dict, targets: list[str], root: Optional[str] = None, with_required: bool = False):
     from b00tc.compiler import BuildRequest, build
     from b00tc.diagnostics import resolve_all, to_json
 
@@ -186,6 +186,7 @@ def _build(args: dict, targets: list[str], root: Optional[str] = None):
         includes=list(args.get("include", [])),
         datum_path="",  # B00T_DATUM_PATH could lead out of the server's folder
         confine=os.path.realpath(root if root is not None else os.getcwd()),  # and a datum linked out of it
+        with_required=with_required,  # a plan deploys the required stacks first
     )
     result = build(req)
     resolve_all(result.diags, result.diags.sources)
@@ -221,7 +222,7 @@ def tool_plan(args: dict, root: Optional[str] = None) -> dict:
     from b00tc.runtime.plan import make_plan
 
     orch = resolve(args["orchestrator"])
-    result, diags = _build(args, [orch.target], root)
+    result, diags = _build(args, [orch.target], root, with_required=True)
     if not result.ok:
         return {"ok": False, "plan": None, "diagnostics": diags}
     return {"ok": True, "plan": make_plan(result, orch.name).to_json(), "diagnostics": diags}

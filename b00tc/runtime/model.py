@@ -63,6 +63,8 @@ class Manifest:
     mode: int = 0o644
     datum: str = ""
     kind: str = "job"  # job | stack
+    #: a stack a root requires, deployed before it (the plan says so)
+    required: bool = False
 
 
 @dataclass
@@ -129,7 +131,8 @@ class AdapterOutput:
         lines = [f"orchestrator: {self.orchestrator}", "manifests:"]
         for m in self.manifests:
             n = m.content.count("\n")
-            lines.append(f"  {m.path} ({m.kind} {m.datum}, {n} line{'s' * (n != 1)})")
+            what = f"required stack {m.datum}, deployed first" if m.required else f"{m.kind} {m.datum}"
+            lines.append(f"  {m.path} ({what}, {n} line{'s' * (n != 1)})")
         if self.host_variables:
             lines.append("host variables (deploy supplies them; values are never shown):")
             lines += [f"  {k} {_set_or_not(v)}" for k, v in self.host_variables.items()]
@@ -179,6 +182,8 @@ class Deployed:
     manifest: Optional[Manifest] = None
     #: the datum file it was compiled from
     file: str = ""
+    #: a stack a root requires, deployed before it and left alone by day two
+    required: bool = False
 
     @property
     def datum(self) -> str:

@@ -20,19 +20,21 @@ from b00tc.runtime.orchestrators.base import Orchestrator
 
 
 def deployed_of(result, orchestrator: Orchestrator) -> list[Deployed]:
-    """The root datums of a build, as its units say (name, job or stack, a stack's
-    members), each with the file the orchestrator's target wrote for it: None where that
-    target was not built, or wrote nothing (a stack without members, W0104)."""
+    """The datums of a build, as its units say (name, job or stack, a stack's members),
+    each with the file the orchestrator's target wrote for it: None where that target was
+    not built, or wrote nothing (a stack without members, W0104). With a deploy's build
+    (``with_required``) the stacks the roots require come first, ``required``."""
     written = {f.path: f for t, f in result.outputs if t == orchestrator.target}
     out = []
     for unit in result.units:
         d = unit.datum
         kind = "job" if isinstance(d, Job) else "stack"
         f = written.pop(d.name + orchestrator.suffix, None)
-        manifest = Manifest(f.path, f.content, f.mode, d.name, kind) if f is not None else None
-        out.append(Deployed(d.name, kind, [] if kind == "job" else [m.name for m in d.members], manifest, d.file))
+        manifest = Manifest(f.path, f.content, f.mode, d.name, kind, unit.required) if f is not None else None
+        out.append(Deployed(d.name, kind, [] if kind == "job" else [m.name for m in d.members], manifest, d.file,
+                            unit.required))
     if written:  # the target names its files otherwise than the orchestrator expects: a bug
-        raise AssertionError(f"{orchestrator.target} wrote {', '.join(written)}, the file of no root datum "
+        raise AssertionError(f"{orchestrator.target} wrote {', '.join(written)}, the file of no datum "
                              f"(expected NAME{orchestrator.suffix})")
     return out
 
@@ -124,8 +126,8 @@ def make_plan(
         if chosen is not None:
             plan.mcp_commands += orch.deploy_mcp_calls(m, path, o, chosen, dry_run)
     for d in deployed:
-        if d.manifest is None:
-            continue  # a stack with nothing to deploy (W0104)
+        if d.manifest is None or d.required:
+            continue  # a stack with nothing to deploy (W0104); a required stack is shared
         for op in OPS:
             cmds, calls = plan.day_two.setdefault(op, ([], []))
             cmds += orch.commands(d, op, o)
@@ -133,10 +135,12 @@ def make_plan(
     return plan
 
 
-def build_for(paths, orchestrator: Orchestrator, includes, strict: bool, fmt: str, env: Optional[dict] = None):
+def build_for(paths, orchestrator: Orchestrator, includes, strict: bool, fmt: str, env: Optional[dict] = None,
+              with_required: bool = True):
     """Compile ``paths`` for the orchestrator's target, host variables from ``env`` (by
     default the environment); the diagnostics are printed, InputErrors when there are
-    errors."""
+    errors. ``with_required``: the stacks the roots require are built too, first (what
+    deploy brings up before the datums that require them)."""
     from b00tc import output
     from b00tc.compiler import BuildRequest, build, host_env, read_stdin
     from b00tc.diagnostics import Diagnostics
@@ -152,6 +156,7 @@ def build_for(paths, orchestrator: Orchestrator, includes, strict: bool, fmt: st
         host_env=host_env([], [], diags) if env is None else env,
         strict=strict,
         stdin_text=read_stdin() if "-" in paths else None,
+        with_required=with_required,
     )
     result = build(req, diags)
     code = output.report(result.diags, "json" if fmt == "json" else "text")
@@ -192,7 +197,8 @@ def resolve_values(result, orchestrator: Orchestrator, env: dict, fmt: str = "te
 def compile_plan(paths, orchestrator: str, includes, strict: bool, fmt: str, **kw) -> AdapterOutput:
     """Compile for the orchestrator's target and make the plan (``kw``: make_plan's)."""
     env = kw.pop("host_env", None)
-    result = build_for(paths, orchestrators.get(orchestrator), includes, strict, fmt, env)
+    with_required = kw.pop("with_required", True)
+    result = build_for(paths, orchestrators.get(orchestrator), includes, strict, fmt, env, with_required)
     return make_plan(result, orchestrator, host_env=env, **kw)
 
 

@@ -177,7 +177,7 @@ def test_validators_can_fail(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     _, doc, _ = render(deps_job())
-    del doc["services"]["n8n"]
+    del doc["services"]["wait-for-n8n"]
     bad.write_text(yaml.safe_dump(doc))
     proc = subprocess.run(["docker-compose", "-f", str(bad), "config", "-q"],
                           capture_output=True, text=True, timeout=60)
@@ -309,34 +309,34 @@ def parse_memory(text: str) -> int:
 # Requires, references and waits
 
 
-def test_job_file_is_self_contained():
-    """The required stack's members, one wait helper per wait, then the job, which
-    depends on all of them: `docker-compose up consumer` starts what it needs."""
-    _, doc, ctx = render(deps_job(), helper_image="registry.local/busybox:1.36", wait_timeout=42)
+def test_job_file_holds_the_job_and_joins_its_stacks(tmp_path):
+    """One wait helper per wait, then the job, which depends on them; the required
+    stack's members are not in the file (the stack runs in its own project): every
+    service joins the stack's network, declared external by its fixed name."""
+    text, doc, ctx = render(deps_job(), helper_image="registry.local/busybox:1.36", wait_timeout=42)
     services = doc["services"]
-    assert list(services) == ["n8n", "redis", "wait-for-n8n", "wait-for-cache", "consumer"]
+    assert list(services) == ["wait-for-n8n", "wait-for-cache", "consumer"]
     job = services["consumer"]
     assert job["depends_on"] == {
-        "n8n": {"condition": "service_started"},
-        "redis": {"condition": "service_started"},
         "wait-for-n8n": {"condition": "service_completed_successfully"},
         "wait-for-cache": {"condition": "service_completed_successfully"},
     }
     wait = services["wait-for-cache"]
     assert wait["image"] == "registry.local/busybox:1.36"
     assert wait["restart"] == "no"
-    assert wait["depends_on"] == {"redis": {"condition": "service_started"}}
+    assert "depends_on" not in wait  # the member is in another project
     assert wait["entrypoint"][:2] == ["sh", "-c"]
     # the host is the compose service (the member), the port the service's network port
     assert "nc -z -w 2 redis 6379" in wait["entrypoint"][2]
     assert "within 42s" in wait["entrypoint"][2]
-    assert services["redis"]["labels"]["app.kubernetes.io/part-of"] == "llm-inference-pipeline"
-    assert doc["volumes"] == {"redis_data": {"name": "redis_data"}}
-    # the required stack's own dropped intents are reported for this file too
-    assert warnings(ctx) == [
-        ("W0301", "$.b00t.orchestration"),  # gpu_affinity
-        ("W0301", "$.b00t.orchestration.resource_requirements"),
-    ]
+    for svc in services.values():
+        assert svc["networks"] == ["b00t-llm-inference-pipeline"]
+    assert doc["networks"] == {
+        "b00t-llm-inference-pipeline": {"name": "b00t-llm-inference-pipeline", "external": True}}
+    assert "volumes" not in doc
+    # the stack's own dropped intents are reported with the stack's file, not here
+    assert warnings(ctx) == []
+    assert interpolated(tmp_path, text)["networks"]["b00t-llm-inference-pipeline"]["external"] is True
 
 
 def test_references_use_the_member_service_name(tmp_path):
@@ -387,16 +387,20 @@ def test_wait_helper_runs_and_is_bounded(tmp_path, reachable):
         assert time.monotonic() - start < 10
 
 
-def test_duplicate_service_name_is_reported():
+def test_a_job_named_like_a_member_of_its_stack_is_reported():
+    """The job would answer to the member's name on the stack's network."""
     job = msgspec.structs.replace(deps_job(), name="redis")
     _, doc, ctx = render(job)
-    assert doc["services"]["redis"]["image"] == "redis:7-alpine"
+    assert list(doc["services"]) == ["wait-for-n8n", "wait-for-cache", "redis"]
     assert ("W0301", "$.b00t.name") in warnings(ctx)
+    _, _, ctx = render(deps_job())
+    assert ("W0301", "$.b00t.name") not in warnings(ctx)
 
 
-def test_required_stacks_are_included_transitively(tmp_path):
-    """A compose project is one network: a stack's members reach the stacks it requires
-    only if their members are in the same file. Each stack once, a required one first."""
+def test_required_stacks_are_joined_transitively(tmp_path):
+    """A stack's members stay on its own network (named b00t-<stack>) and join the
+    networks of the stacks it requires, transitively, each once, a required one first;
+    the required stacks' members are in their own files."""
     base = Stack(name="base", file="base.stack.toml", members=(redis_member(),))
     mid = Stack(name="mid", file="mid.stack.toml", members=(n8n_member(),), requires=(base,))
     top = Stack(name="top", file="top.stack.toml", requires=(mid, base), members=(Member(
@@ -404,15 +408,24 @@ def test_required_stacks_are_included_transitively(tmp_path):
         container=Container(image=lit("nginx:1")),
         env=(EnvVar(name="UP", value=Value(parts=(ref("n8n", "endpoint", 5678, "n8n"),))),)),))
     text, doc, ctx = render(top)
-    assert list(doc["services"]) == ["redis", "n8n", "web"]
-    assert doc["services"]["redis"]["labels"]["app.kubernetes.io/part-of"] == "base"
+    assert list(doc["services"]) == ["web"]
     assert doc["services"]["web"]["environment"] == {"UP": "http://n8n:5678"}
+    assert doc["services"]["web"]["networks"] == ["default", "b00t-base", "b00t-mid"]
+    assert doc["networks"] == {"default": {"name": "b00t-top"},
+                               "b00t-base": {"name": "b00t-base", "external": True},
+                               "b00t-mid": {"name": "b00t-mid", "external": True}}
     assert ctx.diagnostics == []
     assert interpolated(tmp_path, text)["services"]["web"]["environment"]["UP"] == "http://n8n:5678"
+    _, doc, _ = render(base)
+    assert doc["networks"] == {"default": {"name": "b00t-base"}}
+    assert "networks" not in doc["services"]["redis"]
     job = small_job(requires=(mid,))
     _, doc, _ = render(job)
-    assert list(doc["services"]) == ["redis", "n8n", "hello"]
-    assert list(doc["services"]["hello"]["depends_on"]) == ["redis", "n8n"]
+    assert list(doc["services"]) == ["hello"]
+    assert "depends_on" not in doc["services"]["hello"]
+    assert doc["services"]["hello"]["networks"] == ["b00t-base", "b00t-mid"]
+    _, doc, _ = render(small_job())
+    assert "networks" not in doc and "networks" not in doc["services"]["hello"]
 
 
 def test_gpu_warnings_point_at_what_was_written():
@@ -557,7 +570,8 @@ def test_escape_doubles_every_dollar(text):
 
 def test_stack_services(tmp_path):
     text, doc, _ = render(pipeline_stack(), (Annotation(key="budget-daily-limit", value="100.0"),))
-    assert set(doc) == {"services", "volumes"}
+    assert set(doc) == {"services", "volumes", "networks"}
+    assert doc["networks"] == {"default": {"name": "b00t-llm-inference-pipeline"}}
     n8n = doc["services"]["n8n"]
     assert n8n == {
         "image": "n8nio/n8n:latest",

@@ -60,9 +60,9 @@ class ComposeRun:
 
 def _run_compose(engine, built) -> ComposeRun:
     out = built("compose")
-    job, limits = out / "probe.compose.yaml", out / "limits.compose.yaml"
+    stack, job, limits = out / "e2e.compose.yaml", out / "probe.compose.yaml", out / "limits.compose.yaml"
     need_free(HOST_PORT)
-    project, limits_project = "b00tce2e", "b00tce2elimits"
+    stack_project, project, limits_project = "b00tce2estack", "b00tce2e", "b00tce2elimits"
 
     def cid(p, f, service):
         ident = engine.compose(p, f, "ps", "-q", service).stdout.decode().strip()
@@ -71,18 +71,20 @@ def _run_compose(engine, built) -> ComposeRun:
 
     try:
         t0 = time.monotonic()
-        # brings up what the job depends on (the stack's members, the wait helper) first
+        # the stack first, in its own project (its network b00t-e2e), as deploy does; then
+        # the job, which joins that network, after its wait helper
+        engine.compose(stack_project, stack, "up", "-d", timeout=300)
         engine.compose(project, job, "up", "-d", "probe", timeout=300)
         probe_id = cid(project, job, "probe")
         code = int(engine.docker("wait", probe_id, timeout=300).stdout)
         seconds = time.monotonic() - t0
         stdout = engine.docker("logs", probe_id).stdout
-        page_i = engine.inspect(cid(project, job, "page"))
+        page_i = engine.inspect(cid(stack_project, stack, "page"))
         probe_i = engine.inspect(probe_id)
         wait_id = cid(project, job, "wait-for-page")
         wait_i = engine.inspect(wait_id)
         wl = engine.docker("logs", wait_id)
-        side_i = engine.inspect(cid(project, job, "side"))
+        side_i = engine.inspect(cid(stack_project, stack, "side"))
         host_page = probe.fetch(f"http://127.0.0.1:{HOST_PORT}/index.html")
         page_started, probe_started = ts(page_i["State"]["StartedAt"]), ts(probe_i["State"]["StartedAt"])
         obs = observe("compose", stdout, code, seconds=seconds)
@@ -109,6 +111,7 @@ def _run_compose(engine, built) -> ComposeRun:
         )
     finally:
         engine.compose(project, job, "down", "-v", "-t", "0", "--remove-orphans", check=False, timeout=120)
+        engine.compose(stack_project, stack, "down", "-v", "-t", "0", "--remove-orphans", check=False, timeout=120)
         engine.compose(limits_project, limits, "down", "-v", "-t", "0", "--remove-orphans", check=False, timeout=120)
 
 

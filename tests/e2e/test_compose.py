@@ -1,10 +1,11 @@
 """compose, for real: b00tc's docker-compose file for the conformance job, run by
 docker-compose v1 on the private Docker engine (conftest.py).
 
-``docker-compose -p P -f probe.compose.yaml up -d probe`` brings up what the file makes the
-job depend on (the stack's members page and side, the ``wait-for-page`` helper with
-``service_completed_successfully``), then the job; ``docker wait`` gives its exit code and
-``docker logs`` what it printed (tests/e2e/runs.py, ``run_compose``).
+``docker-compose -p S -f e2e.compose.yaml up -d`` brings the stack up in its own project
+(its members page and side, on the network b00t-e2e); then ``docker-compose -p P -f
+probe.compose.yaml up -d probe`` runs the ``wait-for-page`` helper (which joins b00t-e2e,
+``service_completed_successfully``), then the job on that network; ``docker wait`` gives
+its exit code and ``docker logs`` what it printed (tests/e2e/runs.py, ``run_compose``).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def test_job_exit_code_comes_back(compose_run):
 
 
 def test_stack_members_run_with_their_env(compose_run):
-    """The members b00tc put in the job's file: page with the stack's env and its own,
+    """The stack's members, in the stack's project: page with the stack's env and its own,
     serving on its published port; side running."""
     r = compose_run
     assert {k: r.page_env.get(k) for k in MEMBER_ENV} == MEMBER_ENV
