@@ -1,5 +1,8 @@
 """The command line (click only: what build, check, migrate and targets do is in
 commands.py, the work in compiler.py and output.py; exit codes are b00tc/exitcodes.py's).
+
+Over 500 lines: one click command per verb with its options, which click declares as
+decorators beside the function; split, a command's options would be apart from it.
 """
 
 from __future__ import annotations
@@ -48,6 +51,12 @@ def cli() -> None:
     Kubernetes YAML, docker-compose YAML, Nomad HCL, a bash script or systemd units."""
 
 
+def _target_option(f):
+    return click.option("-O", "--target-option", "target_options", multiple=True, metavar="TARGET.KEY=VALUE",
+                        help="A cluster-specific value (k8s.namespace=ml): over the config file's "
+                        "[targets.TARGET]; `b00tc targets --options` lists them. Repeatable.")(f)
+
+
 def _common(f):
     f = click.option(
         "-I",
@@ -57,9 +66,7 @@ def _common(f):
         type=click.Path(file_okay=False),
         help="Another folder to search for stack members and required stacks.",
     )(f)
-    f = click.option("-O", "--target-option", "target_options", multiple=True, metavar="TARGET.KEY=VALUE",
-                     help="A cluster-specific value (k8s.namespace=ml): over the config file's [targets.TARGET]; "
-                     "`b00tc targets --options` lists them. Repeatable.")(f)
+    f = _target_option(f)
     f = click.option("--strict", is_flag=True, help="Treat warnings as errors.")(f)
     f = click.option(
         "--format", "fmt", type=FORMATS, default="text", show_default=True,
@@ -175,7 +182,7 @@ def _value_options(f):
                           "Variable, compose's and the script's environment).")(f)
     f = click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
                      help="A host variable (wins over --env-file and the environment).")(f)
-    return f
+    return _target_option(f)
 
 
 def _runtime_options(f):
@@ -247,7 +254,8 @@ def _choose_orchestrator(explicit, cfg) -> str:
               help="json: one object {orchestrator, manifests, commands, mcp_commands} on stdout.")
 @_runtime_options
 @_value_options
-def plan(paths, orchestrator, includes, strict, fmt, mcp_profile, namespace, kube_context, env_files, sets):
+def plan(paths, orchestrator, includes, strict, fmt, mcp_profile, namespace, kube_context, env_files, sets,
+         target_options):
     """Show what deploying would do: the manifests, the shell commands and the MCP tool
     calls (server, tool, arguments). Runs nothing."""
     import json
@@ -258,14 +266,16 @@ def plan(paths, orchestrator, includes, strict, fmt, mcp_profile, namespace, kub
     name = _choose_orchestrator(orchestrator, cfg)
     with _runtime_errors():
         p = plan_for(paths, name, cfg, includes=includes, strict=strict, fmt=fmt, mcp_profile=mcp_profile,
-                     namespace=namespace, context=kube_context, env_files=env_files, sets=sets)
+                     namespace=namespace, context=kube_context, env_files=env_files, sets=sets,
+                     target_options=target_options)
     if fmt == "json":
         click.echo(json.dumps(p.to_json(), indent=2, ensure_ascii=False))
     else:
         click.echo(p.text(), nl=False)
 
 
-def _deploy(paths, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context, env_files, sets):
+def _deploy(paths, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context, env_files, sets,
+            target_options=()):
     from b00tc.runtime.deploy import deploy as run_deploy
 
     paths = _datum_paths(paths, includes)
@@ -274,7 +284,7 @@ def _deploy(paths, orchestrator, dry_run, via, includes, strict, workdir, mcp_pr
     with _runtime_errors():
         code = run_deploy(paths, name, cfg, dry_run=dry_run, via=via, includes=includes, strict=strict,
                           workdir=workdir, mcp_profile=mcp_profile, namespace=namespace, context=kube_context,
-                          env_files=env_files, sets=sets, out=_out, err=_err)
+                          env_files=env_files, sets=sets, target_options=target_options, out=_out, err=_err)
     sys.exit(code)
 
 
@@ -294,11 +304,13 @@ def _deploy_options(f):
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH|NAME...")
 @_deploy_options
-def deploy(paths, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context, env_files, sets):
+def deploy(paths, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context, env_files, sets,
+           target_options):
     """Compile, then deploy: direct runs the job's script here (its exit code is b00tc's),
     compose runs docker compose up, kubernetes applies (kubectl or an MCP server), nomad
     runs nomad job run."""
-    _deploy(paths, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context, env_files, sets)
+    _deploy(paths, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context, env_files, sets,
+            target_options)
 
 
 def _find_datum(name: str, kinds: tuple, includes) -> str:
@@ -344,10 +356,10 @@ def _day_two_options(f):
                      help="Another folder on the datum search path.")(f)
     f = click.option("--namespace", help="Kubernetes namespace (default: the context's).")(f)
     f = click.option("--context", "kube_context", help="Kubernetes context.")(f)
-    return f
+    return _target_option(f)
 
 
-def _day_two(op, target, orchestrator, via, includes, namespace, kube_context, *, fmt="text",
+def _day_two(op, target, orchestrator, via, includes, namespace, kube_context, target_options, *, fmt="text",
              follow=False, dry_run=False, volumes=False):
     from b00tc.runtime.lifecycle import day_two
 
@@ -357,7 +369,7 @@ def _day_two(op, target, orchestrator, via, includes, namespace, kube_context, *
     with _runtime_errors():
         outcome = day_two(op, paths, name, cfg, via=via, includes=includes, namespace=namespace,
                           context=kube_context, fmt=fmt, follow=follow, dry_run=dry_run, volumes=volumes,
-                          out=_out, err=_err)
+                          target_options=target_options, out=_out, err=_err)
     if outcome.statuses is not None:
         _print_statuses(outcome.statuses, fmt)
     sys.exit(outcome.code)
@@ -378,20 +390,20 @@ def _print_statuses(statuses, fmt) -> None:
 @click.argument("target", metavar="PATH|NAME")
 @_day_two_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def status(target, orchestrator, via, includes, namespace, kube_context, fmt):
+def status(target, orchestrator, via, includes, namespace, kube_context, target_options, fmt):
     """What b00tc deployed for a datum and its state, asked of the orchestrator (by the
     labels b00tc puts on everything it generates). Exit 0 running, up, succeeded or
     pending; 1 failed or degraded; 3 orchestrator unavailable; 4 not deployed."""
-    _day_two("status", target, orchestrator, via, includes, namespace, kube_context, fmt=fmt)
+    _day_two("status", target, orchestrator, via, includes, namespace, kube_context, target_options, fmt=fmt)
 
 
 @cli.command()
 @click.argument("target", metavar="PATH|NAME")
 @_day_two_options
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new output.")
-def logs(target, orchestrator, via, includes, namespace, kube_context, follow):
+def logs(target, orchestrator, via, includes, namespace, kube_context, target_options, follow):
     """The output of what b00tc deployed for a datum (every container of a stack)."""
-    _day_two("logs", target, orchestrator, via, includes, namespace, kube_context, follow=follow)
+    _day_two("logs", target, orchestrator, via, includes, namespace, kube_context, target_options, follow=follow)
 
 
 @cli.command()
@@ -399,11 +411,11 @@ def logs(target, orchestrator, via, includes, namespace, kube_context, follow):
 @_day_two_options
 @click.option("--dry-run", is_flag=True, help="Print what would be deleted or stopped; change nothing.")
 @click.option("--volumes", is_flag=True, help="Also delete the datum's volumes (PersistentVolumeClaims, compose volumes).")
-def down(target, orchestrator, via, includes, namespace, kube_context, dry_run, volumes):
+def down(target, orchestrator, via, includes, namespace, kube_context, target_options, dry_run, volumes):
     """Take down what b00tc deployed for a datum, and nothing else: kubectl delete by
     b00tc's labels, docker compose down, nomad job stop -purge, or stop the direct process.
     Volumes are kept unless --volumes."""
-    _day_two("down", target, orchestrator, via, includes, namespace, kube_context, dry_run=dry_run, volumes=volumes)
+    _day_two("down", target, orchestrator, via, includes, namespace, kube_context, target_options, dry_run=dry_run, volumes=volumes)
 
 
 @cli.group()
@@ -415,10 +427,12 @@ def job():
 @job.command("deploy")
 @click.argument("name")
 @_deploy_options
-def job_deploy(name, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context, env_files, sets):
+def job_deploy(name, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context, env_files, sets,
+               target_options):
     """Deploy the job NAME (NAME.job.toml on the search path)."""
     path = _find_datum(name, ("job",), includes)
-    _deploy([path], orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context, env_files, sets)
+    _deploy([path], orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context, env_files, sets,
+            target_options)
 
 
 @job.command("to-manifest")
@@ -439,10 +453,12 @@ def stack():
 @stack.command("deploy")
 @click.argument("name")
 @_deploy_options
-def stack_deploy(name, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context, env_files, sets):
+def stack_deploy(name, orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context, env_files, sets,
+                 target_options):
     """Deploy the stack NAME (NAME.stack.toml on the search path)."""
     path = _find_datum(name, ("stack",), includes)
-    _deploy([path], orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context, env_files, sets)
+    _deploy([path], orchestrator, dry_run, via, includes, strict, workdir, mcp_profile, namespace, kube_context, env_files, sets,
+            target_options)
 
 
 @stack.command("to-manifest")

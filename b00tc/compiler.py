@@ -57,6 +57,9 @@ class BuildResult(msgspec.Struct):
     #: the run-time environment files the outputs read (systemd), unresolved:
     #: ``b00tc.backends._envfile.EnvFile``, resolved by ``b00tc env``
     env_files: list = msgspec.field(default_factory=list)
+    #: the target options the build used (BuildRequest's): plan and day two read where
+    #: the objects went (k8s.namespace)
+    target_options: dict = msgspec.field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -141,7 +144,7 @@ def build(req: BuildRequest, diags: Optional[Diagnostics] = None) -> BuildResult
 
     diags = diags if diags is not None else Diagnostics()
     units = compile_roots(req, diags)
-    result = BuildResult(diags=diags, units=units)
+    result = BuildResult(diags=diags, units=units, target_options=req.target_options)
     if diags.errors:
         return result
     multi = len(req.targets) > 1

@@ -6,10 +6,11 @@ Two places, the command line winning (as Helm's ``--set`` wins over a values fil
 
 - ``[targets.<target>]`` tables in the user config file (b00tc.runtime.config's path),
   e.g. ``[targets.k8s] namespace = "ml"``;
-- ``-O/--target-option TARGET.KEY=VALUE`` on ``build`` and ``check``, e.g. ``-O
-  k8s.namespace=ml -O nomad.datacenters=eu-1,eu-2``. ``plan``, ``deploy`` and day two
-  compile with the config file's (so that what they apply, and where they look, is what
-  ``build`` wrote with the same config); ``-O`` there is not read yet.
+- ``-O/--target-option TARGET.KEY=VALUE`` on every command that compiles (``build``,
+  ``check``, ``plan``, ``deploy``, ``status``, ``logs``, ``down``), e.g. ``-O
+  k8s.namespace=ml -O nomad.datacenters=eu-1,eu-2``: what deploy applies, and where day
+  two looks (``k8s.namespace`` when ``--namespace`` is not given), is what ``build`` wrote
+  with the same options.
 
 A target's aliases name it too (``kubernetes.namespace``). An unknown target or key, or a
 value the option refuses, is error E0903 with what is known; nothing is written. An
@@ -104,13 +105,3 @@ def for_build(values, diags) -> dict[str, Options]:
         diags.error("E0903", f"{where}: {what}", help=help)
     return resolved
 
-
-def configured(target: str, key: str) -> Optional[str]:
-    """The config file's value of one option (plan, deploy and day two: e.g. the namespace
-    kubectl looks in when ``--namespace`` is not given); None when it has none or the file
-    has errors (the build reports them)."""
-    from b00tc.diagnostics import Diagnostics
-
-    diags = Diagnostics()
-    value = for_build((), diags)[target][key]
-    return None if diags.errors else value

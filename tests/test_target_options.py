@@ -125,3 +125,29 @@ def test_targets_lists_every_option():
     assert r.returncode == 0
     for o in OPTIONS:
         assert f"-O {o.target}.{o.key}=" in r.stdout
+
+
+def test_plan_deploy_and_day_two_take_the_options_too(tmp_path):
+    """What deploy applies and where day two looks is what build wrote with the same
+    options: ``plan -O k8s.namespace=ml`` writes the namespace into every object and gives
+    every kubectl command (apply, and status/logs/down) ``--namespace ml``; ``down`` asks
+    there too; Nomad's datacenters reach the jobs deploy runs."""
+    import json
+
+    r = b00tc("plan", JOB, "--orchestrator", "kubernetes", "-O", "k8s.namespace=ml", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    plan = json.loads(r.stdout)
+    assert all("namespace: ml" in m["content"] for m in plan["manifests"])
+    commands = plan["commands"] + [c for op in plan["day_two"].values() for c in op["commands"]]
+    assert commands and all(" --namespace ml" in c for c in commands if c.startswith("kubectl")), commands
+    down = b00tc("down", JOB, "--orchestrator", "kubernetes", "-O", "k8s.namespace=ml", "--dry-run")
+    assert down.returncode == 0 and "--namespace ml" in down.stdout + down.stderr, down.stderr
+    r = b00tc("plan", JOB, "--orchestrator", "nomad", "-O", "nomad.datacenters=eu-1", "--format", "json")
+    assert all('datacenters = ["eu-1"]' in m["content"] for m in json.loads(r.stdout)["manifests"])
+
+
+@pytest.mark.parametrize("command", [["plan", "--orchestrator", "nomad"], ["deploy", "--orchestrator", "nomad", "--dry-run"],
+                                     ["status", "--orchestrator", "direct"], ["down", "--orchestrator", "direct", "--dry-run"]])
+def test_a_bad_option_stops_every_command_that_compiles(command):
+    r = b00tc(command[0], JOB, *command[1:], "-O", "nomad.nope=1")
+    assert r.returncode == 1 and "error[E0903]" in r.stderr and "Traceback" not in r.stderr, r.stderr

@@ -112,7 +112,7 @@ def execute(plan: AdapterOutput, *, via: str, workdir: str, server=None, echo: E
 def deploy(paths, orchestrator: str, config, *, dry_run: bool = False, via: str = "cli", includes=(),
            strict: bool = False, workdir: Optional[str] = None, mcp_profile: Optional[str] = None,
            namespace: Optional[str] = None, context: Optional[str] = None, env_files=(), sets=(),
-           out: Echo = print, err: Echo = _stderr) -> int:
+           target_options=(), out: Echo = print, err: Echo = _stderr) -> int:
     """``b00tc deploy``: its exit code. What it would do on ``out`` with ``dry_run``; its
     progress on ``err``. A DeployError when it cannot go on."""
     import shutil
@@ -135,7 +135,7 @@ def deploy(paths, orchestrator: str, config, *, dry_run: bool = False, via: str 
         if not avail.available and not dry_run:
             raise orch.unavailable(avail)
     env = deploy_env(env_files, sets)
-    result = build_for(paths, orch, includes, strict, "text", env)
+    result = build_for(paths, orch, includes, strict, "text", env, options=target_options)
     # resolved before anything runs (a dry run too: its errors are deploy's); never shown
     values = resolve_values(result, orch, env) if stores_of(result, orch) else []
     orch.profile(mcp_profile)  # an unknown --mcp-profile is said before a folder is made

@@ -28,7 +28,7 @@ def _stderr(s: str) -> None:
     print(s, file=sys.stderr)
 
 
-def build_for(paths, orchestrator: Orchestrator, includes, fmt: str):
+def build_for(paths, orchestrator: Orchestrator, includes, fmt: str, options=()):
     """Compile ``paths`` for day two: the orchestrator's target where it needs the file
     again, else nothing (the names are enough, and no host variable has to be set). What a
     datum's target cannot express was said at build time: only errors are printed, and
@@ -42,7 +42,7 @@ def build_for(paths, orchestrator: Orchestrator, includes, fmt: str):
     diags = Diagnostics()
     targets = [orchestrator.target] if orchestrator.DAY_TWO_NEEDS_FILE else []
     result = build(BuildRequest(paths=list(paths), targets=targets, includes=list(includes),
-                                target_options=for_build((), diags)), diags)
+                                target_options=for_build(options, diags)), diags)
     errors = Diagnostics()
     errors.sources = result.diags.sources
     errors.extend(d for d in result.diags if d.is_error)
@@ -54,7 +54,7 @@ def build_for(paths, orchestrator: Orchestrator, includes, fmt: str):
 
 def day_two(op: str, paths, orchestrator: str, config, *, via: str = "cli", includes=(),
             namespace: Optional[str] = None, context: Optional[str] = None, fmt: str = "text",
-            follow: bool = False, dry_run: bool = False, volumes: bool = False,
+            follow: bool = False, dry_run: bool = False, volumes: bool = False, target_options=(),
             out: Echo = print, err: Echo = _stderr) -> Outcome:
     """``b00tc status|logs|down`` of the datums ``paths``: the exit code and, for status,
     the statuses to print; what it says along the way on ``out`` (results) and ``err``.
@@ -65,12 +65,10 @@ def day_two(op: str, paths, orchestrator: str, config, *, via: str = "cli", incl
     from b00tc.runtime.deploy import write_manifests
 
     orch = orchestrators.get(orchestrator)
-    result = build_for(paths, orch, includes, fmt)
+    result = build_for(paths, orch, includes, fmt, target_options)
     deployed = deployed_of(result, orch)
     if namespace is None and orch.target == "k8s":  # where build put the objects
-        from b00tc.target_options import configured
-
-        namespace = configured("k8s", "namespace")
+        namespace = (result.target_options.get("k8s") or {}).get("namespace")
     opts = Options(namespace=namespace, context=context, follow=follow, volumes=volumes)
     if via == "cli" and orch.PROBED_BEFORE_DAY_TWO:
         avail = orch.available()

@@ -102,9 +102,7 @@ def make_plan(
     orch = orchestrators.get(orchestrator)
     chosen = orch.profile(profile)
     if namespace is None and orch.target == "k8s":  # where build put the objects
-        from b00tc.target_options import configured
-
-        namespace = configured("k8s", "namespace")
+        namespace = (result.target_options.get("k8s") or {}).get("namespace")
     o = Options(namespace=namespace, context=context, compose=list(compose_command or DEFAULT_COMPOSE), base=base)
     deployed = deployed_of(result, orch)
     plan = AdapterOutput(orchestrator=orch.name, manifests=[d.manifest for d in deployed if d.manifest],
@@ -136,11 +134,12 @@ def make_plan(
 
 
 def build_for(paths, orchestrator: Orchestrator, includes, strict: bool, fmt: str, env: Optional[dict] = None,
-              with_required: bool = True):
+              with_required: bool = True, options=()):
     """Compile ``paths`` for the orchestrator's target, host variables from ``env`` (by
     default the environment); the diagnostics are printed, InputErrors when there are
     errors. ``with_required``: the stacks the roots require are built too, first (what
-    deploy brings up before the datums that require them)."""
+    deploy brings up before the datums that require them). ``options``: -O values, over
+    the config file's (b00tc.target_options)."""
     from b00tc import output
     from b00tc.compiler import BuildRequest, build, host_env, read_stdin
     from b00tc.diagnostics import Diagnostics
@@ -149,7 +148,7 @@ def build_for(paths, orchestrator: Orchestrator, includes, strict: bool, fmt: st
     from b00tc.target_options import for_build
 
     req = BuildRequest(
-        target_options=for_build((), diags),
+        target_options=for_build(options, diags),
         paths=list(paths),
         targets=[orchestrator.target],
         includes=list(includes),
@@ -198,13 +197,14 @@ def compile_plan(paths, orchestrator: str, includes, strict: bool, fmt: str, **k
     """Compile for the orchestrator's target and make the plan (``kw``: make_plan's)."""
     env = kw.pop("host_env", None)
     with_required = kw.pop("with_required", True)
-    result = build_for(paths, orchestrators.get(orchestrator), includes, strict, fmt, env, with_required)
+    result = build_for(paths, orchestrators.get(orchestrator), includes, strict, fmt, env, with_required,
+                       kw.pop("options", ()))
     return make_plan(result, orchestrator, host_env=env, **kw)
 
 
 def plan_for(paths, orchestrator: str, config, *, includes=(), strict: bool = False, fmt: str = "text",
              mcp_profile: Optional[str] = None, namespace: Optional[str] = None,
-             context: Optional[str] = None, env_files=(), sets=()) -> AdapterOutput:
+             context: Optional[str] = None, env_files=(), sets=(), target_options=()) -> AdapterOutput:
     """``b00tc plan``: the plan, with the MCP server its tool calls are for (the config's,
     else an MCP datum's) or why there is none."""
     from b00tc.runtime.mcp_datums import server_for
@@ -215,7 +215,7 @@ def plan_for(paths, orchestrator: str, config, *, includes=(), strict: bool = Fa
         mcp_profile = server.profile
     env = deploy_env(env_files, sets, fmt)
     p = compile_plan(paths, orch.name, includes, strict, fmt, profile=mcp_profile, namespace=namespace,
-                     context=context, host_env=env)
+                     context=context, host_env=env, options=target_options)
     p.mcp_server = (f"{' '.join(server.command)} ({server.source})" if server
                     else why or f"none configured, and no MCP datum {orch.name}.mcp.toml on the search path")
     return p
