@@ -23,6 +23,7 @@ from typing import Callable
 
 from b00tc.backends._context import Context
 from b00tc.backends._envfile import EnvEntry, EnvFile
+from b00tc.backends._values import warn_resolved
 from b00tc.ir import EnvVar, HostVar, Value
 
 #: what b00tc names the env vars it defines from a Secret
@@ -110,15 +111,9 @@ class SecretRefs:
         return {"name": var.name, "value": self.expanded(var.value)}
 
     def image(self, value: Value) -> str:
-        for var in value.host_vars:
-            self.ctx.warn(
-                "W0303",
-                f"host variable {var.name} in the image is resolved at build time: its value is "
-                "written into the output (an image cannot be read from a Secret)",
-                self.file,
-                value.path,
-                help="write the image name in the datum, or keep only non-secret variables in it",
-            )
+        warn_resolved(value, self.ctx, self.file, "W0303", "the image",
+                      "its value is written into the output (an image cannot be read from a Secret)",
+                      help="write the image name in the datum, or keep only non-secret variables in it")
         return self.text(value)
 
     def env(self, entries: list[dict]) -> list[dict]:

@@ -46,6 +46,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from b00tc.backends._envfile import EnvEntry, EnvFile
+from b00tc.backends._values import warn_resolved
 from b00tc.ir import HostVar, Part, Ref, Value
 
 DESTINATION = "secrets/b00t.env"
@@ -111,11 +112,8 @@ class JobVariable:
 
 def warn_image(value: Value, ctx, file: str) -> None:
     """An image is resolved at build time (Nomad needs it to pull): W0304 per variable."""
-    for var in value.host_vars:
-        ctx.warn("W0304", f"host variable {var.name} in the image is resolved at build time: "
-                 "its value is written into the Nomad job", file, value.path,
-                 help="write the image without host variables to keep the job file free of "
-                 "their values")
+    warn_resolved(value, ctx, file, "W0304", "the image", "its value is written into the Nomad job",
+                  help="write the image without host variables to keep the job file free of their values")
 
 
 def item_action(item: Item) -> str:

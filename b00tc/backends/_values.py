@@ -19,6 +19,15 @@ def ref_text(ref: Ref, host: str, port: int) -> str:
     return ref.protocol
 
 
+def warn_resolved(value: Value, ctx: Context, file: str, code: str, where: str, why: str, help: str = "") -> None:
+    """One warning ``code`` per host variable of ``value`` that a target resolves at build
+    time, its value then written into the output: W0302 (systemd, a value that reaches a
+    unit anyway), W0303 (a k8s image), W0304 (a Nomad image)."""
+    for var in value.host_vars:
+        ctx.warn(code, f"host variable {var.name} in {where} is resolved at build time: {why}", file, value.path,
+                 **({"help": help} if help else {}))
+
+
 def bake(value: Value, ctx: Context, file: str) -> tuple[Part, ...]:
     """Resolve host variables from ``ctx.env`` with shell semantics; Lit and Ref remain.
 

@@ -57,7 +57,7 @@ from b00tc.backends._host import (
     warn_unserved_wait,
 )
 from b00tc.backends._envfile import EnvEntry, EnvFile
-from b00tc.backends._values import text_of
+from b00tc.backends._values import text_of, warn_resolved
 from b00tc.ir import Gpu, HostVar, Job, Lit, Member, Mount, Resources, Stack, Unit, Value
 
 #: where the units read the values of host variables from (one file per service unit)
@@ -270,9 +270,7 @@ def _text(value: Value, ctx: Context, file: str, refs=ref_local) -> str:
     """The value's text in a unit. Every place of a unit where a datum value can hold a
     host variable refers to it at run time (``_EnvRefs``); a value that reaches here with
     one anyway is resolved at build time, with W0302 (its value is then in the unit)."""
-    for var in value.host_vars:
-        ctx.warn("W0302", f"host variable {var.name} in {value.path or 'a value'} is resolved "
-                 "at build time: its value is written into the unit", file, value.path)
+    warn_resolved(value, ctx, file, "W0302", value.path or "a value", "its value is written into the unit")
     return resolved_text(value, ctx, file, refs)
 
 
