@@ -2345,8 +2345,10 @@ def test_nul_is_a_clear_error(example):
             for target in TARGETS:
                 result = build(sc, folder, targets=[target])
                 codes = {d.code for d in result.diags if d.is_error} | resolving_errors(sc, result)
-                assert codes == ({"E0601"} if target in ("k8s", "nomad", "systemd") else set()), \
-                    f"{target}: {rendered(result)}"
+                # systemd reads a value only where a unit uses it: a job runs its command on
+                # the host, so a variable used only in a job's image is never read there
+                reads = target in ("k8s", "nomad") or target == "systemd" and _systemd_reads(result, sc.host_env)
+                assert codes == ({"E0601"} if reads else set()), f"{target}: {rendered(result)}"
                 RAN[("nul", f"{target} (host variable value)")] += 1
             return
         result = build(sc, folder)
@@ -2527,6 +2529,15 @@ def test_fixed_bug_bash_host_variable_command_starting_with_dash(tmp_path):
     assert problems == [] and argv == ["-v", "arg"]
 
 
+def _systemd_reads(result, host_env) -> bool:
+    """A unit of the build reads one of ``host_env``'s variables (at build time, an error
+    said; at run time, from its environment file)."""
+    if not result.ok:
+        return True
+    names = set(host_env)
+    return any(var.name in names for store in result.env_files for e in store.entries for var in e.value.host_vars)
+
+
 def resolved_errors(result, host_env) -> set[str]:
     """The error codes of resolving a successful build's deploy-time values with
     ``host_env``: k8s's Secrets and Nomad's Variables (deploy's step) and systemd's
@@ -2687,3 +2698,20 @@ def test_zz_report_examples_per_target(capsys):
               f"{time.monotonic() - STARTED:.0f} s since the module loaded)")
         for (kind, target), n in sorted(RAN.items()):
             print(f"  {kind:<14} {target:<40} {n:>5}")
+
+
+def test_a_nul_in_a_variable_only_a_job_image_uses(tmp_path):
+    """Found by test_nul_is_a_clear_error in a full run: a host variable used only in a
+    job's image, its value holding a NUL. k8s and Nomad resolve the image at build time:
+    E0601. systemd runs a job's command on the host and never uses the image (its unit
+    says so), so nothing reads the value: no error, as for compose and bash at run time."""
+    from b00tc.compiler import BuildRequest, build as compile_build
+
+    (tmp_path / "p.job.toml").write_text('[b00t]\nname = "p"\ntype = "job"\n[b00t.container]\n'
+                                         'image = "busybox:${MAYBE-}"\ncommand = ["true"]\n')
+    for target, expected in (("k8s", {"E0601"}), ("nomad", {"E0601"}), ("systemd", set())):
+        r = compile_build(BuildRequest(paths=[str(tmp_path / "p.job.toml")], targets=[target],
+                                       host_env={"MAYBE": "a\x00b"}))
+        codes = {d.code for d in r.diags if d.is_error} | resolved_errors(r, {"MAYBE": "a\x00b"})
+        assert codes == expected, (target, [d.message for d in r.diags])
+        assert not _systemd_reads(r, {"MAYBE": "x"}) or target != "systemd"
