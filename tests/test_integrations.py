@@ -41,7 +41,8 @@ def test_make_rebuilds_exactly_what_a_touched_datum_feeds(tmp_path):
     first = make(folder)
     assert len(first) == 6  # 3 roots x (k8s, nomad)
     assert (folder / "out/k8s/llm-batch-job.d").read_text().startswith(
-        "out/k8s/llm-batch-job.yaml: llm-batch-job.job.toml llm-inference-pipeline.stack.toml n8n.docker.toml\n"
+        "out/k8s/llm-batch-job.yaml: llm-batch-job.job.toml llm-inference-pipeline.stack.toml n8n.docker.toml"
+        " python.docker.toml\n"
     )
     assert make(folder) == []
     time.sleep(1.1)  # make compares mtimes; some filesystems keep whole seconds
