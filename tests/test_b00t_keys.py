@@ -329,3 +329,10 @@ def test_member_without_image_is_skipped_with_a_warning(tmp_path):
     assert w.code == "W0101" and "app.docker" in w.message and "no image" in w.message
     assert "resource_path" in w.help and "s.stack.toml:4:" in rendered(r)
     assert "\n  web:" in r.outputs[0][1].content and "\n  app:" not in r.outputs[0][1].content
+
+
+def test_member_skipped_for_no_image_is_still_an_error_as_a_root(tmp_path):
+    (tmp_path / "app.docker.toml").write_text(NOIMAGE)
+    (tmp_path / "s.stack.toml").write_text('[b00t]\nname = "s"\ntype = "stack"\nmembers = ["app.docker"]\n')
+    r = compile_([str(tmp_path / "s.stack.toml"), str(tmp_path / "app.docker.toml")], targets=["compose"])
+    assert [d.code for d in r.diags if d.is_error] == ["E0103"], rendered(r)

@@ -88,8 +88,12 @@ class Linker:
         folder = self._folder(file)
         diags = self.diags
         key = key_of(file)
-        if text is None and (key in self.failed or (key in self.members and self.members[key] is None)):
+        if text is None and (
+            key in self.failed
+            or (key in self.members and self.members[key] is None and key not in self.not_container)
+        ):
             return  # an earlier root named it and its errors are reported
+        # (a member skipped as not deployable is read again as a root: that is an error)
         if text is None and key in self.datums and isinstance(self.datums[key], Stack):
             # a stack an earlier root required, given on the command line too: linked already
             folder.stacks[self.datums[key].name] = key

@@ -1,6 +1,11 @@
 """What a datum may contain: every key of both shapes, its type, and where a legacy key
 lands in the canonical shape. One table drives key checking, type checking and
-normalisation, so the canonical and the legacy shape cannot drift apart."""
+normalisation, so the canonical and the legacy shape cannot drift apart.
+
+Beside b00tc's keys, the keys b00t's own reader knows (``B00T_KEYS``, from
+b00t-keys.md): b00t ignores a key it does not know, so a datum b00t runs compiles here
+too. A ``Table`` with ``b00t`` set is one of b00t's tables (unknown key: W0105); one
+without is a table b00tc defines (unknown key: E0101)."""
 
 from __future__ import annotations
 
