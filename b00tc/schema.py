@@ -45,8 +45,8 @@ _DESCRIPTIONS = {
 
 def _leaf(name: str, leaf: S.Leaf) -> dict:
     out = dict(_KINDS[leaf.kind])
-    if leaf.choices:
-        out = {"enum": list(leaf.choices)}
+    if leaf.choices:  # b00t takes any string; b00tc warns on another (W0106)
+        out = {"type": "string", "examples": list(leaf.choices)}
     if name == "name":
         out = {"type": "string", "pattern": DNS1123, "maxLength": 63}
     if name in _DESCRIPTIONS:
@@ -96,6 +96,10 @@ def _table(table: S.Table, informational: bool = True) -> dict:
                 required.append(key)
     for key in sorted(table.ignored | (S.INFORMATIONAL if informational else frozenset())):
         props.setdefault(key, {"description": "informational: accepted and ignored"})
+    for key in sorted(table.b00t or ()):
+        props.setdefault(key, {"description": "read by b00t; b00tc ignores it"})
+    # an unknown key is an error in a table b00tc defines, a warning (W0105) in one of
+    # b00t's: an editor flags both
     out: dict = {"type": "object", "properties": props, "additionalProperties": False}
     if required:
         out["required"] = required
@@ -115,9 +119,12 @@ def _datum(kind: str, table: S.Table) -> dict:
     elif kind == "docker":
         b00t["anyOf"] = [
             {"required": ["image"]},
+            {"required": ["oci_uri"]},
             {"required": ["container"], "properties": {"container": {"required": ["image"]}}},
         ]
     props = {"b00t": b00t, "env": _env()}
+    for key in sorted(set(S.TOP_LEVEL_KEYS) - set(props)):
+        props[key] = {"description": "read by b00t; b00tc ignores it"}
     for key in sorted(S.INFORMATIONAL):
         props[key] = {"description": "informational: accepted and ignored"}
     return {

@@ -1,7 +1,9 @@
 """The bad-input corpus: one small invalid datum per mistake a user makes, in both shapes
 where the mistake has two spellings. Each file's first line names the diagnostic code it
 must produce. For each: exit 1, the located diagnostic (file:line:col, the source line,
-a caret, help) golden-tested, and no output written."""
+a caret, help) golden-tested, and no output written. A mistake b00t itself ignores is a
+warning (b00t-keys.md): its case says ``# expect: W0105 --strict``, and builds with the
+options after the code, under which the warning is an error."""
 
 from __future__ import annotations
 
@@ -34,11 +36,11 @@ def test_corpus_is_large():
 
 @pytest.mark.parametrize("case", CASES)
 def test_bad_input(case, tmp_path, snapshot):
-    expected = (BAD / case).read_bytes().split(b"\n", 1)[0].decode().removeprefix("# expect: ")
+    expected, *options = (BAD / case).read_bytes().split(b"\n", 1)[0].decode().removeprefix("# expect: ").split()
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("untouched")
-    r = run("build", case, "-I", "_lib", "--target", "all", "-o", str(out))
+    r = run("build", case, "-I", "_lib", "--target", "all", "-o", str(out), *options)
     assert r.returncode == 1, r.stderr
     assert r.stdout == ""
     assert "Traceback" not in r.stderr

@@ -54,7 +54,6 @@ def test_datums_b00tc_accepts_are_valid(path):
         "env-name-invalid.job.toml",
         "missing-image.job.toml",
         "missing-image-legacy.job.toml",
-        "schedule-type-typo.job.toml",
         "service-port-range.stack.toml",
         "service-unknown-key.stack.toml",
         "workflow-job.job.toml",

@@ -196,16 +196,36 @@ def build_stack(raw: Raw, diags: Diagnostics) -> Stack:
     )
 
 
+def member_image(raw: Raw) -> tuple[Optional[str], str]:
+    """A docker datum's image and where it is written: ``image``, else ``oci_uri`` (an
+    image reference, b00t-keys.md); (None, "") when it has neither."""
+    for key in ("image", "oci_uri"):
+        if raw.get(key) is not None:
+            return raw.get(key), raw.path(key)
+    return None, ""
+
+
+def no_image_help(raw: Raw) -> str:
+    where = raw.get("resource_path")
+    built = (
+        f"resource_path = {where!r} is a Dockerfile or compose folder, which b00tc does not "
+        "build: build and push the image, then " if where is not None else ""
+    )
+    return built + 'add image = "registry/name:tag" under [b00t] (or an oci_uri)'
+
+
 def build_member(raw: Raw, diags: Diagnostics) -> Optional[Member]:
-    image = raw.get("image")
+    image, image_path = member_image(raw)
     if image is None:
+        has_path = raw.get("resource_path") is not None
         diags.error(
             "E0103",
-            f"docker datum {raw.name} has no image",
+            f"docker datum {raw.name} has no image"
+            + (" (it has a resource_path, which b00tc does not build)" if has_path else ""),
             raw.file,
-            "$.b00t",
+            raw.path("resource_path") if has_path else "$.b00t",
             key=True,
-            help='add image = "registry/name:tag" under [b00t]',
+            help=no_image_help(raw),
         )
         return None
     apath = raw.path("args")
@@ -228,7 +248,7 @@ def build_member(raw: Raw, diags: Diagnostics) -> Optional[Member]:
         file=raw.file,
         hint=raw.get("hint", default=""),
         container=Container(
-            image=value(raw, image, raw.path("image"), diags),
+            image=value(raw, image, image_path, diags),
             command=tuple(
                 value(raw, a, raw.elem_path(("command",), i), diags)
                 for i, a in enumerate(raw.get("command", default=[]))
@@ -237,7 +257,7 @@ def build_member(raw: Raw, diags: Diagnostics) -> Optional[Member]:
                 value(raw, a, join(apath, i), diags)
                 for i, a in enumerate(raw.get("args", default=[]))
             ),
-            path=raw.path("image"),
+            path=image_path,
         ),
         env=env,
         ports=args.ports,

@@ -17,7 +17,7 @@ from typing import Optional
 from msgspec.structs import replace
 
 from b00tc.diagnostics import Diagnostics
-from b00tc.frontend.build import build_job, build_member, build_stack
+from b00tc.frontend.build import build_job, build_member, build_stack, member_image, no_image_help
 from b00tc.frontend.read import read_datum
 from b00tc.frontend.search import SearchPath
 from b00tc.ir import Datum, Edge, Job, Member, Name, Program, SkippedMember, Stack, key_of
@@ -51,6 +51,8 @@ class Linker:
         self.requires: dict[str, tuple[Edge, ...]] = {}
         self.member_edges: dict[str, tuple[Edge, ...]] = {}
         self.failed: set[str] = set()  # stack keys that could not be read or built
+        #: member files read and found not deployable: key -> (what it is, help)
+        self.not_container: dict[str, tuple[str, str]] = {}
         self.depth = 0  # how many required stacks deep _stack_edge is now
 
     def program(self) -> Program:
@@ -69,7 +71,7 @@ class Linker:
             f = self.folders[folder] = _Folder(SearchPath.for_root(folder, self.includes, self.env_path))
         return f
 
-    def _read(self, file: str, text: Optional[str], expect_kind: Optional[str] = None):
+    def _read(self, file: str, text: Optional[str], expect_kind: Optional[str] = None, other_kinds: bool = False):
         """read_datum, but a file whose real path is outside ``confine`` (``b00tc mcp``'s
         folder; a datum file that is a symbolic link out of it) is not read: E0901."""
         if text is None and self.confine is not None:
@@ -78,7 +80,7 @@ class Linker:
                 self.diags.error("E0901", f"datum {file} is outside the folder served ({self.confine}): not read",
                                  help="b00tc mcp reads only datums under the folder it was started in")
                 return None
-        return read_datum(file, text, self.diags, expect_kind=expect_kind)
+        return read_datum(file, text, self.diags, expect_kind=expect_kind, other_kinds=other_kinds)
 
     # -- roots ------------------------------------------------------------------
 
@@ -86,8 +88,12 @@ class Linker:
         folder = self._folder(file)
         diags = self.diags
         key = key_of(file)
-        if text is None and (key in self.failed or (key in self.members and self.members[key] is None)):
+        if text is None and (
+            key in self.failed
+            or (key in self.members and self.members[key] is None and key not in self.not_container)
+        ):
             return  # an earlier root named it and its errors are reported
+        # (a member skipped as not deployable is read again as a root: that is an error)
         if text is None and key in self.datums and isinstance(self.datums[key], Stack):
             # a stack an earlier root required, given on the command line too: linked already
             folder.stacks[self.datums[key].name] = key
@@ -240,11 +246,43 @@ class Linker:
             else:
                 key = key_of(file)
                 if key not in self.members:
-                    raw = self._read(file, None, expect_kind="docker")
-                    self.members[key] = build_member(raw, self.diags) if raw is not None else None
+                    self.members[key] = self._read_member(file)
             folder.members[qualified] = key
+        if key in self.not_container:
+            what, help = self.not_container[key]
+            targets = ", ".join(self.targets) or "every container target"
+            self.diags.warn(
+                "W0101",
+                f"member {qualified} {what}: skipped on {targets}",
+                stack.file,
+                n.path,
+                help=help,
+            )
+            return SkippedMember(datum=qualified, kind=kind, path=n.path)
         member = self.members.get(key) if key is not None else None
         return None if member is None else (key, member)
+
+    def _read_member(self, file: str) -> Optional[Member]:
+        """A docker member's file read and built; one whose own type is not docker (the
+        type in the file decides) or that has no image is not deployable: recorded in
+        ``not_container``, and every stack naming it skips it with W0101."""
+        raw = self._read(file, None, expect_kind="docker", other_kinds=True)
+        if raw is None:
+            return None
+        key = key_of(file)
+        if raw.kind != "docker":
+            self.not_container[key] = (
+                f"is a {raw.kind} datum ({file} says type = {raw.kind!r}), not a container",
+                "only docker members are deployed; run it with b00t itself",
+            )
+            return None
+        if member_image(raw)[0] is None:
+            self.not_container[key] = (
+                "has no image" + (" (only a resource_path)" if raw.get("resource_path") is not None else ""),
+                f"in {file}: {no_image_help(raw)}",
+            )
+            return None
+        return build_member(raw, self.diags)
 
     def _not_found(self, qualified: str, file: str, path: str, folder: _Folder, what: str) -> None:
         search = folder.search

@@ -74,10 +74,16 @@ def _too_deep(text: str, limit: int = 400) -> int:
 
 
 def read_datum(
-    file: str, text: Optional[str], diags: Diagnostics, expect_kind: Optional[str] = None
+    file: str,
+    text: Optional[str],
+    diags: Diagnostics,
+    expect_kind: Optional[str] = None,
+    other_kinds: bool = False,
 ) -> Optional[Raw]:
     """Read one datum. ``text`` None means read ``file`` from disk. Returns None on error
-    (the errors are in ``diags``)."""
+    (the errors are in ``diags``). With ``other_kinds``, a datum whose type is not
+    ``expect_kind`` is no error: its Raw comes back with that kind and no keys read (a
+    stack member whose type says it is not a container)."""
     if text is None:
         from b00tc.frontend.files import Unreadable, read_regular
 
@@ -158,17 +164,25 @@ def read_datum(
     assert isinstance(name, str) and isinstance(kind, str)
     base = os.path.basename(file)
     m = FILE_NAME.fullmatch(base)
-    if m and file != "-" and (m["name"] != name or m["type"] != kind):
-        which = "name" if m["name"] != name else "type"
+    if m and file != "-" and m["name"] != name:
         diags.error(
             "E0104",
-            f"[b00t] {which} {(name if which == 'name' else kind)!r} does not match the file name "
-            f"{base!r} (which says {which} {m[which]!r})",
+            f"[b00t] name {name!r} does not match the file name {base!r} (which says name {m['name']!r})",
             file,
-            f"$.b00t.{which}",
-            help=f'rename the file to {name}.{kind}.toml or set {which} = "{m[which]}"',
+            "$.b00t.name",
+            help=f'rename the file to {name}.{m["type"]}.toml or set name = "{m["name"]}"',
         )
         return None
+    if m and file != "-" and m["type"] != kind:
+        # b00t reads the type inside the file; so does b00tc (b00t-keys.md)
+        diags.warn(
+            "W0107",
+            f"[b00t] type {kind!r} does not match the file name {base!r} (which says type "
+            f"{m['type']!r}): the type in the file decides, this is a {kind} datum",
+            file,
+            "$.b00t.type",
+            help=f'rename the file to {name}.{kind}.toml, or set type = "{m["type"]}" if the file name is right',
+        )
     if not DNS1123.match(name) or len(name) > 63:
         diags.error(
             "E0105",
@@ -192,6 +206,8 @@ def read_datum(
         )
         return None
     table = S.BY_TYPE.get(kind)
+    if other_kinds and expect_kind and kind != expect_kind:
+        return Raw(file, kind, name)
     if table is None or (expect_kind and kind != expect_kind):
         what = expect_kind or "job, stack or docker"
         diags.error(
@@ -209,8 +225,10 @@ def read_datum(
             continue
         if key == "env":
             _walk_env(val, "$.env", S.TOP_LEVEL_ENV, raw, diags)
+        elif key in S.TOP_LEVEL_KEYS:
+            _walk_known(val, S.TOP_LEVEL_KEYS[key], join("$", key), raw, diags)
         elif key not in S.INFORMATIONAL:
-            _unknown(key, "$", ("b00t", "env"), raw, diags)
+            _ignored(key, "$", S.TOP_LEVEL_KEYS, raw, diags)
     _walk(b00t, table, "$.b00t", (), raw, diags)
     if diags.errors > before:
         return None
@@ -228,6 +246,46 @@ def _unknown(key: str, path: str, choices, raw: Raw, diags: Diagnostics) -> None
         help=(f"did you mean {guess!r}? " if guess else "")
         + f"known keys here: {', '.join(sorted(choices))}",
     )
+
+
+def _ignored(key: str, path: str, choices, raw: Raw, diags: Diagnostics, other_type: str = "") -> None:
+    """W0105: a key in one of b00t's tables that neither b00t's reader nor b00tc knows.
+    b00t runs the datum without it, so b00tc compiles it without it, and says so."""
+    if other_type:
+        diags.warn(
+            "W0105",
+            f"{key!r} is read in {other_type} datums, not in a {raw.kind} datum: ignored here",
+            raw.file,
+            join(path, key),
+            key=True,
+            help=f"remove it, or make the datum a {other_type.split(' and ')[0]} datum",
+        )
+        return
+    guess = did_you_mean(key, choices)
+    diags.warn(
+        "W0105",
+        f"unknown key {key!r}: neither b00t nor b00tc reads it, so it is ignored",
+        raw.file,
+        join(path, key),
+        key=True,
+        help=(f"did you mean {guess!r}? " if guess else "")
+        + "fix its name, or remove it (b00t ignores the keys it does not know; b00tc compiles "
+        "the datum without it)",
+    )
+
+
+def _walk_known(val: Any, known: Optional[S.Known], path: str, raw: Raw, diags: Diagnostics) -> None:
+    """A key b00t's reader knows and b00tc ignores: only the names of its keys are checked."""
+    if known is None or known.keys is None:
+        return
+    tables = val if known.many and isinstance(val, list) else [val]
+    for i, table in enumerate(tables):
+        if not isinstance(table, dict):
+            continue  # (install may be a string; b00t checks its own values)
+        tpath = join(path, i) if known.many and isinstance(val, list) else path
+        for key in table:
+            if key not in known.keys and key not in S.INFORMATIONAL:
+                _ignored(key, tpath, known.keys, raw, diags)
 
 
 def _set(raw: Raw, dest: tuple, value: Any, path: str, diags: Diagnostics) -> None:
@@ -255,7 +313,14 @@ def _walk(obj: Any, table: S.Table, path: str, prefix: tuple, raw: Raw, diags: D
         sub = table.keys.get(key)
         kpath = join(path, key)
         if sub is None:
-            _unknown(key, path, table.keys.keys(), raw, diags)
+            if table.b00t is None:  # a table b00tc defines: only a typo
+                _unknown(key, path, table.keys.keys(), raw, diags)
+            elif key in table.b00t:
+                _walk_known(val, table.b00t[key], kpath, raw, diags)
+            elif path == "$.b00t" and key in S.READ_BY:
+                _ignored(key, path, (), raw, diags, other_type=" and ".join(S.READ_BY[key]))
+            else:
+                _ignored(key, path, [*table.keys, *table.b00t], raw, diags)
             continue
         if isinstance(sub, S.Table):
             dest = sub.to if sub.to is not None else prefix + (key,)
@@ -326,16 +391,19 @@ def _check_leaf(val: Any, leaf: S.Leaf, path: str, raw: Raw, diags: Diagnostics)
         diags.error("E0102", f"{path.rsplit('.', 1)[-1]} must be {what}", raw.file, path)
         return _BAD
     if leaf.choices and val not in leaf.choices:
+        # b00t takes schedule_type as any string (b00t-keys.md): b00tc keeps the value
+        # as a hint and schedules as it would without it
         guess = did_you_mean(str(val), leaf.choices)
-        diags.error(
-            "E0108",
-            f"{val!r} is not a known {path.rsplit('.', 1)[-1]}",
+        diags.warn(
+            "W0106",
+            f"{path.rsplit('.', 1)[-1]} {val!r} has no meaning to b00tc: it is recorded as "
+            "b00t.io/schedule-type (a k8s annotation, a compose label, Nomad meta, a comment) "
+            "and the datum is scheduled as it would be without it",
             raw.file,
             path,
             help=(f"did you mean {guess!r}? " if guess else "")
-            + f"one of: {', '.join(leaf.choices)}",
+            + f"the values b00tc knows: {', '.join(leaf.choices)}",
         )
-        return _BAD
     return val
 
 

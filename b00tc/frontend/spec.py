@@ -1,6 +1,11 @@
 """What a datum may contain: every key of both shapes, its type, and where a legacy key
 lands in the canonical shape. One table drives key checking, type checking and
-normalisation, so the canonical and the legacy shape cannot drift apart."""
+normalisation, so the canonical and the legacy shape cannot drift apart.
+
+Beside b00tc's keys, the keys b00t's own reader knows (``B00T_KEYS``, from
+b00t-keys.md): b00t ignores a key it does not know, so a datum b00t runs compiles here
+too. A ``Table`` with ``b00t`` set is one of b00t's tables (unknown key: W0105); one
+without is a table b00tc defines (unknown key: E0101)."""
 
 from __future__ import annotations
 
@@ -31,6 +36,19 @@ class Table(msgspec.Struct, frozen=True):
     to: Optional[tuple] = None  # canonical prefix; None: same as source
     #: keys accepted and ignored in this table (beside the global informational ones)
     ignored: frozenset = frozenset()
+    #: None: a table b00tc defines (b00t has no such table), where an unknown key can only
+    #: be a typo: error E0101. Else a table of b00t's reader, which ignores what it does
+    #: not know: here are the keys it knows and b00tc ignores (a value of ``B00T_KEYS``'
+    #: shape), and a key neither knows is warning W0105 (b00t-keys.md).
+    b00t: Optional[dict] = None
+
+
+class Known(msgspec.Struct, frozen=True):
+    """A table b00t's reader knows and b00tc ignores: the keys b00t reads in it (None:
+    any key), or in each of its tables when ``many`` (an array of tables)."""
+
+    keys: Optional[frozenset] = None
+    many: bool = False
 
 
 class Services(msgspec.Struct, frozen=True):
@@ -72,13 +90,62 @@ INFORMATIONAL = frozenset(
     }
 )
 
+#: b00t-keys.md: the keys of [b00t] that b00t's reader knows. None: a value b00tc does not
+#: look into; Known: a table whose keys b00t reads (an unknown one in it is W0105).
+OPEN = Known()
+B00T_KEYS: dict = {
+    **dict.fromkeys(
+        "name type hint desires status enabled status_msg replacement auto_install skills "
+        "compliance version update version_regex requires_sudo uninstall hook_detect "
+        "hook_install hook_update hook_learn hook_uninstall require command args vsix_id "
+        "script image docker_args oci_uri resource_path chart_path namespace values_file dsn "
+        "keywords package_name aliases url branch clone_path entangled_agents entangled_cli "
+        "entangled_mcp entangled_ai_models entangled_apis entangled_docker entangled_k8s "
+        "channel_prefix depends_on members lfmf_category protocol implements".split()
+    ),
+    "git_attributes": OPEN,
+    "install": Known(frozenset({"requires"})),  # or a string
+    "gate": Known(frozenset("command file env rhai knowledge_backend hint".split()), many=True),
+    "requirements": Known(
+        frozenset("name capability kind command file pattern datum service host port solve hint".split()),
+        many=True,
+    ),
+    "ansible": OPEN,
+    "justfile": OPEN,
+    "mcp": Known(frozenset({"stdio", "httpstream"})),
+    "k0mmand3r": Known(frozenset({"slash", "hidden", "description"})),
+    "learn": Known(frozenset({"topic", "inline", "auto_digest"})),
+    "usage": Known(frozenset({"description", "command", "output"}), many=True),
+    "references": Known(frozenset({"name", "label", "url"}), many=True),
+    "provides": Known(frozenset({"capability"})),
+    "env": OPEN,
+    # open tables: b00t keeps them as untyped JSON
+    "stack": OPEN,
+    "job": OPEN,
+    "skill": OPEN,
+}
+
+#: [b00t.orchestration], b00t's OrchestrationConfig (every key b00tc reads too)
+ORCHESTRATION_KEYS: dict = {
+    **dict.fromkeys("budget_currency schedule_type gpu_batch_group requires_stacks queue_name".split()),
+    "budget_constraint": Known(frozenset({"daily_limit", "cost_per_job", "on_budget_exceeded"})),
+    "resource_requirements": OPEN,
+    "gpu_requirements": Known(frozenset({"count", "memory", "gpu_type"})),
+}
+
+#: the top level of a datum file, beside [b00t] (b00t ignores any other table there)
+TOP_LEVEL_KEYS: dict = {"b00t": None, "env": OPEN, "sections": OPEN}
+
+#: schedule_type values b00tc knows: queue_based (a queue label where the target has
+#: one), gpu_affinity (legacy: with gpu_batch_group), and the hints b00t's n8n.docker.toml
+#: names, recorded. b00t takes any string: another value (b00t-keys.md's example is
+#: "monitoring") is W0106, recorded and otherwise ignored.
 SCHEDULE_TYPES = (
     "queue_based",
     "gpu_affinity",
     "budget_aware",
     "time_based",
     "resource_based",
-    "monitoring",
 )
 
 RESOURCES = Table(
@@ -112,6 +179,7 @@ ORCHESTRATION = Table(
             },
             to=("resources",),
             ignored=frozenset({"gpu"}),  # n8n.docker.toml: gpu = "optional"
+            b00t={},  # b00t: a table of strings; b00tc reads cpu and memory
         ),
         "gpu_requirements": Table(
             {
@@ -121,6 +189,7 @@ ORCHESTRATION = Table(
                 "memory": Leaf(QTY, to=("resources", "gpu_memory")),
             },
             to=("resources",),
+            b00t={},
         ),
         "budget_constraint": Table(
             {
@@ -129,8 +198,10 @@ ORCHESTRATION = Table(
                 "on_budget_exceeded": Leaf(STR, to=("orchestration", "on_budget_exceeded")),
             },
             to=("orchestration",),
+            b00t={},
         ),
-    }
+    },
+    b00t=ORCHESTRATION_KEYS,
 )
 
 DEPENDENCIES = Table({"requires_stacks": Leaf(STRLIST), "wait_for_services": Leaf(STRLIST)})
@@ -151,7 +222,8 @@ JOB = Table(
         "image": Leaf(STR, to=("container", "image")),
         "command": Leaf(ARGV, to=("container", "command")),
         "args": Leaf(STRLIST, to=("container", "args")),
-    }
+    },
+    b00t=B00T_KEYS,
 )
 
 STACK = Table(
@@ -163,7 +235,8 @@ STACK = Table(
         "resources": RESOURCES,
         "orchestration": ORCHESTRATION,
         "services": Services(),
-    }
+    },
+    b00t=B00T_KEYS,
 )
 
 DOCKER = Table(
@@ -171,6 +244,8 @@ DOCKER = Table(
         **_COMMON,
         "image": Leaf(STR),
         "docker_args": Leaf(STRLIST),
+        "oci_uri": Leaf(STR),  # an image reference: the image when there is no `image`
+        "resource_path": Leaf(STR),  # a Dockerfile or compose folder: named, not built
         "command": Leaf(ARGV),
         "args": Leaf(STRLIST),
         "env": EnvMap(),
@@ -185,10 +260,17 @@ DOCKER = Table(
             },
             to=(),
         ),
-    }
+    },
+    b00t=B00T_KEYS,
 )
 
 BY_TYPE = {"job": JOB, "stack": STACK, "docker": DOCKER}
+
+#: which datum types read each key of [b00t] (for the warning on another type's key)
+READ_BY: dict = {}
+for _kind, _table in BY_TYPE.items():
+    for _key in _table.keys:
+        READ_BY.setdefault(_key, []).append(_kind)
 
 #: where the legacy top-level [env] lands
 TOP_LEVEL_ENV = ("env",)
