@@ -25,6 +25,12 @@ from typing import Optional
 from b00tc.backends._options import _BY_KEY, OPTIONS, Option, Options, defaults  # noqa: F401
 
 
+def build_namespace(result) -> Optional[str]:
+    """The k8s namespace a build wrote its objects into (-O k8s.namespace, or the config
+    file's): where kubectl looks when ``--namespace`` is not given."""
+    return (result.target_options.get("k8s") or {}).get("namespace")
+
+
 def _target(name: str) -> Optional[str]:
     from b00tc.backends import ALIASES, REGISTRY
 
@@ -88,11 +94,11 @@ def for_build(values, diags) -> dict[str, Options]:
     """The options a build uses: the config file's ``[targets.*]`` tables, then ``values``
     (``-O``); each error is E0903 in ``diags`` (the build then writes nothing)."""
     given: list[tuple[str, str, object]] = []
-    from b00tc.runtime.config import ConfigError, config_path
+    from b00tc.runtime.configpath import config_path
 
     path = config_path()
     if os.path.lexists(path):  # most builds have no config file: nothing more is imported
-        from b00tc.runtime.config import load
+        from b00tc.runtime.config import ConfigError, load
 
         try:
             tables = load(path).targets

@@ -18,17 +18,11 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from b00tc.runtime.configpath import config_path  # noqa: F401  (where it is read: also here)
+
 
 class ConfigError(ValueError):
     pass
-
-
-def config_path() -> str:
-    explicit = os.environ.get("B00TC_CONFIG")
-    if explicit:
-        return explicit
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return os.path.join(base, "b00tc", "config.toml")
 
 
 @dataclass

@@ -68,7 +68,9 @@ def day_two(op: str, paths, orchestrator: str, config, *, via: str = "cli", incl
     result = build_for(paths, orch, includes, fmt, target_options)
     deployed = deployed_of(result, orch)
     if namespace is None and orch.target == "k8s":  # where build put the objects
-        namespace = (result.target_options.get("k8s") or {}).get("namespace")
+        from b00tc.target_options import build_namespace
+
+        namespace = build_namespace(result)
     opts = Options(namespace=namespace, context=context, follow=follow, volumes=volumes)
     if via == "cli" and orch.PROBED_BEFORE_DAY_TWO:
         avail = orch.available()

@@ -102,7 +102,9 @@ def make_plan(
     orch = orchestrators.get(orchestrator)
     chosen = orch.profile(profile)
     if namespace is None and orch.target == "k8s":  # where build put the objects
-        namespace = (result.target_options.get("k8s") or {}).get("namespace")
+        from b00tc.target_options import build_namespace
+
+        namespace = build_namespace(result)
     o = Options(namespace=namespace, context=context, compose=list(compose_command or DEFAULT_COMPOSE), base=base)
     deployed = deployed_of(result, orch)
     plan = AdapterOutput(orchestrator=orch.name, manifests=[d.manifest for d in deployed if d.manifest],

@@ -30,7 +30,7 @@ class Proc(NamedTuple):
     zombie: bool
 
 
-def _stat(pid: int) -> Optional[Proc]:
+def read_stat(pid: int) -> Optional[Proc]:
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             fields = f.read().rsplit(b")", 1)[1].split()
@@ -48,7 +48,7 @@ def snapshot() -> dict[int, Proc]:
         return procs
     for name in names:
         if name.isdigit():
-            p = _stat(int(name))
+            p = read_stat(int(name))
             if p is not None:
                 procs[int(name)] = p
     return procs
@@ -74,7 +74,7 @@ def protected() -> set[int]:
     keep, pid = set(), os.getpid()
     while pid > 1 and pid not in keep:
         keep.add(pid)
-        p = _stat(pid)
+        p = read_stat(pid)
         pid = p.ppid if p else 0
     return keep
 

@@ -46,12 +46,10 @@ def _proc_start(pid: int) -> Optional[str]:
     """The process's start time (field 22 of /proc/PID/stat): tells a pid reused by
     another process apart from the job's. None when no process runs there (a zombie has
     ended: it only waits for its parent to read its exit code)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return None if fields[0] in ("Z", "X") else fields[19]
-    except (OSError, IndexError):
-        return None
+    from b00tc.runtime.proctree import read_stat
+
+    p = read_stat(pid)
+    return None if p is None or p.zombie else str(p.start)
 
 
 #: the largest state.json b00tc writes is well under this; a bigger one was not written by it

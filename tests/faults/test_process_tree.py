@@ -59,7 +59,7 @@ def _gone(pid: int, timeout: float = 10) -> bool:
     """No process with this pid, or only its zombie (its parent has not read it yet)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        p = proctree._stat(pid)
+        p = proctree.read_stat(pid)
         if p is None or p.zombie:
             return True
         time.sleep(0.05)
@@ -102,7 +102,7 @@ def test_a_child_that_left_the_session_is_stopped_after_the_job_ended(tmp_path, 
     assert deploy.returncode == 0, deploy.stderr
     child = _wait_for(tmp_path / "child")
     reap.append(child)
-    assert proctree._stat(child) is not None and not proctree._stat(child).zombie
+    assert proctree.read_stat(child) is not None and not proctree.read_stat(child).zombie
     down = _b00tc(tmp_path, "down", str(job), "--orchestrator", "direct")
     assert down.returncode == 0, down.stderr
     assert "stopping process" in down.stdout + down.stderr

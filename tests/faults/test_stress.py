@@ -74,7 +74,7 @@ def test_concurrent_deploy_status_logs_down(tmp_path):
     deadline = time.monotonic() + 10
     alive = pids
     while alive and time.monotonic() < deadline:
-        alive = [p for p in pids if (s := proctree._stat(p)) is not None and not s.zombie
+        alive = [p for p in pids if (s := proctree.read_stat(p)) is not None and not s.zombie
                  and s.session in pids]
         time.sleep(0.1)
     assert alive == [], "processes of the job survived the last down"
