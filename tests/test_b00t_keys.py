@@ -289,6 +289,24 @@ def test_type_disagreeing_with_file_name_is_a_warning_and_the_type_decides(tmp_p
     assert [d.code for d in s.diags if d.is_error] == ["W0107"] and not s.ok
 
 
+def test_name_disagreeing_with_file_name_is_a_warning_and_the_name_decides(tmp_path):
+    """b00t finds a datum by its file name and then knows it by ``[b00t] name`` (b00t's own
+    ``obsidian-mcp.docker.toml`` says ``name = "obsidian-mcp-bridge"``): W0108, the
+    outputs are named after the name in the file, and a stack naming the member by its
+    file name still finds it. Under --strict the warning is an error and nothing builds."""
+    text = '[b00t]\nname = "bridge"\ntype = "docker"\nimage = "nginx:1"\n'
+    r = build_text(tmp_path, "web.docker.toml", text)
+    assert not r.diags.errors, rendered(r)
+    (w,) = [d for d in r.diags if d.code == "W0108"]
+    assert "'bridge'" in w.message and "'web'" in w.message and "web.docker.toml:2:8" in rendered(r)
+    assert [f.path for _, f in r.outputs] == ["bridge.compose.yaml"]
+    assert "name: bridge" in r.outputs[0][1].content and "bridge:" in r.outputs[0][1].content
+    s = build_text(tmp_path, "s.stack.toml", '[b00t]\nname = "s"\ntype = "stack"\nmembers = ["web.docker"]\n')
+    assert not s.diags.errors and "name: bridge" in s.outputs[0][1].content, rendered(s)
+    strict = build_text(tmp_path, "web.docker.toml", text, strict=True)
+    assert [d.code for d in strict.diags if d.is_error] == ["W0108"] and not strict.ok
+
+
 def test_member_file_whose_type_says_cli_is_skipped(tmp_path):
     (tmp_path / "tool.docker.toml").write_text('[b00t]\nname = "tool"\ntype = "cli"\ncommand = "tool"\n')
     (tmp_path / "web.docker.toml").write_text('[b00t]\nname = "web"\ntype = "docker"\nimage = "nginx:1"\n')

@@ -165,19 +165,20 @@ def read_datum(
     base = os.path.basename(file)
     m = FILE_NAME.fullmatch(base)
     if m and file != "-" and m["name"] != name:
-        diags.error(
-            "E0104",
-            f"[b00t] name {name!r} does not match the file name {base!r} (which says name {m['name']!r})",
+        # b00t names a datum by its [b00t] name once the file is found; so does b00tc
+        diags.warn(
+            "W0108",
+            f"[b00t] name {name!r} does not match the file name '{base}' (which says name "
+            f"'{m['name']}'): the name in the file decides, its output is named {name!r}",
             file,
             "$.b00t.name",
-            help=f'rename the file to {name}.{m["type"]}.toml or set name = "{m["name"]}"',
+            help=f'rename the file to {name}.{m["type"]}.toml, or set name = "{m["name"]}" if the file name is right',
         )
-        return None
     if m and file != "-" and m["type"] != kind:
         # b00t reads the type inside the file; so does b00tc (b00t-keys.md)
         diags.warn(
             "W0107",
-            f"[b00t] type {kind!r} does not match the file name {base!r} (which says type "
+            f"[b00t] type {kind!r} does not match the file name '{base}' (which says type "
             f"{m['type']!r}): the type in the file decides, this is a {kind} datum",
             file,
             "$.b00t.type",
