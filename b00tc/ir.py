@@ -309,8 +309,9 @@ class Annotation(Node):
 
 
 class Unit(Node):
-    """What one backend renders: a root datum after every pass, with the stacks it
-    requires filled in from the program (``Program.units``)."""
+    """What one backend renders: a root datum after every pass, or a stack deployed with
+    one (required, or included as a member), with the stacks it requires and includes
+    filled in from the program (``Program.units``)."""
 
     datum: Datum
     annotations: tuple[Annotation, ...] = ()

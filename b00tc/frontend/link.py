@@ -1,8 +1,9 @@
 """The link phase: every datum one build needs, read once, into one ``Program``.
 
 Roots come from the command line (or as text); from each root the linker follows the
-names it writes: a stack's members (``"n8n.docker"``) and every ``requires_stacks`` entry,
-found on the datum search path of the root's folder (``SearchPath``). Each file is read
+names it writes: a stack's members (``"n8n.docker"``; ``"db.stack"`` includes that stack,
+an edge of ``Program.includes``) and every ``requires_stacks`` entry, found on the datum
+search path of the root's folder (``SearchPath``). Each file is read
 and built once per run however many datums name it; a name is looked up once per folder.
 What the linker decides, it reports here: a name found nowhere (E0302), a member that is not
 a container (W0101), a member listed twice (E0113), a stack left with nothing to deploy

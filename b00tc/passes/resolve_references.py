@@ -1,6 +1,7 @@
 """Resolve what a datum names, over the linked program: the services of each stack,
-required and included stacks (with cycles, however they mix), ``wait_for_services`` entries and every ``${STACK:...}``
-reference.
+required and included stacks (with cycles, however the two mix), ``wait_for_services``
+entries and every ``${STACK:...}`` reference. A stack's references reach the stacks it
+requires and includes, and the stacks those include (``Program.needs``).
 
 After this pass each stack of the program knows its members (the stack's env merged under
 each member's own, references resolved in the stack's scope) and its services, each job
@@ -128,7 +129,7 @@ class _Resolver:
         if name in chain or name == owner:
             names = chain[chain.index(name):] + (name,) if name in chain else (owner, name)
             hows = {self.how.get(pair, "require") for pair in zip(names, names[1:])}
-            verb = "include and require" if len(hows) > 1 else f"{hows.pop()}"
+            verb = "include and require" if len(hows) > 1 else hows.pop()
             cycle = " -> ".join(chain + (name,)) if name in chain else f"{owner} -> {name}"
             self.ctx.diags.error(
                 "E0305",
