@@ -207,7 +207,10 @@ def read_datum(
         return None
     table = S.BY_TYPE.get(kind)
     if other_kinds and expect_kind and kind != expect_kind:
-        return Raw(file, kind, name)
+        if kind not in S.MEMBER_TYPES:
+            return Raw(file, kind, name)
+        table = S.MEMBER_TYPES[kind]  # a chart member: its keys are read
+        expect_kind = kind
     if table is None or (expect_kind and kind != expect_kind):
         what = expect_kind or "job, stack or docker"
         diags.error(
@@ -230,6 +233,19 @@ def read_datum(
         elif key not in S.INFORMATIONAL:
             _ignored(key, "$", S.TOP_LEVEL_KEYS, raw, diags)
     _walk(b00t, table, "$.b00t", (), raw, diags)
+    if kind in S.MEMBER_TYPES:
+        # a chart's `helm repo add <alias> <url>` line names its repository, and desires
+        # its version (b00t-keys.md): read here, informational in other datums
+        if isinstance(b00t.get("install"), str):
+            raw.canon[("install",)] = b00t["install"]
+            raw.origin[("install",)] = "$.b00t.install"
+        desires = b00t.get("desires")
+        if isinstance(desires, str):
+            raw.canon[("desires",)] = desires
+            raw.origin[("desires",)] = "$.b00t.desires"
+        elif desires is not None and b00t.get("chart_path") is not None:
+            diags.error("E0102", f"desires (the chart version) must be a string, got {_tname(desires)}",
+                        file, "$.b00t.desires", help=f'quote it: desires = "{desires}"')
     if diags.errors > before:
         return None
     return raw
