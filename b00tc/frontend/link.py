@@ -155,6 +155,7 @@ class Linker:
         edges: list[Edge] = []
         skipped: list[SkippedMember] = []
         charts: list[HelmChart] = []
+        chart_names: list[Name] = []
         seen: set[str] = set()
         for n in stack.member_names:
             found = self._member(n, stack, folder)
@@ -170,9 +171,19 @@ class Linker:
             seen.add(member.datum)
             if isinstance(member, HelmChart):
                 charts.append(member)
+                chart_names.append(n)
                 continue
             edges.append(Edge(name=n.value, target=mkey, path=n.path))
         elsewhere = ", ".join(t for t in self.targets if t != "k8s")
+        for n in chart_names if elsewhere or not self.targets else ():
+            self.diags.warn(
+                "W0101",
+                f"member {n.value} is a Helm chart, deployed on k8s only: skipped on "
+                + (elsewhere or "every target but k8s"),
+                stack.file,
+                n.path,
+                help="b00tc deploys Helm charts as Flux HelmReleases on Kubernetes",
+            )
         if charts and not edges and elsewhere:
             self.diags.warn(
                 "W0104",
@@ -308,16 +319,6 @@ class Linker:
                 "(in chart_path and helm repo add)",
             )
             return None
-        elsewhere = [t for t in self.targets if t != "k8s"]
-        if elsewhere or not self.targets:
-            self.diags.warn(
-                "W0101",
-                f"member {n.value} is a Helm chart, deployed on k8s only: skipped on "
-                + (", ".join(elsewhere) or "every target but k8s"),
-                stack.file,
-                n.path,
-                help="b00tc deploys Helm charts as Flux HelmReleases on Kubernetes",
-            )
         return key, chart
 
     def _read_member(self, file: str, folder: _Folder) -> Optional[Member]:
