@@ -16,7 +16,7 @@ import shlex
 from typing import Any, Optional
 
 from b00tc.diagnostics import Diagnostics, Span, locate
-from b00tc.frontend.read import Raw
+from b00tc.frontend.read import Raw, _tname
 from b00tc.ir import HelmChart
 
 #: a HelmRelease holds its values inline, and a Kubernetes object is at most ~1.5 MiB (etcd)
@@ -32,9 +32,31 @@ class Skip(Exception):
     """The member is not deployed; its warning is reported."""
 
 
+def read_chart_keys(raw: Raw, diags: Diagnostics) -> bool:
+    """The keys of [b00t] a chart reads that other datums do not: its `helm repo add <alias>
+    <url>` line is in ``install`` and its version is ``desires`` (b00t-keys.md), both
+    informational elsewhere (an ``install`` table with ``requires`` is b00t's own).
+    False when desires is not a string (E0102)."""
+    b00t = raw.table
+    if isinstance(b00t.get("install"), str):
+        raw.canon[("install",)] = b00t["install"]
+        raw.origin[("install",)] = "$.b00t.install"
+    desires = b00t.get("desires")
+    if isinstance(desires, str):
+        raw.canon[("desires",)] = desires
+        raw.origin[("desires",)] = "$.b00t.desires"
+    elif desires is not None and b00t.get("chart_path") is not None:
+        diags.error("E0102", f"desires (the chart version) must be a string, got {_tname(desires)}",
+                    raw.file, "$.b00t.desires", help=f'quote it: desires = "{desires}"')
+        return False
+    return True
+
+
 def build_chart(raw: Raw, diags: Diagnostics, search_dirs: list[str]) -> Optional[HelmChart]:
     """The chart of a k8s datum that has ``chart_path``; None when it cannot be deployed
     (its error or warning is in ``diags``)."""
+    if not read_chart_keys(raw, diags):
+        return None
     chart_path: str = raw.get("chart_path")
     cpath = raw.path("chart_path")
     alias, slash, chart = chart_path.partition("/")

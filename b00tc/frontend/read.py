@@ -34,6 +34,7 @@ class Raw:
         self.canon: dict[tuple, Any] = {}
         self.origin: dict[tuple, str] = {}
         self.scalar_argv: set[tuple] = set()  # a command written as one string
+        self.table: dict = {}  # [b00t] as read, for a member type's own keys (k8s)
 
     def get(self, *key: str, default: Any = None) -> Any:
         return self.canon.get(key, default)
@@ -233,19 +234,8 @@ def read_datum(
         elif key not in S.INFORMATIONAL:
             _ignored(key, "$", S.TOP_LEVEL_KEYS, raw, diags)
     _walk(b00t, table, "$.b00t", (), raw, diags)
-    if kind in S.MEMBER_TYPES:
-        # a chart's `helm repo add <alias> <url>` line names its repository, and desires
-        # its version (b00t-keys.md): read here, informational in other datums
-        if isinstance(b00t.get("install"), str):
-            raw.canon[("install",)] = b00t["install"]
-            raw.origin[("install",)] = "$.b00t.install"
-        desires = b00t.get("desires")
-        if isinstance(desires, str):
-            raw.canon[("desires",)] = desires
-            raw.origin[("desires",)] = "$.b00t.desires"
-        elif desires is not None and b00t.get("chart_path") is not None:
-            diags.error("E0102", f"desires (the chart version) must be a string, got {_tname(desires)}",
-                        file, "$.b00t.desires", help=f'quote it: desires = "{desires}"')
+    if kind in S.MEMBER_TYPES:  # a chart reads its install script and desires (frontend/helm.py)
+        raw.table = b00t
     if diags.errors > before:
         return None
     return raw

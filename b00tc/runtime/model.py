@@ -113,10 +113,13 @@ class AdapterOutput:
     mcp_server: str = ""
     #: each host variable the datums use: set or not where deploy runs (never its value)
     host_variables: dict[str, bool] = field(default_factory=dict)
+    #: what the orchestrator must have before the manifests apply (k8s: Flux for charts)
+    requires: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {
             "orchestrator": self.orchestrator,
+            **({"requires": list(self.requires)} if self.requires else {}),
             "manifests": [{"path": m.path, "content": m.content} for m in self.manifests],
             "commands": [c.text() for c in self.commands],
             "mcp_commands": [c.to_json() for c in self.mcp_commands],
@@ -133,6 +136,9 @@ class AdapterOutput:
             n = m.content.count("\n")
             what = f"required stack {m.datum}, deployed first" if m.required else f"{m.kind} {m.datum}"
             lines.append(f"  {m.path} ({what}, {n} line{'s' * (n != 1)})")
+        if self.requires:
+            lines.append("requires (deploy checks it before applying anything):")
+            lines += [f"  {r}" for r in self.requires]
         if self.host_variables:
             lines.append("host variables (deploy supplies them; values are never shown):")
             lines += [f"  {k} {_set_or_not(v)}" for k, v in self.host_variables.items()]
@@ -184,6 +190,8 @@ class Deployed:
     file: str = ""
     #: a stack a root requires, deployed before it and left alone by day two
     required: bool = False
+    #: a stack's Helm chart members (k8s: Flux HelmReleases)
+    charts: list[str] = field(default_factory=list)
 
     @property
     def datum(self) -> str:

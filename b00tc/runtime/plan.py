@@ -32,7 +32,7 @@ def deployed_of(result, orchestrator: Orchestrator) -> list[Deployed]:
         f = written.pop(d.name + orchestrator.suffix, None)
         manifest = Manifest(f.path, f.content, f.mode, d.name, kind, unit.required) if f is not None else None
         out.append(Deployed(d.name, kind, [] if kind == "job" else [m.name for m in d.members], manifest, d.file,
-                            unit.required))
+                            unit.required, [] if kind == "job" else [c.name for c in d.charts]))
     if written:  # the target names its files otherwise than the orchestrator expects: a bug
         raise AssertionError(f"{orchestrator.target} wrote {', '.join(written)}, the file of no datum "
                              f"(expected NAME{orchestrator.suffix})")
@@ -111,6 +111,7 @@ def make_plan(
                          profile=chosen)
     env = host_env or {}
     plan.host_variables = {name: name in env for name in host_variables(result)}
+    plan.requires = orch.prerequisites([d for d in deployed if d.manifest])
     stores = stores_of(result, orch)
     if stores:
         filled = values or placeholders(stores)
