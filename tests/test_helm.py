@@ -284,3 +284,20 @@ def test_pyyaml_is_imported_only_for_a_values_file():
     assert p.returncode == 0, p.stderr
 
 
+
+
+def test_values_file_outside_the_confined_folder_is_not_read(tmp_path):
+    """b00tc mcp confines reading to its folder: a values file outside it (a path up, or a
+    symbolic link out) is E0901, and its content reaches no output."""
+    from b00tc.compiler import BuildRequest, build
+
+    served = tmp_path / "served"
+    served.mkdir()
+    (tmp_path / "secret.yaml").write_text("token: s3cret\n")
+    os.symlink(tmp_path / "secret.yaml", served / "link.yaml")
+    for name in ("../secret.yaml", "link.yaml"):
+        chart(served, "app", f'chart_path = "acme/app"\nurl = "https://charts.acme.example"\nvalues_file = "{name}"\n')
+        r = build(BuildRequest(paths=[stack(served, ["app.k8s"])], targets=["k8s"], confine=str(served),
+                               datum_path=""))
+        assert [d.code for d in r.diags if d.is_error] == ["E0901"], rendered(r)
+        assert not r.outputs and "s3cret" not in rendered(r)

@@ -52,9 +52,11 @@ def read_chart_keys(raw: Raw, diags: Diagnostics) -> bool:
     return True
 
 
-def build_chart(raw: Raw, diags: Diagnostics, search_dirs: list[str]) -> Optional[HelmChart]:
+def build_chart(raw: Raw, diags: Diagnostics, search_dirs: list[str],
+                confine: Optional[str] = None) -> Optional[HelmChart]:
     """The chart of a k8s datum that has ``chart_path``; None when it cannot be deployed
-    (its error or warning is in ``diags``)."""
+    (its error or warning is in ``diags``). ``confine``: the folder (a real path) no values
+    file outside of is read (``b00tc mcp``), as for datums (E0901)."""
     if not read_chart_keys(raw, diags):
         return None
     chart_path: str = raw.get("chart_path")
@@ -73,7 +75,7 @@ def build_chart(raw: Raw, diags: Diagnostics, search_dirs: list[str]) -> Optiona
     url = _url(raw, alias, diags)
     if url is None:
         return None
-    values, values_file = _values(raw, diags, search_dirs)
+    values, values_file = _values(raw, diags, search_dirs, confine)
     if values is _BAD:
         return None
     return HelmChart(
@@ -160,7 +162,7 @@ def _url(raw: Raw, alias: str, diags: Diagnostics) -> Optional[str]:
 _BAD: Any = object()
 
 
-def _values(raw: Raw, diags: Diagnostics, search_dirs: list[str]) -> tuple[Any, str]:
+def _values(raw: Raw, diags: Diagnostics, search_dirs: list[str], confine: Optional[str]) -> tuple[Any, str]:
     """(values, file read): (None, "") without a values file or when it is not found
     (W0109); (_BAD, "") when it cannot be used (E0117)."""
     name = raw.get("values_file")
@@ -184,6 +186,12 @@ def _values(raw: Raw, diags: Diagnostics, search_dirs: list[str]) -> tuple[Any, 
         )
         return None, ""
     found = os.path.normpath(found)
+    if confine is not None:
+        real = os.path.realpath(found)
+        if real != confine and not real.startswith(confine.rstrip(os.sep) + os.sep):
+            diags.error("E0901", f"values file {found} is outside the folder served ({confine}): not read",
+                        raw.file, vpath, help="b00tc mcp reads only files under the folder it was started in")
+            return _BAD, ""
     from b00tc.frontend.files import Unreadable, read_regular
 
     try:

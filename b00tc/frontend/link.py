@@ -355,7 +355,7 @@ class Linker:
             return None
         from b00tc.frontend.helm import build_chart
 
-        chart = build_chart(raw, self.diags, folder.search.dirs)
+        chart = build_chart(raw, self.diags, folder.search.dirs, self.confine)
         if chart is None:  # said why (W0108, W0109 or an error): skipped
             self.not_container[key] = ("", "")  # skipped, and said why once
         else:
