@@ -6,7 +6,9 @@ found on the datum search path of the root's folder (``SearchPath``). Each file 
 and built once per run however many datums name it; a name is looked up once per folder.
 What the linker decides, it reports here: a name found nowhere (E0302), a member that is not
 a container (W0101), a member listed twice (E0113), a stack left with nothing to deploy
-(W0104). Passes then run over the program and never read a file.
+(W0104). A ``<name>.k8s`` member with ``chart_path`` is a Helm chart (frontend/helm.py),
+carried on its stack (``Stack.charts``) for the k8s target. Passes then run over the
+program and never read a file.
 """
 
 from __future__ import annotations
@@ -93,7 +95,8 @@ class Linker:
         key = key_of(file)
         if text is None and (
             key in self.failed
-            or (key in self.members and self.members[key] is None and key not in self.not_container)
+            or (key in self.members and self.members[key] is None and key not in self.not_container
+                and key not in self.charts)
         ):
             return  # an earlier root named it and its errors are reported
         # (a member skipped as not deployable is read again as a root: that is an error)
