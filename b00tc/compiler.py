@@ -122,6 +122,10 @@ def unit_files(unit: Unit) -> list[str]:
         files.add(s.file)
         for m in s.members:
             files.add(m.file)
+        for c in s.charts:
+            files.add(c.file)
+            if c.values_file:
+                files.add(c.values_file)
         for r in s.requires:
             stack(r)
 
@@ -153,7 +157,7 @@ def build(req: BuildRequest, diags: Optional[Diagnostics] = None) -> BuildResult
     for target in req.targets:
         backend = get_backend(target)
         for unit in units:
-            if unit.empty:
+            if unit.empty_for(backend.RENDERS_CHARTS):
                 continue
             ctx = Context(target=target, env=req.host_env, helper_image=req.helper_image, lowered=lowered,
                           options=req.target_options.get(target) or {})

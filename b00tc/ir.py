@@ -233,6 +233,26 @@ class ServiceDecl(Node):
     path: str = ""
 
 
+class HelmChart(Node):
+    """A ``<name>.k8s`` member with ``chart_path``: a Helm chart, deployed on Kubernetes
+    only (a Flux HelmRepository and HelmRelease); every other target skips it."""
+
+    name: str  # the datum name: the release's
+    datum: str  # "<name>.k8s"
+    file: str
+    repo: str  # the repository alias of chart_path "<alias>/<chart>"
+    chart: str
+    url: str  # the repository's URL: ``url``, else the install script's ``helm repo add``
+    url_path: str = ""  # $.b00t.url or $.b00t.install
+    version: str = ""  # desires; "" for the repository's latest
+    namespace: str = ""  # where the release goes; "" for the HelmRelease's own
+    #: the values file's content (str keys; str, int, float, bool, None, list, dict)
+    values: Optional[dict] = None
+    values_file: str = ""  # the file read, for dependencies
+    path: str = ""  # of chart_path
+    hint: str = ""
+
+
 class SkippedMember(Node):
     datum: str  # "python.cli"
     kind: str  # "cli"
@@ -259,6 +279,8 @@ class Stack(Node, tag="stack"):
     file: str
     hint: str = ""
     members: tuple[Member, ...] = ()
+    #: Helm chart members, in order: rendered on Kubernetes only
+    charts: tuple[HelmChart, ...] = ()
     skipped: tuple[SkippedMember, ...] = ()
     services: tuple[ServiceDecl, ...] = ()
     env: tuple[EnvVar, ...] = ()
@@ -325,8 +347,13 @@ class Unit(Node):
 
     @property
     def empty(self) -> bool:
-        """A stack with no deployable member: nothing to render (W0104 said so)."""
-        return isinstance(self.datum, Stack) and not self.datum.members
+        """A stack with no deployable member on any target: nothing to render (W0104)."""
+        return isinstance(self.datum, Stack) and not self.datum.members and not self.datum.charts
+
+    def empty_for(self, charts: bool) -> bool:
+        """Nothing to render on a target that renders Helm charts (``charts``) or not: a
+        stack of chart members only is empty on every target but Kubernetes."""
+        return isinstance(self.datum, Stack) and not self.datum.members and not (charts and self.datum.charts)
 
 
 # ---------------------------------------------------------------------------

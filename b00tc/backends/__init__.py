@@ -54,6 +54,9 @@ class Backend:
     KEEPS_HOST_VARS: ClassVar[bool] = False
     #: the datum kinds (``b00tc.ir.DATUM_KINDS``) this target renders
     KINDS: ClassVar[tuple[str, ...]] = ()
+    #: renders a stack's Helm chart members (``Stack.charts``); a target that does not
+    #: skips them (the link phase said so, W0101)
+    RENDERS_CHARTS: ClassVar[bool] = False
 
     def render(self, unit: "Unit", ctx: "Context") -> list[OutputFile]:
         from b00tc.ir import kind_of

@@ -1,6 +1,7 @@
 """Kubernetes backend: a Job becomes one ``batch/v1`` Job; a Stack becomes, per member, an
 ``apps/v1`` Deployment, plus a ``v1`` Service per declared service and a
-PersistentVolumeClaim per named volume.
+PersistentVolumeClaim per named volume; a Helm chart member a Flux ``HelmRepository`` (one
+per repository alias) and ``HelmRelease``.
 
 Host variables are never resolved into env, command or args: they are read from a Secret
 per Job or member that deploy creates (``_k8s_secret``: ``secretKeyRef`` and
@@ -37,6 +38,7 @@ from b00tc.ir import (
     Datum,
     EnvVar,
     Gpu,
+    HelmChart,
     Job,
     Member,
     Mount,
@@ -88,6 +90,10 @@ GFD_PRODUCTS: dict[str, tuple[str, ...]] = {
 #: what GFD appends to the product of a GPU the device plugin time-slices
 GFD_SHARED_SUFFIX = "-SHARED"
 
+#: how often Flux checks the repository index and reconciles a release (drift, upgrades)
+HELM_REPOSITORY_INTERVAL = "1h"
+HELM_RELEASE_INTERVAL = "10m"
+
 _BINARY_SUFFIXES = (
     ("Ei", 2**60), ("Pi", 2**50), ("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)
 )
@@ -99,6 +105,7 @@ class K8sBackend(Backend):
     KEEPS_HOST_VARS = False
 
     KINDS = ("job", "stack")
+    RENDERS_CHARTS = True
 
     def render_job(self, unit: Unit, job: Job, ctx: Context) -> list[OutputFile]:
         gen = _Generator(unit, ctx)
@@ -514,7 +521,59 @@ class _Generator:
                 svc = self.service(member.name, member, stack, [], annotations, stack.file, "")
                 if svc is not None:
                     services.append(svc)
-        return [*claims.values(), *services, *deployments]
+        repositories: dict[str, dict] = {}
+        releases = []
+        for chart in stack.charts:
+            # charts of one alias share its HelmRepository (the link phase checked one URL)
+            if chart.repo not in repositories:
+                repositories[chart.repo] = self.helm_repository(chart, stack)
+            releases.append(self.helm_release(chart, stack, annotations))
+        return [*repositories.values(), *claims.values(), *services, *deployments, *releases]
+
+    # -- Helm charts (Flux) ---------------------------------------------------
+
+    def helm_repository(self, chart: HelmChart, stack: Stack) -> dict:
+        """A Flux source-controller HelmRepository (v1) named after the alias; an
+        ``oci://`` URL is an OCI repository (``type: oci``)."""
+        spec: dict = {"interval": HELM_REPOSITORY_INTERVAL, "url": chart.url}
+        if chart.url.startswith("oci://"):
+            spec["type"] = "oci"
+        return {
+            "apiVersion": "source.toolkit.fluxcd.io/v1",
+            "kind": "HelmRepository",
+            "metadata": {"name": chart.repo, "labels": self.labels(chart.repo, f"{stack.name}.stack", stack.name)},
+            "spec": spec,
+        }
+
+    def helm_release(self, chart: HelmChart, stack: Stack, annotations: dict) -> dict:
+        """A Flux helm-controller HelmRelease (v2): the chart from its HelmRepository, at
+        ``desires``' version, released as the datum's name into its namespace (created on
+        install), with the values file's content inline."""
+        chart_spec: dict = {"chart": chart.chart}
+        if chart.version:
+            chart_spec["version"] = chart.version
+        chart_spec["sourceRef"] = {"kind": "HelmRepository", "name": chart.repo}
+        spec: dict = {
+            "interval": HELM_RELEASE_INTERVAL,
+            # Flux's default is <targetNamespace>-<name>; b00t's install scripts name the
+            # release after the datum, as `helm list` then finds it
+            "releaseName": chart.name,
+            "chart": {"spec": chart_spec},
+        }
+        if chart.namespace:
+            spec["targetNamespace"] = chart.namespace
+            spec["install"] = {"createNamespace": True}
+        if chart.values:
+            spec["values"] = chart.values
+        metadata: dict = {"name": chart.name, "labels": self.labels(chart.name, chart.datum, stack.name)}
+        if annotations:
+            metadata["annotations"] = dict(annotations)
+        return {
+            "apiVersion": "helm.toolkit.fluxcd.io/v2",
+            "kind": "HelmRelease",
+            "metadata": metadata,
+            "spec": spec,
+        }
 
     def stack_resources(self, stack: Stack) -> dict:
         res = stack.resources

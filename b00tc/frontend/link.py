@@ -7,7 +7,9 @@ search path of the root's folder (``SearchPath``). Each file is read
 and built once per run however many datums name it; a name is looked up once per folder.
 What the linker decides, it reports here: a name found nowhere (E0302), a member that is not
 a container (W0101), a member listed twice (E0113), a stack left with nothing to deploy
-(W0104). Passes then run over the program and never read a file.
+(W0104). A ``<name>.k8s`` member with ``chart_path`` is a Helm chart (frontend/helm.py),
+carried on its stack (``Stack.charts``) for the k8s target. Passes then run over the
+program and never read a file.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from b00tc.diagnostics import Diagnostics
 from b00tc.frontend.build import build_job, build_member, build_stack, member_image, no_image_help
 from b00tc.frontend.read import read_datum
 from b00tc.frontend.search import SearchPath
-from b00tc.ir import Datum, Edge, Job, Member, Name, Program, SkippedMember, Stack, key_of
+from b00tc.ir import Datum, Edge, HelmChart, Job, Member, Name, Program, SkippedMember, Stack, key_of
 
 STDIN = "<stdin>"
 #: how many required stacks deep linking follows (E0307 past it; each level recurses)
@@ -55,6 +57,9 @@ class Linker:
         self.failed: set[str] = set()  # stack keys that could not be read or built
         #: member files read and found not deployable: key -> (what it is, help)
         self.not_container: dict[str, tuple[str, str]] = {}
+        #: Helm chart members by key, and each repository alias's first chart (one URL each)
+        self.charts: dict[str, HelmChart] = {}
+        self.repos: dict[str, HelmChart] = {}
         self.depth = 0  # how many required stacks deep _stack_edge is now
 
     def program(self) -> Program:
@@ -93,7 +98,8 @@ class Linker:
         key = key_of(file)
         if text is None and (
             key in self.failed
-            or (key in self.members and self.members[key] is None and key not in self.not_container)
+            or (key in self.members and self.members[key] is None and key not in self.not_container
+                and key not in self.charts)
         ):
             return  # an earlier root named it and its errors are reported
         # (a member skipped as not deployable is read again as a root: that is an error)
@@ -154,6 +160,8 @@ class Linker:
         self.datums[key] = stack
         edges: list[Edge] = []
         skipped: list[SkippedMember] = []
+        charts: list[HelmChart] = []
+        chart_names: list[Name] = []
         seen: set[str] = set()
         included: list[Edge] = []
         for n in stack.member_names:
@@ -167,13 +175,36 @@ class Linker:
                 skipped.append(found)
                 continue
             mkey, member = found
-            if member.name in seen:
+            if member.datum in seen:
                 self.diags.error("E0113", f"member {n.value} is listed twice", stack.file, n.path)
                 continue
-            seen.add(member.name)
+            seen.add(member.datum)
+            if isinstance(member, HelmChart):
+                charts.append(member)
+                chart_names.append(n)
+                continue
             edges.append(Edge(name=n.value, target=mkey, path=n.path))
         self.included[key] = tuple(included)
-        if not edges and not any(self._deploys(e.target, {key}) for e in included):
+        parts_deploy = any(self._deploys(e.target, {key}) for e in included)
+        elsewhere = ", ".join(t for t in self.targets if t != "k8s")
+        for n in chart_names if elsewhere or not self.targets else ():
+            self.diags.warn(
+                "W0101",
+                f"member {n.value} is a Helm chart, deployed on k8s only: skipped on "
+                + (elsewhere or "every target but k8s"),
+                stack.file,
+                n.path,
+                help="b00tc deploys Helm charts as Flux HelmReleases on Kubernetes",
+            )
+        if charts and not edges and elsewhere and not parts_deploy:
+            self.diags.warn(
+                "W0104",
+                f"stack {stack.name} has only Helm chart members: nothing is written for it on {elsewhere}",
+                stack.file,
+                stack.member_names[0].path,
+                help="Helm charts are deployed on k8s only; add docker members for the other targets",
+            )
+        if not edges and not charts and not parts_deploy:
             self.diags.warn(
                 "W0104",
                 f"stack {stack.name} has no deployable member: nothing is written for it",
@@ -181,7 +212,7 @@ class Linker:
                 stack.member_names[0].path if stack.member_names else "$.b00t.name",
                 help="add docker members (members = [\"<name>.docker\", ...])",
             )
-        self.datums[key] = replace(stack, skipped=tuple(skipped))
+        self.datums[key] = replace(stack, skipped=tuple(skipped), charts=tuple(charts))
         self.member_edges[key] = tuple(edges)
         self.requires[key] = tuple(self._stack_edge(n, stack.file, folder) for n in stack.requires_stacks)
 
@@ -235,14 +266,18 @@ class Linker:
         included.append(edge)
 
     def _deploys(self, key: str, seen: set[str]) -> bool:
-        """The stack ``key``, or a stack it includes, has a deployable member; True for one
-        being linked still (a cycle: its error is enough)."""
+        """The stack ``key``, or a stack it includes, has a deployable member (a container,
+        or a Helm chart: deployed on k8s); True for one being linked still (a cycle: its
+        error is enough)."""
         if not key or key in seen:
             return False
         if key not in self.member_edges:
             return key in self.datums
         seen.add(key)
-        return bool(self.member_edges[key]) or any(self._deploys(e.target, seen) for e in self.included.get(key, ()))
+        s = self.datums.get(key)
+        if self.member_edges[key] or (isinstance(s, Stack) and s.charts):
+            return True
+        return any(self._deploys(e.target, seen) for e in self.included.get(key, ()))
 
     # -- members --------------------------------------------------------------------
 
@@ -260,7 +295,7 @@ class Linker:
                 help='write members = ["n8n.docker", ...]',
             )
             return None
-        if kind != "docker":
+        if kind not in ("docker", "k8s"):
             targets = ", ".join(self.targets) or "every container target"
             self.diags.warn(
                 "W0101",
@@ -275,15 +310,24 @@ class Linker:
         else:
             file = folder.search.find(qualified)
             key = None
-            if file is None:
+            if file is None and kind == "k8s":  # as before charts were read: skipped
+                key = qualified
+                self.not_container.setdefault(key, (
+                    "is a k8s datum not found on the datum search path",
+                    "a Helm chart member (<name>.k8s with chart_path) is deployed on k8s when its "
+                    "file is found: add its folder with -I DIR or B00T_DATUM_PATH",
+                ))
+            elif file is None:
                 self._not_found(qualified, stack.file, n.path, folder, "member")
             else:
                 key = key_of(file)
-                if key not in self.members:
-                    self.members[key] = self._read_member(file)
+                if key not in self.members and key not in self.charts:
+                    self.members[key] = self._read_member(file, folder)
             folder.members[qualified] = key
         if key in self.not_container:
             what, help = self.not_container[key]
+            if not what:
+                return SkippedMember(datum=qualified, kind=kind, path=n.path)
             targets = ", ".join(self.targets) or "every container target"
             self.diags.warn(
                 "W0101",
@@ -293,10 +337,33 @@ class Linker:
                 help=help,
             )
             return SkippedMember(datum=qualified, kind=kind, path=n.path)
+        if key in self.charts:
+            return self._chart(key, stack, n)
         member = self.members.get(key) if key is not None else None
         return None if member is None else (key, member)
 
-    def _read_member(self, file: str) -> Optional[Member]:
+    def _chart(self, key: str, stack: Stack, n: Name):
+        """A Helm chart member: deployed on k8s, skipped (W0101) on every other target.
+        One repository alias has one URL in a build (E0116 at the second)."""
+        chart = self.charts[key]
+        first = self.repos.setdefault(chart.repo, chart)
+        if first.url != chart.url:
+            from b00tc.frontend.helm import url_span
+
+            self.diags.error(
+                "E0116",
+                f"Helm repository {chart.repo!r} is {chart.url} for {chart.datum} but {first.url} "
+                f"for {first.datum} ({first.file})",
+                chart.file,
+                chart.url_path,
+                span=url_span(chart, self.diags),
+                help="one alias names one repository in a build: use the same URL, or another alias "
+                "(in chart_path and helm repo add)",
+            )
+            return None
+        return key, chart
+
+    def _read_member(self, file: str, folder: _Folder) -> Optional[Member]:
         """A docker member's file read and built; one whose own type is not docker (the
         type in the file decides) or that has no image is not deployable: recorded in
         ``not_container``, and every stack naming it skips it with W0101."""
@@ -304,6 +371,8 @@ class Linker:
         if raw is None:
             return None
         key = key_of(file)
+        if raw.kind == "k8s":  # a Helm chart (its keys read): built into self.charts
+            return self._read_chart(raw, key, folder)
         if raw.kind != "docker":
             self.not_container[key] = (
                 f"is a {raw.kind} datum ({file} says type = {raw.kind!r}), not a container",
@@ -317,6 +386,23 @@ class Linker:
             )
             return None
         return build_member(raw, self.diags)
+
+    def _read_chart(self, raw, key: str, folder: _Folder) -> None:
+        if raw.get("chart_path") is None:
+            self.not_container[key] = (
+                "has no chart_path",
+                f"b00tc deploys Helm charts only (a k8s datum with chart_path = \"<repo>/<chart>\"); "
+                f"install {raw.name} with b00t itself",
+            )
+            return None
+        from b00tc.frontend.helm import build_chart
+
+        chart = build_chart(raw, self.diags, folder.search.dirs, self.confine)
+        if chart is None:  # said why (W0110, W0109 or an error): skipped
+            self.not_container[key] = ("", "")  # skipped, and said why once
+        else:
+            self.charts[key] = chart
+        return None
 
     def _not_found(self, qualified: str, file: str, path: str, folder: _Folder, what: str) -> None:
         search = folder.search

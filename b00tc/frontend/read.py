@@ -34,6 +34,7 @@ class Raw:
         self.canon: dict[tuple, Any] = {}
         self.origin: dict[tuple, str] = {}
         self.scalar_argv: set[tuple] = set()  # a command written as one string
+        self.table: dict = {}  # [b00t] as read, for a member type's own keys (k8s)
 
     def get(self, *key: str, default: Any = None) -> Any:
         return self.canon.get(key, default)
@@ -208,7 +209,10 @@ def read_datum(
         return None
     table = S.BY_TYPE.get(kind)
     if other_kinds and expect_kind and kind != expect_kind:
-        return Raw(file, kind, name)
+        if kind not in S.MEMBER_TYPES:
+            return Raw(file, kind, name)
+        table = S.MEMBER_TYPES[kind]  # a chart member: its keys are read
+        expect_kind = kind
     if table is None or (expect_kind and kind != expect_kind):
         what = expect_kind or "job, stack or docker"
         diags.error(
@@ -231,6 +235,8 @@ def read_datum(
         elif key not in S.INFORMATIONAL:
             _ignored(key, "$", S.TOP_LEVEL_KEYS, raw, diags)
     _walk(b00t, table, "$.b00t", (), raw, diags)
+    if kind in S.MEMBER_TYPES:  # a chart reads its install script and desires (frontend/helm.py)
+        raw.table = b00t
     if diags.errors > before:
         return None
     return raw

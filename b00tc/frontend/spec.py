@@ -274,3 +274,21 @@ for _kind, _table in BY_TYPE.items():
 
 #: where the legacy top-level [env] lands
 TOP_LEVEL_ENV = ("env",)
+
+#: a ``*.k8s`` stack member: b00tc deploys the Helm chart it names (``chart_path``) on
+#: Kubernetes (b00t-keys.md "Helm chart datums"). Not a root datum type: not in BY_TYPE.
+#: Its [b00t.orchestration] hints are b00t's own (budget webhooks, GPU sharing): not read.
+K8S = Table(
+    {
+        **_COMMON,
+        "chart_path": Leaf(STR),
+        "namespace": Leaf(STR),
+        "values_file": Leaf(STR),
+        "url": Leaf(STR),
+    },
+    ignored=frozenset({"orchestration"}),
+    b00t=B00T_KEYS,
+)
+
+#: member datum types read with their own table when a stack names them
+MEMBER_TYPES = {"k8s": K8S}

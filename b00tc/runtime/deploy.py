@@ -69,6 +69,8 @@ def describe(plan: AdapterOutput, via: str, workdir: str, server, echo: Echo) ->
         echo(f"host variable {name}: {'<set>' if is_set else '<unset>'}")
     for m in plan.manifests:
         echo(f"would write {os.path.join(workdir, m.path)}")
+    for r in plan.requires:
+        echo(f"would check first: {r}" if via == "cli" else f"requires: {r}")
     if via == "mcp":
         if server is not None:
             echo(f"would start the MCP server: {' '.join(server.command)} ({server.source})")
@@ -162,6 +164,10 @@ def deploy(paths, orchestrator: str, config, *, dry_run: bool = False, via: str 
                 raise DeployError(why)
             mcp_server_for(p, server)  # a clear error before anything is written
             need_sdk()
+        if via == "cli":  # what the manifests need on the orchestrator, before any is applied
+            from b00tc.runtime.model import Options
+
+            orch.check_prerequisites(p, Options(namespace=namespace, context=context))
         started = True
         code = execute(p, via=via, workdir=base, server=server, echo=err, env=env)
     finally:

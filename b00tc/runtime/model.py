@@ -115,10 +115,13 @@ class AdapterOutput:
     mcp_server: str = ""
     #: each host variable the datums use: set or not where deploy runs (never its value)
     host_variables: dict[str, bool] = field(default_factory=dict)
+    #: what the orchestrator must have before the manifests apply (k8s: Flux for charts)
+    requires: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {
             "orchestrator": self.orchestrator,
+            **({"requires": list(self.requires)} if self.requires else {}),
             "manifests": [{"path": m.path, "content": m.content} for m in self.manifests],
             "commands": [c.text() for c in self.commands],
             "mcp_commands": [c.to_json() for c in self.mcp_commands],
@@ -137,6 +140,9 @@ class AdapterOutput:
             if m.part_of:
                 what += f", part of {m.part_of}"
             lines.append(f"  {m.path} ({what}, {n} line{'s' * (n != 1)})")
+        if self.requires:
+            lines.append("requires (deploy checks it before applying anything):")
+            lines += [f"  {r}" for r in self.requires]
         if self.host_variables:
             lines.append("host variables (deploy supplies them; values are never shown):")
             lines += [f"  {k} {_set_or_not(v)}" for k, v in self.host_variables.items()]
@@ -190,6 +196,8 @@ class Deployed:
     required: bool = False
     #: a stack another includes as a member: deployed, and day two, with it
     part_of: str = ""
+    #: a stack's Helm chart members (k8s: Flux HelmReleases)
+    charts: list[str] = field(default_factory=list)
 
     @property
     def datum(self) -> str:

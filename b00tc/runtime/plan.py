@@ -38,7 +38,7 @@ def deployed_of(result, orchestrator: Orchestrator) -> list[Deployed]:
         manifest = (Manifest(f.path, f.content, f.mode, d.name, kind, unit.required, unit.part_of)
                     if f is not None else None)
         out.append(Deployed(d.name, kind, [] if kind == "job" else [m.name for m in d.members], manifest, d.file,
-                            unit.required, unit.part_of))
+                            unit.required, unit.part_of, [] if kind == "job" else [c.name for c in d.charts]))
     if written:  # the target names its files otherwise than the orchestrator expects: a bug
         raise AssertionError(f"{orchestrator.target} wrote {', '.join(written)}, the file of no datum "
                              f"(expected NAME{orchestrator.suffix})")
@@ -117,6 +117,7 @@ def make_plan(
                          profile=chosen)
     env = host_env or {}
     plan.host_variables = {name: name in env for name in host_variables(result)}
+    plan.requires = orch.prerequisites([d for d in deployed if d.manifest])
     stores = stores_of(result, orch)
     if stores:
         filled = values or placeholders(stores)

@@ -72,6 +72,14 @@ class Orchestrator:
 
         return for_orchestrator(self.name, name, self.DEFAULT_MCP_PROFILE)
 
+    def prerequisites(self, deployed: list[Deployed]) -> list[str]:
+        """What the orchestrator must have for these datums beyond itself (said by plan,
+        checked by ``check_prerequisites``); [] for none."""
+        return []
+
+    def check_prerequisites(self, plan: AdapterOutput, o: Options, run: Runner = run_captured) -> None:
+        """Before deploy applies anything: a DeployError when ``plan.requires`` is not met."""
+
     def deploy_commands(self, m: Manifest, path: str, o: Options) -> list[Command]:  # pragma: no cover
         """The shell commands that deploy ``m``, written at ``path``."""
         raise NotImplementedError

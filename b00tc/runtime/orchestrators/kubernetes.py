@@ -15,14 +15,21 @@ import shutil
 from typing import Optional
 
 from b00tc.runtime.model import (
-    MANAGED, Availability, CallOptions, Command, Deployed, Manifest, McpCommand, ObjectState, Options, Profile,
-    Status, summarize,
+    MANAGED, AdapterOutput, Availability, CallOptions, Command, DeployError, Deployed, Manifest, McpCommand,
+    ObjectState, Options, Profile, Status, summarize,
 )
 from b00tc.runtime.orchestrators.base import Orchestrator
 from b00tc.runtime.process import Runner, answer, parse_json, probe, run_captured, timeout
 
 STATUS_KINDS = ("jobs", "deployments", "services", "pods", "persistentvolumeclaims")
 DOWN_KINDS = ("jobs", "deployments", "services", "secrets")
+#: a stack's Helm charts (Flux): listed and deleted only for a stack that has some (a
+#: cluster without Flux does not know the kinds, and `kubectl get` of one fails). A
+#: HelmRelease goes before its HelmRepository: Flux uninstalls the release.
+FLUX_KINDS = ("helmreleases", "helmrepositories")
+FLUX_CRDS = ("helmreleases.helm.toolkit.fluxcd.io", "helmrepositories.source.toolkit.fluxcd.io")
+FLUX_REQUIRED = ("Flux (the HelmRelease and HelmRepository CRDs) on the cluster: install it with "
+                 "`flux install` (https://fluxcd.io/flux/installation/)")
 
 
 def selector(d: Deployed) -> str:
@@ -39,8 +46,13 @@ def _ns(o: Options) -> list[str]:
     return ["--namespace", o.namespace] if o.namespace else []
 
 
-def _down_kinds(o: Options) -> tuple[str, ...]:
-    return DOWN_KINDS + (("persistentvolumeclaims",) if o.volumes else ())
+def _status_kinds(d: Deployed) -> tuple[str, ...]:
+    return STATUS_KINDS + (FLUX_KINDS if d.charts else ())
+
+
+def _down_kinds(o: Options, d: Optional[Deployed] = None) -> tuple[str, ...]:
+    flux = FLUX_KINDS if d is not None and d.charts else ()
+    return flux + DOWN_KINDS + (("persistentvolumeclaims",) if o.volumes else ())
 
 
 def secret_manifest(store, values: dict[str, str]) -> dict:
@@ -83,14 +95,14 @@ def _mcp_server_kubernetes(op: str, d: Deployed, o: Options) -> list[tuple[str, 
     sel = selector(d)
     if op == "status":
         return [("kubectl_get", {"resourceType": kind, "labelSelector": sel, "namespace": ns, "output": "json", **extra})
-                for kind in STATUS_KINDS]
+                for kind in _status_kinds(d)]
     if op == "logs":
         if d.kind == "job":
             return [("kubectl_logs", {"resourceType": "job", "name": d.name, "namespace": ns, **extra})]
         return [("kubectl_logs", {"resourceType": "deployment", "name": m, "namespace": ns, **extra})
                 for m in d.members]
     return [("kubectl_delete", {"resourceType": kind, "labelSelector": sel, "namespace": ns, **extra})
-            for kind in _down_kinds(o)]
+            for kind in _down_kinds(o, d)]
 
 
 # ---------------------------------------------------------------------------------------
@@ -123,6 +135,15 @@ def _object(item: dict) -> ObjectState:
         return ObjectState(kind, name, "present", f"{spec.get('type', 'ClusterIP')} {ports}".strip(), managed)
     if kind == "PersistentVolumeClaim":
         return ObjectState(kind, name, (st.get("phase") or "pending").lower(), "", managed)
+    if kind in ("HelmRelease", "HelmRepository"):
+        # Flux reports through its Ready condition (True, False with a reason, or not yet)
+        ready = next((c for c in st.get("conditions") or [] if c.get("type") == "Ready"), None)
+        if ready is None or ready.get("status") == "Unknown":
+            return ObjectState(kind, name, "pending", (ready or {}).get("reason", ""), managed)
+        detail = ready.get("message") or ready.get("reason") or ""
+        if ready.get("status") == "True":
+            return ObjectState(kind, name, "up", detail, managed)
+        return ObjectState(kind, name, "failed", detail, managed)
     return ObjectState(kind, name, "present", "", managed)
 
 
@@ -157,6 +178,29 @@ class Kubernetes(Orchestrator):
             return Availability(self.name, False, f"context {name} does not answer: {ver.why()}")
         return Availability(self.name, True, f"kubectl configured, context {name}", ["kubectl"])
 
+    def prerequisites(self, deployed: list[Deployed]) -> list[str]:
+        """Flux, when a stack has Helm chart members (HelmRelease, HelmRepository)."""
+        return [FLUX_REQUIRED] if any(d.charts for d in deployed) else []
+
+    def check_prerequisites(self, plan: AdapterOutput, o: Options, run: Runner = run_captured) -> None:
+        """With Helm charts in the plan, the cluster must know Flux's CRDs (``kubectl get
+        crd``), else nothing is applied: a DeployError (exit 3) that says how to install it."""
+        if FLUX_REQUIRED not in plan.requires:
+            return
+        argv = _kubectl(o) + ["get", "crd", *FLUX_CRDS]
+        try:
+            p = run(argv)
+        except OSError as e:
+            raise DeployError(f"cannot run kubectl: {e.strerror or e}; {self.how_to_get}") from None
+        if p.returncode != 0:
+            why = (p.stderr or p.stdout or "").strip().splitlines()
+            raise DeployError(
+                "the build has Helm charts (Flux HelmReleases) but the cluster has no Flux CRDs"
+                + (f" ({why[-1]})" if why else "")
+                + "; nothing was applied. Install Flux first: `flux install` "
+                "(https://fluxcd.io/flux/installation/), then deploy again"
+            )
+
     def deploy_commands(self, m: Manifest, path: str, o: Options) -> list[Command]:
         return [Command(_kubectl(o) + ["apply", "-f", path] + _ns(o))]
 
@@ -179,12 +223,12 @@ class Kubernetes(Orchestrator):
     def commands(self, d: Deployed, op: str, o: Options) -> list[Command]:
         sel = selector(d)
         if op == "status":
-            return [Command(_kubectl(o) + ["get", ",".join(STATUS_KINDS), "-l", sel, "-o", "json"] + _ns(o))]
+            return [Command(_kubectl(o) + ["get", ",".join(_status_kinds(d)), "-l", sel, "-o", "json"] + _ns(o))]
         if op == "logs":
             follow = ["--follow", "--max-log-requests=50"] if o.follow else []
             return [Command(_kubectl(o) + ["logs", "-l", sel, "--all-containers", "--prefix", "--tail=-1"]
                             + follow + _ns(o))]
-        return [Command(_kubectl(o) + ["delete", ",".join(_down_kinds(o)), "-l", sel, "--ignore-not-found"] + _ns(o))]
+        return [Command(_kubectl(o) + ["delete", ",".join(_down_kinds(o, d)), "-l", sel, "--ignore-not-found"] + _ns(o))]
 
     def mcp_calls(self, d: Deployed, op: str, o: Options, profile) -> list[McpCommand]:
         if profile is None or profile.name != MCP_SERVER_KUBERNETES:
@@ -195,7 +239,8 @@ class Kubernetes(Orchestrator):
         """The status from the objects ``kubectl get -o json`` lists."""
         objects = [_object(i) for i in items]
         job = next((s for s in objects if s.kind == "Job" and s.name == d.name), None)
-        return summarize(d, self.name, objects, job, [s for s in objects if s.kind in ("Deployment", "StatefulSet")])
+        return summarize(d, self.name, objects, job,
+                         [s for s in objects if s.kind in ("Deployment", "StatefulSet", "HelmRelease")])
 
     def status(self, d: Deployed, o: Options, run: Runner = run_captured) -> Status:
         argv = self.commands(d, "status", o)[0].argv
