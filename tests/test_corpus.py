@@ -42,6 +42,8 @@ TARGETS = ("k8s", "compose", "nomad", "bash", "systemd")
 ONE = (1, 1, 1, 1, 2)  # a stack of one container: systemd adds its network unit
 #: nothing deployable on any target: W0104 says so, no file
 NONE = (0, 0, 0, 0, 0)
+#: Helm chart members only: Flux objects on k8s; skipped elsewhere (W0101, W0104)
+CHARTS = (1, 0, 0, 0, 0)
 
 WORKFLOW = ("E0106", "a workflow job ([b00t.job] with steps, ../shared/design/workflow-jobs.md): a "
             "different schema that b00t runs with its own job executor; b00tc says so in one error")
@@ -64,7 +66,9 @@ EXPECT: dict[str, object] = {
     "helix-db.docker.toml": ("E0107", "its type is 'cli' (the type in the file decides, W0107): b00t "
                              "installs it with its install script; a cli datum is nothing to deploy"),
     "k0s-kata.stack.toml": NONE,
-    "k8s-complete-platform.stack.toml": NONE,
+    # its phase stacks are included: phase2's and phase3's Helm charts on k8s, each stack
+    # in its own file (the platform itself has no member of its own: no file)
+    "k8s-complete-platform.stack.toml": (2, 0, 0, 0, 0),
     "llm-batch-job.job.toml": (1, 1, 1, 1, 1),
     "llm-inference-pipeline.stack.toml": (1, 1, 1, 1, 2),
     "mesh3d-cloud-warm.job.toml": WORKFLOW,
@@ -76,8 +80,8 @@ EXPECT: dict[str, object] = {
     "parallel-tasks.job.toml": WORKFLOW,
     "pgadmin.docker.toml": ONE,
     "phase1-devex.stack.toml": NONE,  # cli members only
-    "phase2-gpu-observability.stack.toml": NONE,
-    "phase3-workflows.stack.toml": NONE,
+    "phase2-gpu-observability.stack.toml": CHARTS,  # three Helm charts
+    "phase3-workflows.stack.toml": CHARTS,  # argo-workflows (a chart) and a cli member
     "phase4-gitops.stack.toml": NONE,  # flux-cd.k8s has no chart_path: nothing b00tc deploys
     "pi-gemma4-hive.stack.toml": NONE,
     "plantuml-b00t.stack.toml": NONE,

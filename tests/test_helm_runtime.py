@@ -116,7 +116,7 @@ def test_mcp_server_kubernetes_day_two_includes_flux_kinds():
     from b00tc.runtime.model import Deployed, Options
     from b00tc.runtime.orchestrators.kubernetes import _mcp_server_kubernetes
 
-    d = Deployed("charts", "stack", [], None, "charts.stack.toml", False, ["redis"])
+    d = Deployed("charts", "stack", [], None, "charts.stack.toml", charts=["redis"])
     kinds = [a["resourceType"] for _, a in _mcp_server_kubernetes("status", d, Options())]
     assert kinds[-2:] == ["helmreleases", "helmrepositories"]
     kinds = [a["resourceType"] for _, a in _mcp_server_kubernetes("down", d, Options())]
