@@ -57,6 +57,7 @@ from b00tc.ir import (
     Stack,
     Unit,
     Value,
+    Workflow,
 )
 
 #: variables bash itself owns: exporting them from the script does not hand the value to
@@ -77,13 +78,18 @@ class BashBackend(Backend):
     aliases = ("direct",)
     KEEPS_HOST_VARS = True
 
-    KINDS = ("job", "stack")
+    KINDS = ("job", "stack", "workflow")
 
     def render_job(self, unit: Unit, job: Job, ctx: Context) -> list[OutputFile]:
         return _output(job, _JobScript(unit, job, ctx).render())
 
     def render_stack(self, unit: Unit, stack: Stack, ctx: Context) -> list[OutputFile]:
         return _output(stack, _StackScript(unit, stack, ctx).render())
+
+    def render_workflow(self, unit: Unit, wf: Workflow, ctx: Context) -> list[OutputFile]:
+        from b00tc.backends._workflow_sh import WorkflowScript
+
+        return _output(wf, WorkflowScript(unit, wf, ctx).render())
 
 
 def _output(datum: Datum, text: Optional[str]) -> list[OutputFile]:
