@@ -67,7 +67,6 @@ class Backend:
                 f"jobs for bash only so far, not for {self.name}",
                 datum.file,
                 "$.b00t.job",
-                key=True,
                 help=f"build it with --target bash (deploy --orchestrator direct runs that script); "
                 f"{self.name} comes with issue 17's next part",
             )

@@ -271,17 +271,19 @@ class WorkflowScript:
         if rollback:
             first = len(steps)
             body += [
+                "# b00t_undo I: rollback step I, in the foreground",
+                "b00t_undo() {",
+                '  b00t_step "$1"',
+                "  read -r b00t_i b00t_rc <&9",
+                '  if [ "$b00t_rc" != 0 ] && [ "$b00t_rc" != skip ]; then',
+                '    b00t_say "${b00t_name[$1]}" "failed with exit status $b00t_rc"',
+                "  fi",
+                "}",
                 'if [ "$b00t_status" != 0 ]; then',
                 "  # rollback_on_failure: the rollback steps, one after another",
-                f"  for b00t_i in {' '.join(str(first + k) for k in range(len(rollback)))}; do",
-                '    b00t_step "$b00t_i"',
-                "    read -r b00t_i b00t_rc <&9",
-                '    if [ "$b00t_rc" != 0 ] && [ "$b00t_rc" != skip ]; then',
-                '      b00t_say "${b00t_name[b00t_i]}" "failed with exit status $b00t_rc"',
-                "    fi",
-                "  done",
-                "fi",
             ]
+            body += [f"  b00t_undo {first + k}" for k in range(len(rollback))]
+            body += ["fi"]
         body.append('exit "$b00t_status"')
         notes = self.notes()
         lines = ["#!/usr/bin/env bash"] + [f"# {comment(h)}".rstrip() for h in header(self.unit, notes)]
