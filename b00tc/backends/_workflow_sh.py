@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from b00tc.backends._bashwords import Words, _needs_sc2016, header, quote
 from b00tc.backends._context import Context
 from b00tc.backends._host import comment
 from b00tc.ir import Step, Unit, Value, Workflow
@@ -178,8 +179,6 @@ def _seconds(ms: int) -> str:
 
 class WorkflowScript:
     def __init__(self, unit: Unit, wf: Workflow, ctx: Context) -> None:
-        from b00tc.backends.bash import Words
-
         self.unit, self.wf, self.ctx = unit, wf, ctx
         self.words = Words()
         #: assignments of every value that reads a host variable, made before any step
@@ -202,8 +201,6 @@ class WorkflowScript:
         return self.seen[key]
 
     def render(self) -> Optional[str]:
-        from b00tc.backends.bash import _needs_sc2016, header, quote
-
         wf = self.wf
         cfg = wf.config
         steps = list(wf.steps)
@@ -296,8 +293,6 @@ class WorkflowScript:
         """The lines that run ``source`` as step ``step`` runs: in its cwd, with the
         job's env overlaid by its own, under ``timeout`` when it has one (exec: the
         subshell of b00t_out becomes the step's process)."""
-        from b00tc.backends.bash import quote
-
         out = []
         cwd = step.task.cwd
         if cwd:
