@@ -486,3 +486,45 @@ def test_direct_deploy_runs_the_workflow_and_day_two_reads_it(tmp_path):
     assert r.returncode == 0, r.stderr
     r = b00tc("status", str(datum), "--orchestrator", "direct")
     assert "not deployed" in r.stdout, r.stdout + r.stderr
+
+
+# -- interrupted --------------------------------------------------------------------------
+
+
+def _dead(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+
+
+@pytest.mark.parametrize("sig,code", [("SIGTERM", 143), ("SIGINT", 130)])
+def test_an_interrupted_workflow_stops_its_running_steps(sig, code, tmp_path):
+    """Ctrl-C reaches the runner's process group, where a background step ignores it and a
+    step under timeout is not; SIGTERM (b00tc down) reaches the runner alone: either way
+    the runner stops every running step."""
+    import signal
+
+    r = compile_text(workflow(
+        step("plain", "echo $$ > plain.pid; sleep 30; echo never"),
+        step("timed", "sleep 30 & echo $! > timed.pid; wait", timeout_ms=60000),
+        mode="dag",
+    ), tmp_path)
+    (f,) = [f for t, f in r.outputs]
+    (tmp_path / f.path).write_text(f.content)
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    p = subprocess.Popen(["bash", str(tmp_path / f.path)], cwd=ws, start_new_session=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 10
+    while not ((ws / "plain.pid").exists() and (ws / "timed.pid").exists()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)
+    os.killpg(p.pid, getattr(signal, sig)) if sig == "SIGINT" else p.send_signal(getattr(signal, sig))
+    out, err = p.communicate(timeout=10)
+    assert p.returncode == code, err
+    assert "interrupted: the running steps were stopped" in err
+    time.sleep(0.3)
+    for name in ("plain.pid", "timed.pid"):
+        assert _dead(int((ws / name).read_text())), name
+    assert "never" not in out

@@ -118,6 +118,35 @@ b00t_decide() {
   return 1
 }
 
+# b00t_kill_tree PID: SIGTERM to PID and every process under it (Linux's /proc; elsewhere
+# PID alone). A background step ignores SIGINT (bash's rule for asynchronous commands), and
+# timeout runs its command in a process group of its own: neither sees a Ctrl-C
+# shellcheck disable=SC2329 # called by b00t_stop
+b00t_kill_tree() {
+  local f k
+  for f in /proc/"$1"/task/*/children; do
+    [ -r "$f" ] || continue
+    for k in $(<"$f"); do
+      b00t_kill_tree "$k"
+    done
+  done
+  kill -TERM "$1" 2>/dev/null
+}
+
+# b00t_stop STATUS: the runner was interrupted: stop the running steps, exit STATUS
+# shellcheck disable=SC2329 # called by the traps of INT and TERM
+b00t_stop() {
+  local i
+  trap - INT TERM
+  for i in "${!b00t_st[@]}"; do
+    if [ "${b00t_st[i]}" = run ]; then
+      b00t_kill_tree "${b00t_pid[i]}"
+    fi
+  done
+  b00t_say "$b00t_workflow" "interrupted: the running steps were stopped"
+  exit "$1"
+}
+
 # b00t_record I STATUS: a finished step's outcome
 b00t_record() {
   case $2 in
@@ -140,7 +169,10 @@ b00t_record() {
 _SCHEDULER = r"""b00t_failed=0   # a failure the steps after it see (not with continue_on_failure)
 b00t_status=0   # the exit status of the first step that failed
 b00t_running=0
+b00t_pid=()
 b00t_left=${#b00t_st[@]}
+trap 'b00t_stop 130' INT
+trap 'b00t_stop 143' TERM
 while [ "$b00t_left" -gt 0 ]; do
   b00t_again=1
   while [ "$b00t_again" = 1 ]; do
@@ -152,6 +184,7 @@ while [ "$b00t_left" -gt 0 ]; do
           b00t_st[b00t_i]=run
           b00t_running=$((b00t_running + 1))
           b00t_step "$b00t_i" &
+          b00t_pid[b00t_i]=$!
         else
           b00t_st[b00t_i]=skip
           b00t_left=$((b00t_left - 1))
@@ -246,6 +279,7 @@ class WorkflowScript:
             array("b00t_when", [s.condition.when for s in steps]),
             array("b00t_if", ["1" if s.condition.script else "0" for s in everything]),
             array("b00t_st", ["wait"] * len(steps)),
+            f"b00t_workflow={quote(wf.name)}",
             f"b00t_retries={cfg.retry_failed_steps}",
             f"b00t_continue={1 if cfg.continue_on_failure else 0}",
         ]
