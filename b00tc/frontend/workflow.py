@@ -338,8 +338,8 @@ class _Reader:
         if kind in RUNTIME_TASKS:
             diags.error(
                 "E0704",
-                f"{what} is {RUNTIME_TASKS[kind]}, which needs b00t's own runtime: b00tc compiles "
-                "bash tasks, on every target",
+                f"{what} is {RUNTIME_TASKS[kind]}: only b00t's own runtime runs it, and b00tc "
+                "compiles bash tasks only, for every target",
                 self.file,
                 join(tpath, "type"),
                 help=_RUN_WITH_B00T.format(name=self.raw.name)
