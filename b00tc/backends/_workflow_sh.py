@@ -106,7 +106,7 @@ b00t_decide() {
       b00t_say "${b00t_name[$1]}" "skipped: it runs on_failure, and no step has failed"
       ;;
     on_previous)
-      for d in ${b00t_prev[$1]}; do
+      for d in ${b00t_deps[$1]}; do
         if [ "${b00t_st[d]}" != ok ] && ! { [ "$b00t_continue" = 1 ] && [ "${b00t_st[d]}" = fail ]; }; then
           b00t_say "${b00t_name[$1]}" "skipped: it runs on_previous, and ${b00t_name[d]} did not succeed"
           return 1
@@ -241,17 +241,14 @@ class WorkflowScript:
         everything = steps + rollback
         index = {s.name: i for i, s in enumerate(steps)}
 
+        # what each step waits for, and whose success on_previous needs: the step before it
+        # (sequential), or its depends_on (dag, parallel)
         deps: list[str] = []
-        prev: list[str] = []
         for i, s in enumerate(steps):
             if cfg.mode == "sequential":
-                before = [str(i - 1)] if i else []
-                deps.append(" ".join(before))
-                prev.append(" ".join(before))
+                deps.append(str(i - 1) if i else "")
             else:
-                mine = " ".join(dict.fromkeys(str(index[d.value]) for d in s.depends_on))
-                deps.append(mine)
-                prev.append(mine)
+                deps.append(" ".join(dict.fromkeys(str(index[d.value]) for d in s.depends_on)))
 
         commands = ["b00t_command() {", "  case $1 in"]
         conditions = ["b00t_condition() {", "  case $1 in"]
@@ -271,11 +268,10 @@ class WorkflowScript:
             return f"{name}=(" + " ".join(items) + ")"
 
         tables = [
-            "# each step: its name, what it waits for, whose success on_previous needs, its",
+            "# each step: its name, the steps it waits for (whose success on_previous needs), its",
             "# condition.when, whether it has a condition.script; rollback steps come after",
             array("b00t_name", [quote(s.name) for s in everything]),
             array("b00t_deps", [quote(d) for d in deps]),
-            array("b00t_prev", [quote(p) for p in prev]),
             array("b00t_when", [s.condition.when for s in steps]),
             array("b00t_if", ["1" if s.condition.script else "0" for s in everything]),
             array("b00t_st", ["wait"] * len(steps)),
