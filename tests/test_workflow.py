@@ -528,3 +528,20 @@ def test_an_interrupted_workflow_stops_its_running_steps(sig, code, tmp_path):
     for name in ("plain.pid", "timed.pid"):
         assert _dead(int((ws / name).read_text())), name
     assert "never" not in out
+
+
+def test_env_references_resolve_in_the_required_stacks(tmp_path):
+    """A workflow's env follows the datum language: a reference to a required stack's
+    service is its address on this host (the direct target), like a container job's."""
+    cases = ROOT / "tests" / "cases"
+    text = workflow(step("show", 'echo "$DB" > ../db'), env={"DB": "${STACK:shop:db:endpoint}"}).replace(
+        '[b00t.job]', '[b00t.dependencies]\nrequires_stacks = ["shop"]\n\n[b00t.job]', 1)
+    datum = tmp_path / "wf.job.toml"
+    datum.write_text(text)
+    r = build(BuildRequest(paths=[str(datum)], targets=["bash"], includes=[str(cases)], host_env={}, datum_path=""))
+    assert r.ok, rendered(r)
+    (f,) = [f for t, f in r.outputs]
+    assert "DB=postgres://localhost:" in f.content
+    assert "requires stack shop: start it first (shop.sh up)" in f.content
+    r = compile_text(text.replace("shop:db", "shop:nope"), tmp_path / "a")
+    assert not r.ok
