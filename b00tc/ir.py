@@ -4,6 +4,10 @@ The front end builds these from either datum shape; passes rewrite them with
 ``msgspec.structs.replace``; backends only read them. Source positions are not stored
 here: every node that can be blamed carries its ``$.path`` in the datum (``path`` fields),
 and the diagnostics layer turns a path into a ``file:line:col`` only when it reports.
+
+Over 500 lines: every node of every datum kind (jobs, stacks, workflows) and the program
+are one module, so that the datum kinds stay one tagged union and nothing imports half
+of the IR.
 """
 
 from __future__ import annotations
@@ -388,14 +392,19 @@ class Annotation(Node):
 
 
 class Unit(Node):
-    """What one backend renders: a root datum after every pass, with the stacks it
-    requires filled in from the program (``Program.units``)."""
+    """What one backend renders: a root datum after every pass, or a stack deployed with
+    one (required, or included as a member), with the stacks it requires and includes
+    filled in from the program (``Program.units``)."""
 
     datum: Datum
     annotations: tuple[Annotation, ...] = ()
     #: a stack that is not a root but that a root requires, built to be deployed before
     #: it (``Program.units(with_required=True)``); day two leaves it alone
     required: bool = False
+    #: a stack that a stack includes as a member (``members = ["x.stack"]``), directly or
+    #: through others: the name of the stack it is deployed as part of (a root, else a
+    #: required stack). Day two of that stack covers it; "" for a root
+    part_of: str = ""
 
     @property
     def empty(self) -> bool:
@@ -434,6 +443,8 @@ class Program(Node):
     requires: dict[str, tuple[Edge, ...]] = {}
     #: stack key -> its deployable (docker) members, in order, each once
     member_edges: dict[str, tuple[Edge, ...]] = {}
+    #: stack key -> the stacks it includes as members ("x.stack"), in order, each once
+    includes: dict[str, tuple[Edge, ...]] = {}
     #: root key -> what annotate_budget records on its output
     annotations: dict[str, tuple[Annotation, ...]] = {}
 
@@ -445,33 +456,65 @@ class Program(Node):
                 out.setdefault(e.target)
         return tuple(out)
 
+    def included(self, key: str) -> tuple[str, ...]:
+        """The keys of the stacks ``key`` includes as members, each once, in order."""
+        return tuple(e.target for e in self.includes.get(key, ()) if e.target)
+
+    def parts(self, key: str) -> tuple[str, ...]:
+        """The stacks ``key`` includes, directly or through the stacks it includes: each
+        once, an included stack before the stack that includes it (``key`` not among them)."""
+        out: dict[str, None] = {}
+        seen = {key}
+
+        def visit(k: str) -> None:
+            for i in self.included(k):
+                if i not in seen:  # marked before it is followed: a cycle cannot loop
+                    seen.add(i)
+                    visit(i)
+                    out[i] = None
+
+        visit(key)
+        return tuple(out)
+
+    def needs(self, key: str) -> tuple[str, ...]:
+        """What ``key`` runs beside (its ``requires`` in a unit, its references' scope): the
+        stacks it requires, the stacks those include (deployed as their parts) and the
+        stacks it includes (transitively), each once, ``key`` not among them."""
+        out: dict[str, None] = {}
+        for r in self.required(key):
+            out.update(dict.fromkeys(self.parts(r)))
+            out.setdefault(r)
+        out.update(dict.fromkeys(self.parts(key)))
+        out.pop(key, None)
+        return tuple(out)
+
     def units(self, with_required: bool = False) -> list[Unit]:
         """Each root with the stacks it requires (transitively) filled in: what backends
         render. Only for a program without errors (a cycle has none to fill).
-        ``with_required``: each stack a root requires, a unit too (``required``), each
-        once, before the first unit that requires it (deploy brings them up first); the
-        roots then come in that dependency order."""
+        Each stack a root includes as a member (transitively) is a unit too (``part_of``),
+        before the stack that includes it, each once in the whole build (a root that
+        another root includes is its own root). ``with_required``: each stack a root
+        requires, a unit too (``required``), with the stacks it includes, each once,
+        before the first unit that requires it (deploy brings them up first); the roots
+        then come in that dependency order."""
         done: dict[str, Stack] = {}
 
         def stack(key: str) -> Stack:
             if key not in done:
                 s = self.datums[key]
                 assert isinstance(s, Stack)
-                done[key] = replace(
-                    s, requires=tuple(stack(r) for r in self.required(key) if r != key)
-                )
+                done[key] = s  # a stack that needs itself (an error before this runs) ends here
+                done[key] = replace(s, requires=tuple(stack(r) for r in self.needs(key)))
             return done[key]
 
-        def unit(key: str, required: bool = False) -> Unit:
+        def unit(key: str, required: bool = False, part_of: str = "") -> Unit:
             d = self.datums[key]
             if isinstance(d, Stack):
                 d = stack(key)
             else:
-                d = replace(d, requires=tuple(stack(r) for r in self.required(key)))
-            return Unit(datum=d, annotations=self.annotations.get(key, ()), required=required)
+                d = replace(d, requires=tuple(stack(r) for r in self.needs(key)))
+            return Unit(datum=d, annotations=self.annotations.get(key, ()), required=required, part_of=part_of)
 
-        if not with_required:
-            return [unit(key) for key in self.roots]
         roots = set(self.roots)
         order: dict[str, None] = {}
         seen: set[str] = set()
@@ -480,11 +523,32 @@ class Program(Node):
             if key in seen:  # done, or a cycle (an error before this runs): never loop
                 return
             seen.add(key)
-            for r in self.required(key):
+            for r in (self.required(key) if with_required else ()) + self.included(key):
                 if r != key:
                     visit(r)
             order.setdefault(key)
 
         for key in self.roots:
             visit(key)
-        return [unit(key, required=key not in roots) for key in order]
+        # whose part each included stack is: a root's first, then a required stack's
+        owner: dict[str, str] = {}
+        for top in (*self.roots, *(k for k in order if k not in roots)):
+            if top in owner:
+                continue
+            for k in self.parts(top):
+                if k not in roots:
+                    owner.setdefault(k, top)
+
+        def top_of(key: str) -> str:
+            seen_here = {key}
+            while key in owner and owner[key] not in seen_here:
+                key = owner[key]
+                seen_here.add(key)
+            return key
+
+        units = []
+        for key in order:
+            top = top_of(key)
+            units.append(unit(key, required=top not in roots,
+                              part_of=self.datums[owner[key]].name if key in owner else ""))
+        return units

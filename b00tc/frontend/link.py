@@ -1,8 +1,9 @@
 """The link phase: every datum one build needs, read once, into one ``Program``.
 
 Roots come from the command line (or as text); from each root the linker follows the
-names it writes: a stack's members (``"n8n.docker"``) and every ``requires_stacks`` entry,
-found on the datum search path of the root's folder (``SearchPath``). Each file is read
+names it writes: a stack's members (``"n8n.docker"``; ``"db.stack"`` includes that stack,
+an edge of ``Program.includes``) and every ``requires_stacks`` entry, found on the datum
+search path of the root's folder (``SearchPath``). Each file is read
 and built once per run however many datums name it; a name is looked up once per folder.
 What the linker decides, it reports here: a name found nowhere (E0302), a member that is not
 a container (W0101), a member listed twice (E0113), a stack left with nothing to deploy
@@ -50,6 +51,7 @@ class Linker:
         self.members: dict[str, Optional[Member]] = {}
         self.requires: dict[str, tuple[Edge, ...]] = {}
         self.member_edges: dict[str, tuple[Edge, ...]] = {}
+        self.included: dict[str, tuple[Edge, ...]] = {}  # stack key -> the stacks it includes
         self.failed: set[str] = set()  # stack keys that could not be read or built
         #: member files read and found not deployable: key -> (what it is, help)
         self.not_container: dict[str, tuple[str, str]] = {}
@@ -62,6 +64,7 @@ class Linker:
             members={k: m for k, m in self.members.items() if m is not None},
             requires=self.requires,
             member_edges=self.member_edges,
+            includes=self.included,
         )
 
     def _folder(self, file: str) -> _Folder:
@@ -156,7 +159,11 @@ class Linker:
         edges: list[Edge] = []
         skipped: list[SkippedMember] = []
         seen: set[str] = set()
+        included: list[Edge] = []
         for n in stack.member_names:
+            if _is_stack_member(n.value):
+                self._include(n, stack, folder, included)
+                continue
             found = self._member(n, stack, folder)
             if found is None:
                 continue
@@ -169,7 +176,8 @@ class Linker:
                 continue
             seen.add(member.name)
             edges.append(Edge(name=n.value, target=mkey, path=n.path))
-        if not edges:
+        self.included[key] = tuple(included)
+        if not edges and not any(self._deploys(e.target, {key}) for e in included):
             self.diags.warn(
                 "W0104",
                 f"stack {stack.name} has no deployable member: nothing is written for it",
@@ -181,25 +189,30 @@ class Linker:
         self.member_edges[key] = tuple(edges)
         self.requires[key] = tuple(self._stack_edge(n, stack.file, folder) for n in stack.requires_stacks)
 
-    def _stack_edge(self, n: Name, file: str, folder: _Folder) -> Edge:
-        name = n.value
+    def _stack_edge(self, n: Name, file: str, folder: _Folder, what: str = "required stack") -> Edge:
+        """The edge to the stack ``n`` names (``what``: a required stack, or a member stack
+        as "<name>.stack"), linked when it was not: found like the members, at most
+        MAX_DEPTH stacks deep."""
+        name = n.value.removesuffix(".stack") if what == "member" else n.value
         if name in folder.stacks:
             key = folder.stacks[name]
         else:
             path = folder.search.find(f"{name}.stack")
             if path is None:
-                self._not_found(f"{name}.stack", file, n.path, folder, "required stack")
+                self._not_found(f"{name}.stack", file, n.path, folder, what)
                 key = folder.stacks[name] = None
             else:
                 key = folder.stacks[name] = key_of(path)
                 if key not in self.datums and key not in self.failed and self.depth >= MAX_DEPTH:
                     self.diags.error(
                         "E0307",
-                        f"required stack {name} is more than {MAX_DEPTH} required stacks deep: not followed",
+                        f"{what} {n.value} is more than {MAX_DEPTH} "
+                        f"{'required ' if what != 'member' else ''}stacks deep: not followed",
                         file,
                         n.path,
                         help="a chain of requires_stacks that long is a mistake: require the stacks "
-                        "a datum uses directly",
+                        "a datum uses directly" if what != "member" else "a chain of stacks including "
+                        "stacks that long is a mistake: include the stacks a stack deploys directly",
                     )
                     self.failed.add(key)
                 elif key not in self.datums and key not in self.failed:
@@ -213,6 +226,27 @@ class Linker:
                         finally:
                             self.depth -= 1
         return Edge(name=name, target=key if key in self.datums else "", path=n.path)
+
+    # -- stacks of stacks ------------------------------------------------------------
+
+    def _include(self, n: Name, stack: Stack, folder: _Folder, included: list[Edge]) -> None:
+        """A member "<name>.stack": that stack, linked (its members keep their stack), an
+        edge of ``includes``. A cycle is left to resolve_references, which names it whole."""
+        edge = self._stack_edge(n, stack.file, folder, "member")
+        if any(e.name == edge.name for e in included):
+            self.diags.error("E0113", f"member {n.value} is listed twice", stack.file, n.path)
+            return
+        included.append(edge)
+
+    def _deploys(self, key: str, seen: set[str]) -> bool:
+        """The stack ``key``, or a stack it includes, has a deployable member; True for one
+        being linked still (a cycle: its error is enough)."""
+        if not key or key in seen:
+            return False
+        if key not in self.member_edges:
+            return key in self.datums
+        seen.add(key)
+        return bool(self.member_edges[key]) or any(self._deploys(e.target, seen) for e in self.included.get(key, ()))
 
     # -- members --------------------------------------------------------------------
 
@@ -299,6 +333,12 @@ class Linker:
             help=(f"did you mean {near!r}? " if near else "")
             + f"searched {', '.join(search.dirs)}; add a folder with -I DIR or B00T_DATUM_PATH",
         )
+
+
+def _is_stack_member(qualified: str) -> bool:
+    """A member naming a stack ("phase1-devex.stack"): included, not a container."""
+    name, dot, kind = qualified.rpartition(".")
+    return bool(dot and name) and kind == "stack"
 
 
 def link(

@@ -15,7 +15,10 @@ def money(v: float) -> str:
 
 
 def annotate_budget(program: Program, ctx: PassContext) -> Program:
-    annotations = {key: _annotations(program.datums[key], ctx) for key in program.roots}
+    keys = dict.fromkeys(program.roots)
+    for key in program.roots:  # a stack a root includes is deployed as itself: its own hints
+        keys.update(dict.fromkeys(program.parts(key)))
+    annotations = {key: _annotations(program.datums[key], ctx) for key in keys}
     return replace(program, annotations=annotations)
 
 

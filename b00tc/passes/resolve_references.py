@@ -1,6 +1,7 @@
 """Resolve what a datum names, over the linked program: the services of each stack,
-required stacks (with cycles), ``wait_for_services`` entries and every ``${STACK:...}``
-reference.
+required and included stacks (with cycles, however the two mix), ``wait_for_services``
+entries and every ``${STACK:...}`` reference. A stack's references reach the stacks it
+requires and includes, and the stacks those include (``Program.needs``).
 
 After this pass each stack of the program knows its members (the stack's env merged under
 each member's own, references resolved in the stack's scope) and its services, each job
@@ -44,9 +45,13 @@ class _Resolver:
         #: stack key -> compiled stack, _IN_PROGRESS while its requirements are compiled,
         #: None when it cannot be (its error was reported)
         self.compiled: dict[str, object] = {}
+        #: (stack or job name, stack name) -> "require" or "include": how each edge followed
+        #: was written, for a cycle's message
+        self.how: dict[tuple[str, str], str] = {}
 
     def job(self, key: str, d: Job) -> Job:
         scope = self.required(self.program.requires.get(key, ()), d.name, d.file, chain=(d.name,))
+        self.beside(key, scope)
         resolve = lambda v: _value(v, scope, d.name, d.file, self.ctx)  # noqa: E731
         return replace(
             d,
@@ -64,6 +69,7 @@ class _Resolver:
         """A workflow's env values (the job's and each step's) and its image, resolved in the
         scope of the stacks it requires; commands are bash source, never read."""
         scope = self.required(self.program.requires.get(key, ()), d.name, d.file, chain=(d.name,))
+        self.beside(key, scope)
         resolve = lambda v: _value(v, scope, d.name, d.file, self.ctx)  # noqa: E731
 
         def env(vars: tuple[EnvVar, ...]) -> tuple[EnvVar, ...]:
@@ -97,6 +103,9 @@ class _Resolver:
         members = [program.members[e.target] for e in program.member_edges.get(key, ())]
         compiled = replace(stack, members=tuple(members), services=_services(stack, members))
         scope = self.required(program.requires.get(key, ()), stack.name, stack.file, chain + (stack.name,))
+        scope.update(self.required(program.includes.get(key, ()), stack.name, stack.file, chain + (stack.name,),
+                                   how="include"))
+        self.beside(key, scope)
         scope[stack.name] = compiled
         resolve_in = lambda v, file: _value(v, scope, stack.name, file, ctx)  # noqa: E731
         env = tuple(replace(e, value=resolve_in(e.value, stack.file)) for e in stack.env)
@@ -120,30 +129,44 @@ class _Resolver:
         return replace(compiled, members=tuple(final_members), env=env)
 
     def required(
-        self, edges: tuple[Edge, ...], owner: str, file: str, chain: tuple[str, ...]
+        self, edges: tuple[Edge, ...], owner: str, file: str, chain: tuple[str, ...], how: str = "require"
     ) -> dict[str, Optional[Stack]]:
+        """The stacks ``edges`` name (required, or included with ``how="include"``), each
+        compiled, by name."""
         scope: dict[str, Optional[Stack]] = {}
         for e in edges:
+            self.how.setdefault((owner, e.name), how)
             scope[e.name] = self.required_stack(e, owner, file, chain)
         return scope
+
+    def beside(self, key: str, scope: dict[str, Optional[Stack]]) -> None:
+        """Into ``scope``, the stacks deployed with those it names: what the stacks it
+        requires include, and what the stacks it includes include (``Program.needs``)."""
+        for k in self.program.needs(key):
+            c = self.compiled.get(k)
+            if isinstance(c, Stack):
+                scope.setdefault(c.name, c)
 
     def required_stack(self, e: Edge, owner: str, file: str, chain: tuple[str, ...]) -> Optional[Stack]:
         name = e.name
         if name in chain or name == owner:
+            names = chain[chain.index(name):] + (name,) if name in chain else (owner, name)
+            hows = {self.how.get(pair, "require") for pair in zip(names, names[1:])}
+            verb = "include and require" if len(hows) > 1 else hows.pop()
             cycle = " -> ".join(chain + (name,)) if name in chain else f"{owner} -> {name}"
             self.ctx.diags.error(
                 "E0305",
-                f"stacks require each other in a cycle: {cycle}",
+                f"stacks {verb} each other in a cycle: {cycle}",
                 file,
                 e.path,
-                help="a stack cannot require itself, directly or through others",
+                help=f"a stack cannot {verb.replace('and', 'or')} itself, directly or through others",
             )
             return None
         if not e.target:  # not found or unreadable: the link phase said so
             return None
         if self.compiled.get(e.target) is _IN_PROGRESS:
             self.ctx.diags.error(
-                "E0305", f"stacks require each other in a cycle through {name}", file, e.path
+                "E0305", f"stacks require or include each other in a cycle through {name}", file, e.path
             )
             return None
         return self.stack(e.target, chain)

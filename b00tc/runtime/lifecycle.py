@@ -19,7 +19,7 @@ from b00tc.exitcodes import OK, UNAVAILABLE, USAGE
 from b00tc.runtime import orchestrators
 from b00tc.runtime.model import Deployed, InputErrors, LifecycleError, Options, Outcome
 from b00tc.runtime.orchestrators.base import Orchestrator
-from b00tc.runtime.plan import deployed_of
+from b00tc.runtime.plan import deployed_of, down_order
 
 Echo = Callable[[str], None]
 
@@ -67,6 +67,8 @@ def day_two(op: str, paths, orchestrator: str, config, *, via: str = "cli", incl
     orch = orchestrators.get(orchestrator)
     result = build_for(paths, orch, includes, fmt, target_options)
     deployed = deployed_of(result, orch)
+    if op == "down":  # a stack before the stacks it includes (it may use their networks)
+        deployed = down_order(deployed)
     if namespace is None and orch.target == "k8s":  # where build put the objects
         from b00tc.target_options import build_namespace
 

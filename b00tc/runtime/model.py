@@ -65,6 +65,8 @@ class Manifest:
     kind: str = "job"  # job | stack
     #: a stack a root requires, deployed before it (the plan says so)
     required: bool = False
+    #: a stack deployed as part of the stack of this name (a member "<name>.stack")
+    part_of: str = ""
 
 
 @dataclass
@@ -132,6 +134,8 @@ class AdapterOutput:
         for m in self.manifests:
             n = m.content.count("\n")
             what = f"required stack {m.datum}, deployed first" if m.required else f"{m.kind} {m.datum}"
+            if m.part_of:
+                what += f", part of {m.part_of}"
             lines.append(f"  {m.path} ({what}, {n} line{'s' * (n != 1)})")
         if self.host_variables:
             lines.append("host variables (deploy supplies them; values are never shown):")
@@ -184,6 +188,8 @@ class Deployed:
     file: str = ""
     #: a stack a root requires, deployed before it and left alone by day two
     required: bool = False
+    #: a stack another includes as a member: deployed, and day two, with it
+    part_of: str = ""
 
     @property
     def datum(self) -> str:

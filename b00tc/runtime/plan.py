@@ -23,16 +23,22 @@ def deployed_of(result, orchestrator: Orchestrator) -> list[Deployed]:
     """The datums of a build, as its units say (name, job or stack, a stack's members),
     each with the file the orchestrator's target wrote for it: None where that target was
     not built, or wrote nothing (a stack without members, W0104). With a deploy's build
-    (``with_required``) the stacks the roots require come first, ``required``."""
+    (``with_required``) the stacks the roots require come first, ``required``. The stacks
+    a stack includes come before it, ``part_of`` it; a stack with no member of its own but
+    included stacks is deployed as those only (it is not listed)."""
     written = {f.path: f for t, f in result.outputs if t == orchestrator.target}
+    wholes = {unit.part_of for unit in result.units}
     out = []
     for unit in result.units:
         d = unit.datum
         kind = "job" if isinstance(d, (Job, Workflow)) else "stack"  # a workflow is a job
+        if unit.empty and d.name in wholes:
+            continue
         f = written.pop(d.name + orchestrator.suffix, None)
-        manifest = Manifest(f.path, f.content, f.mode, d.name, kind, unit.required) if f is not None else None
+        manifest = (Manifest(f.path, f.content, f.mode, d.name, kind, unit.required, unit.part_of)
+                    if f is not None else None)
         out.append(Deployed(d.name, kind, [] if kind == "job" else [m.name for m in d.members], manifest, d.file,
-                            unit.required))
+                            unit.required, unit.part_of))
     if written:  # the target names its files otherwise than the orchestrator expects: a bug
         raise AssertionError(f"{orchestrator.target} wrote {', '.join(written)}, the file of no datum "
                              f"(expected NAME{orchestrator.suffix})")
@@ -125,14 +131,20 @@ def make_plan(
         plan.commands += orch.deploy_commands(m, path, o)
         if chosen is not None:
             plan.mcp_commands += orch.deploy_mcp_calls(m, path, o, chosen, dry_run)
-    for d in deployed:
-        if d.manifest is None or d.required:
-            continue  # a stack with nothing to deploy (W0104); a required stack is shared
-        for op in OPS:
+    for op in OPS:
+        for d in down_order(deployed) if op == "down" else deployed:
+            if d.manifest is None or d.required:
+                continue  # a stack with nothing to deploy (W0104); a required stack is shared
             cmds, calls = plan.day_two.setdefault(op, ([], []))
             cmds += orch.commands(d, op, o)
             calls += orch.mcp_calls(d, op, o, chosen)
     return plan
+
+
+def down_order(deployed: list[Deployed]) -> list[Deployed]:
+    """What ``down`` takes down, in order: the stacks it includes after a stack (deployed
+    before it: its services may be on their networks)."""
+    return sorted(deployed, key=lambda d: bool(d.part_of))
 
 
 def build_for(paths, orchestrator: Orchestrator, includes, strict: bool, fmt: str, env: Optional[dict] = None,
