@@ -4,6 +4,10 @@ The front end builds these from either datum shape; passes rewrite them with
 ``msgspec.structs.replace``; backends only read them. Source positions are not stored
 here: every node that can be blamed carries its ``$.path`` in the datum (``path`` fields),
 and the diagnostics layer turns a path into a ``file:line:col`` only when it reports.
+
+Over 500 lines: every node of every datum kind (jobs, stacks, workflows) and the program
+are one module, so that the datum kinds stay one tagged union and nothing imports half
+of the IR.
 """
 
 from __future__ import annotations
@@ -311,10 +315,89 @@ class Job(Node, tag="job"):
     orchestration: Orchestration = Orchestration()
 
 
-Datum = Union[Job, Stack]
+# ---------------------------------------------------------------------------
+# Workflow jobs: ``[b00t.job]`` with steps (../shared/design/workflow-jobs.md)
+
+
+class BashTask(Node, tag="bash"):
+    """``bash -c command`` in ``cwd`` (relative to the workspace; "" is the workspace),
+    stopped after ``timeout_ms`` (0: never), with the job's env overlaid by ``env``. The
+    command is bash source, kept byte for byte: b00tc never reads ``${...}`` in it."""
+
+    command: str
+    cwd: str = ""
+    timeout_ms: int = 0
+    env: tuple[EnvVar, ...] = ()
+    path: str = ""  # of the task table
+    command_path: str = ""
+    timeout_path: str = ""
+
+
+#: the task kinds a step can hold once the front end has checked it: agent, k0mmander,
+#: mcp, dagu and datum tasks need b00t's own runtime and are errors (E0704)
+Task = BashTask
+
+WHEN = ("always", "on_success", "on_failure", "on_previous")
+
+
+class Condition(Node):
+    """When a step runs: ``when`` (a step without a condition table is ``on_success``),
+    and ``script``, bash source that must exit 0 for the step to run ("" : none)."""
+
+    when: Literal["always", "on_success", "on_failure", "on_previous"] = "on_success"
+    script: str = ""
+    path: str = ""
+
+
+class Step(Node):
+    name: str
+    task: Task
+    description: str = ""
+    depends_on: tuple[Name, ...] = ()  # as written, each naming a step of the workflow
+    condition: Condition = Condition()
+    path: str = ""  # $.b00t.job.steps[i]
+
+
+class WorkflowConfig(Node):
+    """``[b00t.job.config]``, the part b00tc carries."""
+
+    mode: Literal["sequential", "parallel", "dag"] = "sequential"
+    continue_on_failure: bool = False
+    retry_failed_steps: int = 0
+    rollback_on_failure: bool = False
+    path: str = ""
+
+
+class Workflow(Node, tag="workflow"):
+    """A workflow job: a graph of steps instead of one container. Its [b00t] type is job;
+    its kind here is "workflow", so that a backend renders it only by declaring it."""
+
+    name: str
+    file: str
+    description: str = ""
+    hint: str = ""
+    config: WorkflowConfig = WorkflowConfig()
+    steps: tuple[Step, ...] = ()
+    rollback: tuple[Step, ...] = ()
+    env: tuple[EnvVar, ...] = ()  # [b00t.env] under [b00t.job.env]
+    #: [b00t.job] image: where the container targets run the steps (None: not given)
+    image: Optional[Value] = None
+    requires: tuple[Stack, ...] = ()  # compiled by resolve_references
+    requires_stacks: tuple[Name, ...] = ()  # as written
+    resources: Resources = Resources()
+    orchestration: Orchestration = Orchestration()
+
+    def step(self, name: str) -> Optional[Step]:
+        for s in self.steps:
+            if s.name == name:
+                return s
+        return None
+
+
+Datum = Union[Job, Stack, Workflow]
 
 #: the datum kinds a backend can be asked to render (``Backend.KINDS``)
-DATUM_KINDS = ("job", "stack")
+DATUM_KINDS = ("job", "stack", "workflow")
 
 
 def kind_of(datum: Datum) -> str:

@@ -63,6 +63,17 @@ class Backend:
 
         datum = unit.datum
         kind = kind_of(datum)
+        if kind == "workflow" and kind not in self.KINDS:
+            ctx.error(
+                "E0106",
+                f"{datum.name} is a workflow job ([b00t.job] with steps): b00tc compiles workflow "
+                f"jobs for bash only so far, not for {self.name}",
+                datum.file,
+                "$.b00t.job",
+                help=f"build it with --target bash (deploy --orchestrator direct runs that script); "
+                f"{self.name} comes with issue 17's next part",
+            )
+            return []
         if kind not in self.KINDS:
             ctx.error(
                 "E0115",

@@ -19,10 +19,10 @@ in ``_host``, shared with the systemd backend, which runs stack members the same
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
-from typing import Iterable, Optional
+from typing import Optional
 
 from b00tc.backends import Backend, OutputFile
+from b00tc.backends._bashwords import Words, _needs_sc2016, header, quote
 from b00tc.backends._context import Context
 from b00tc.backends._start import START
 from b00tc.backends._host import (
@@ -38,7 +38,6 @@ from b00tc.backends._host import (
     network,
     publish_specs,
     ref_for_member,
-    ref_local,
     stack_resources,
     warn_container_name,
     warn_gpu_count_only,
@@ -48,15 +47,14 @@ from b00tc.backends._host import (
 from b00tc.ir import (
     Datum,
     Gpu,
-    HostVar,
     Job,
     Lit,
     Member,
     Mount,
-    Ref,
     Stack,
     Unit,
     Value,
+    Workflow,
 )
 
 #: variables bash itself owns: exporting them from the script does not hand the value to
@@ -77,7 +75,7 @@ class BashBackend(Backend):
     aliases = ("direct",)
     KEEPS_HOST_VARS = True
 
-    KINDS = ("job", "stack")
+    KINDS = ("job", "stack", "workflow")
 
     def render_job(self, unit: Unit, job: Job, ctx: Context) -> list[OutputFile]:
         return _output(job, _JobScript(unit, job, ctx).render())
@@ -85,99 +83,14 @@ class BashBackend(Backend):
     def render_stack(self, unit: Unit, stack: Stack, ctx: Context) -> list[OutputFile]:
         return _output(stack, _StackScript(unit, stack, ctx).render())
 
+    def render_workflow(self, unit: Unit, wf: Workflow, ctx: Context) -> list[OutputFile]:
+        from b00tc.backends._workflow_sh import WorkflowScript
+
+        return _output(wf, WorkflowScript(unit, wf, ctx).render())
+
 
 def _output(datum: Datum, text: Optional[str]) -> list[OutputFile]:
     return [] if text is None else [OutputFile(f"{datum.name}.sh", text, 0o755)]
-
-
-# ---------------------------------------------------------------------------
-# bash words
-
-_SAFE = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
-#: bash's reserved words: harmless as arguments, but shellcheck (SC1010) asks for quotes
-_RESERVED = frozenset(
-    "case coproc do done elif else esac fi for function if in select then time until while".split()
-)
-
-
-def quote(text: str) -> str:
-    """One bash word that is ``text`` exactly: bare when every character is inert, else in
-    single quotes (nothing is special inside them) with each ``'`` written ``\\'`` between
-    them (``'it'\\''s'``). Backslashes that would end a single-quoted run go outside it
-    as ``\\\\``: the same bytes, and shellcheck (SC1003) then need not wonder whether
-    ``\\'`` was meant to escape the quote."""
-    if _SAFE.fullmatch(text) and text not in _RESERVED:
-        return text
-    if text.startswith("~"):
-        # a literal leading tilde: escaped rather than quoted (shellcheck SC2088 reads a
-        # quoted one as a failed attempt at tilde expansion)
-        return "\\~" + (quote(text[1:]) if text[1:] else "")
-    out = []
-    for chunk in text.split("'"):
-        core = chunk.rstrip("\\")
-        tail = len(chunk) - len(core)
-        out.append((f"'{core}'" if core else "") + "\\\\" * tail)
-    return "\\'".join(out) or "''"
-
-
-def _dq(text: str) -> str:
-    """Literal text inside double quotes: only ``\\ " $ ` `` are special there."""
-    return re.sub(r'([\\"$`])', r"\\\1", text)
-
-
-_PLAIN_ARG = re.compile(r"[^'\"\\$`}]*")
-
-
-class Words:
-    """Builds bash words for values; collects the assignments some of them need.
-
-    The word of ``${VAR:-word}`` is parsed by bash with rules of its own: inside double
-    quotes a lone ``'`` still opens a quote, and ``\\'`` is kept or dropped depending on
-    the operator. So a default or message with any quoting character is put in a
-    variable first (``b00t_arg_1='...'``) and used as ``${VAR:-$b00t_arg_1}``: the result
-    of a parameter expansion is not scanned again.
-    """
-
-    def __init__(self, refs=ref_local) -> None:
-        self.count = 0
-        self.pending: list[str] = []
-        self.refs = refs
-
-    def word(self, value: Value, prefix: str = "") -> str:
-        """One bash word for ``prefix + value``: quoted as a literal when it is all
-        literal, otherwise double-quoted with the host variables left for bash."""
-        parts: list = [Lit(text=prefix)] if prefix else []
-        for p in value.parts:
-            parts.append(Lit(text=self.refs(p)) if type(p) is Ref else p)
-        if all(type(p) is Lit for p in parts):
-            return quote("".join(p.text for p in parts))
-        return '"' + "".join(_dq(p.text) if type(p) is Lit else self.host_var(p) for p in parts) + '"'
-
-    def host_var(self, var: HostVar) -> str:
-        if not var.op:
-            return "${" + var.name + "}"
-        arg = var.arg
-        if not _PLAIN_ARG.fullmatch(arg) or arg.startswith("~"):
-            self.count += 1
-            name = f"b00t_arg_{self.count}"
-            self.pending.append(f"{name}={quote(arg)}")
-            arg = "$" + name
-        return "${" + var.name + var.op + arg + "}"
-
-    def flush(self, indent: str = "") -> list[str]:
-        out = [indent + line for line in self.pending]
-        self.pending = []
-        return out
-
-
-def header(unit: Unit, lines: Iterable[str]) -> list[str]:
-    datum = unit.datum
-    out = [f"Generated by b00tc from {PurePosixPath(datum.file).name}. Do not edit."]
-    if datum.hint:
-        out.append(datum.hint)
-    out.extend(f"b00t.io/{a.key}: {a.value}" for a in unit.annotations)
-    out.extend(lines)
-    return out
 
 
 # ---------------------------------------------------------------------------
@@ -487,36 +400,6 @@ def _pairs(opts: list[str]) -> list[str]:
 
 def _image_text(image: Value) -> str:
     return comment("".join(p.text if type(p) is Lit else "${...}" for p in image.parts))
-
-
-def _needs_sc2016(lines: list[str]) -> bool:
-    """shellcheck's SC2016 flags ``$`` or a backtick in single quotes as a likely mistake;
-    b00tc single-quotes literals on purpose, so the file says so when it has one. This
-    reads the generated code as bash does to see which characters are in single quotes
-    (a quoted literal may span lines)."""
-    text = "\n".join(lines)
-    state = ""  # "", "'" or '"'
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if state == "'":
-            if ch == "'":
-                state = ""
-            elif ch in "$`":
-                return True
-        elif ch == "\\":
-            i += 1
-        elif state == '"':
-            if ch == '"':
-                state = ""
-        elif ch in "'\"":
-            state = ch
-        elif ch == "#" and (i == 0 or text[i - 1] in " \t\n"):
-            i = text.find("\n", i)
-            if i < 0:
-                break
-        i += 1
-    return False
 
 
 def _script(head: list[str], body: list[str], literal_dollars: bool) -> str:

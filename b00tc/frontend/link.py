@@ -23,7 +23,7 @@ from b00tc.diagnostics import Diagnostics
 from b00tc.frontend.build import build_job, build_member, build_stack, member_image, no_image_help
 from b00tc.frontend.read import read_datum
 from b00tc.frontend.search import SearchPath
-from b00tc.ir import Datum, Edge, HelmChart, Job, Member, Name, Program, SkippedMember, Stack, key_of
+from b00tc.ir import Datum, Edge, HelmChart, Member, Name, Program, SkippedMember, Stack, key_of
 
 STDIN = "<stdin>"
 #: how many required stacks deep linking follows (E0307 past it; each level recurses)
@@ -117,7 +117,11 @@ class Linker:
             return
         before = diags.errors
         datum: Optional[Datum]
-        if raw.kind == "job":
+        if raw.kind == "job" and raw.workflow is not None:
+            from b00tc.frontend.workflow import build_workflow
+
+            datum = build_workflow(raw, raw.workflow, diags)
+        elif raw.kind == "job":
             datum = build_job(raw, diags)
         elif raw.kind == "stack":
             datum = build_stack(raw, diags)
@@ -129,7 +133,7 @@ class Linker:
             return
         if datum is None or diags.errors > before:
             return
-        if isinstance(datum, Job):
+        if not isinstance(datum, Stack):  # a container job or a workflow job
             self.datums[key] = datum
             self.requires[key] = tuple(self._stack_edge(n, datum.file, folder) for n in datum.requires_stacks)
         else:

@@ -35,6 +35,8 @@ class Raw:
         self.origin: dict[tuple, str] = {}
         self.scalar_argv: set[tuple] = set()  # a command written as one string
         self.table: dict = {}  # [b00t] as read, for a member type's own keys (k8s)
+        #: a workflow job's [b00t.job] table, as TOML gave it (frontend.workflow reads it)
+        self.workflow: Optional[dict] = None
 
     def get(self, *key: str, default: Any = None) -> Any:
         return self.canon.get(key, default)
@@ -195,18 +197,6 @@ def read_datum(
             "'-', starting and ending with a letter or digit, at most 63 characters",
         )
         return None
-    if kind == "job" and isinstance(b00t.get("job"), dict):
-        diags.error(
-            "E0106",
-            f"{name} is a workflow job ([b00t.job] with steps), a different schema that b00tc "
-            "does not compile",
-            file,
-            "$.b00t.job",
-            key=True,
-            help="b00tc compiles container jobs: [b00t.container] image/command/args; "
-            "run workflow jobs with b00t's job executor",
-        )
-        return None
     table = S.BY_TYPE.get(kind)
     if other_kinds and expect_kind and kind != expect_kind:
         if kind not in S.MEMBER_TYPES:
@@ -239,6 +229,8 @@ def read_datum(
         raw.table = b00t
     if diags.errors > before:
         return None
+    if kind == "job" and isinstance(b00t.get("job"), dict):
+        raw.workflow = b00t["job"]  # a workflow job (workflow-jobs.md)
     return raw
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from msgspec.structs import replace
 
-from b00tc.ir import Annotation, Datum, Job, Program, Stack
+from b00tc.ir import Annotation, Datum, Job, Program, Stack, Workflow
 from b00tc.passes.context import PassContext
 
 
@@ -71,5 +71,5 @@ def _annotations(d: Datum, ctx: PassContext) -> tuple[Annotation, ...]:
         if g is not None:
             notes.append(("stack-gpu-count", str(g.count)))
     else:
-        assert isinstance(d, Job)
+        assert isinstance(d, (Job, Workflow))
     return tuple(Annotation(key=k, value=v) for k, v in notes)

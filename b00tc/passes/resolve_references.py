@@ -17,7 +17,7 @@ from typing import Optional
 from msgspec.structs import replace
 
 from b00tc.diagnostics import did_you_mean
-from b00tc.ir import Edge, EnvVar, Job, Member, Program, Ref, ServiceDecl, Stack, Value, WaitFor
+from b00tc.ir import Edge, EnvVar, Job, Member, Program, Ref, ServiceDecl, Stack, Step, Value, WaitFor, Workflow
 from b00tc.passes.context import PassContext
 
 _IN_PROGRESS = object()
@@ -29,6 +29,8 @@ def resolve_references(program: Program, ctx: PassContext) -> Program:
         d = program.datums[key]
         if isinstance(d, Stack):
             r.stack(key, chain=())
+        elif isinstance(d, Workflow):
+            r.datums[key] = r.workflow(key, d)
         else:
             assert isinstance(d, Job)
             r.datums[key] = r.job(key, d)
@@ -61,6 +63,27 @@ class _Resolver:
                 command=tuple(resolve(v) for v in d.container.command),
                 args=tuple(resolve(v) for v in d.container.args),
             ),
+        )
+
+    def workflow(self, key: str, d: Workflow) -> Workflow:
+        """A workflow's env values (the job's and each step's) and its image, resolved in the
+        scope of the stacks it requires; commands are bash source, never read."""
+        scope = self.required(self.program.requires.get(key, ()), d.name, d.file, chain=(d.name,))
+        self.beside(key, scope)
+        resolve = lambda v: _value(v, scope, d.name, d.file, self.ctx)  # noqa: E731
+
+        def env(vars: tuple[EnvVar, ...]) -> tuple[EnvVar, ...]:
+            return tuple(replace(e, value=resolve(e.value)) for e in vars)
+
+        def steps(ss: tuple[Step, ...]) -> tuple[Step, ...]:
+            return tuple(replace(s, task=replace(s.task, env=env(s.task.env))) for s in ss)
+
+        return replace(
+            d,
+            env=env(d.env),
+            image=resolve(d.image) if d.image is not None else None,
+            steps=steps(d.steps),
+            rollback=steps(d.rollback),
         )
 
     def stack(self, key: str, chain: tuple[str, ...]) -> Optional[Stack]:

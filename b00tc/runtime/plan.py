@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Optional
 
 from b00tc import exitcodes
-from b00tc.ir import Job, Value
+from b00tc.ir import Job, Value, Workflow
 from b00tc.runtime import orchestrators
 from b00tc.runtime.model import (
     DEFAULT_COMPOSE, OPS, AdapterOutput, Deployed, InputErrors, Manifest, Options,
@@ -31,7 +31,7 @@ def deployed_of(result, orchestrator: Orchestrator) -> list[Deployed]:
     out = []
     for unit in result.units:
         d = unit.datum
-        kind = "job" if isinstance(d, Job) else "stack"
+        kind = "job" if isinstance(d, (Job, Workflow)) else "stack"  # a workflow is a job
         if unit.empty and d.name in wholes:
             continue
         f = written.pop(d.name + orchestrator.suffix, None)
