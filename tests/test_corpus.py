@@ -295,3 +295,33 @@ def test_summary_counts():
     assert ok == 5 * (len(EXPECT) - errors - workflows) + workflows
     print(json.dumps({"datums": len(EXPECT), "builds_ok": ok, "builds": len(CASES), "errors": errors,
                       "workflows_for_bash": workflows}))
+
+
+def _cells() -> list[object]:
+    """Each (datum, target) of EXPECT as the number of files it writes, or "error"."""
+    out: list[object] = []
+    for want in EXPECT.values():
+        for i in range(len(TARGETS)):
+            if len(want) == 6:
+                out.append(want[i] if want[i] else "error")
+            elif isinstance(want[0], (str, tuple)):
+                out.append("error")
+            else:
+                out.append(want[i])
+    return out
+
+
+def test_the_readme_states_this_table():
+    """README's "Compatibility with b00t" gives the corpus figures: they are this table's
+    (each cell of which test_corpus_datum checks against a real build)."""
+    import re
+
+    text = (ROOT / "README.md").read_text()
+    m = re.search(r"\((\d+) roots x 5 targets = (\d+) builds\): (\d+) builds write files, (\d+) build with\s+"
+                  r"nothing to deploy on that target \(W0104\), (\d+) are one error each", text)
+    assert m, "README's Compatibility with b00t section gives the corpus figures"
+    cells = _cells()
+    files = sum(1 for c in cells if c != "error" and c > 0)
+    nothing = sum(1 for c in cells if c == 0)
+    errors = cells.count("error")
+    assert tuple(int(g) for g in m.groups()) == (len(EXPECT), len(cells), files, nothing, errors)
