@@ -64,7 +64,7 @@ def test_one_repository_per_alias_and_labels_for_day_two():
     out = docs(r, "observability")
     repos = [d for d in out if d["kind"] == "HelmRepository"]
     releases = [d for d in out if d["kind"] == "HelmRelease"]
-    assert [d["metadata"]["name"] for d in repos] == ["grafana"]
+    assert [d["metadata"]["name"] for d in repos] == ["observability-grafana"]
     assert [d["metadata"]["name"] for d in releases] == ["grafana", "loki"]
     for d in repos + releases:
         flux.validate(d)
@@ -72,7 +72,7 @@ def test_one_repository_per_alias_and_labels_for_day_two():
         assert labels["app.kubernetes.io/part-of"] == "observability"
         assert labels["app.kubernetes.io/managed-by"] == "b00tc"
     for rel in releases:
-        assert rel["spec"]["chart"]["spec"]["sourceRef"] == {"kind": "HelmRepository", "name": "grafana"}
+        assert rel["spec"]["chart"]["spec"]["sourceRef"] == {"kind": "HelmRepository", "name": "observability-grafana"}
         assert rel["spec"]["targetNamespace"] == "monitoring"
         assert rel["spec"]["install"] == {"createNamespace": True}
         assert rel["spec"]["releaseName"] == rel["metadata"]["name"]
@@ -80,6 +80,28 @@ def test_one_repository_per_alias_and_labels_for_day_two():
     assert "values" not in releases[1]["spec"]  # loki has no values file
     # the values file is a dependency of the output (--depfile)
     assert str(CASES / "grafana-values.yaml") in r.deps[("k8s", "observability.yaml")]
+
+
+def test_two_stacks_of_one_alias_each_own_their_repository(tmp_path):
+    """Day two selects a stack's objects by its part-of label: were the repository of an
+    alias one object (named after the alias) written by two stacks, whichever applied last
+    would label it, and `down` of that stack would delete the source the other stack's
+    releases use. Each stack has its own ``<stack>-<alias>``, labelled with that stack."""
+    chart = ('[b00t]\nname = "{n}"\ntype = "k8s"\nchart_path = "grafana/{n}"\n'
+             'url = "https://grafana.github.io/helm-charts"\nnamespace = "monitoring"\n')
+    for n in ("grafana", "loki"):
+        (tmp_path / f"{n}.k8s.toml").write_text(chart.format(n=n))
+    for s, m in (("a", "grafana"), ("b", "loki")):
+        (tmp_path / f"{s}.stack.toml").write_text(f'[b00t]\nname = "{s}"\ntype = "stack"\nmembers = ["{m}.k8s"]\n')
+    r = compile_([str(tmp_path / "a.stack.toml"), str(tmp_path / "b.stack.toml")], targets=["k8s"])
+    assert r.ok, rendered(r)
+    for s in ("a", "b"):
+        out = docs(r, s)
+        (repo,) = [d for d in out if d["kind"] == "HelmRepository"]
+        (rel,) = [d for d in out if d["kind"] == "HelmRelease"]
+        assert repo["metadata"]["name"] == f"{s}-grafana"
+        assert repo["metadata"]["labels"]["app.kubernetes.io/part-of"] == s
+        assert rel["spec"]["chart"]["spec"]["sourceRef"]["name"] == f"{s}-grafana"
 
 
 def test_charts_only_stack_builds_on_k8s_only(tmp_path):

@@ -94,6 +94,12 @@ GFD_SHARED_SUFFIX = "-SHARED"
 HELM_REPOSITORY_INTERVAL = "1h"
 HELM_RELEASE_INTERVAL = "10m"
 
+
+def repository_name(chart: HelmChart, stack: Stack) -> str:
+    """The HelmRepository of a stack's charts of one alias: ``<stack>-<alias>``."""
+    return f"{stack.name}-{chart.repo}"
+
+
 _BINARY_SUFFIXES = (
     ("Ei", 2**60), ("Pi", 2**50), ("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)
 )
@@ -533,15 +539,18 @@ class _Generator:
     # -- Helm charts (Flux) ---------------------------------------------------
 
     def helm_repository(self, chart: HelmChart, stack: Stack) -> dict:
-        """A Flux source-controller HelmRepository (v1) named after the alias; an
-        ``oci://`` URL is an OCI repository (``type: oci``)."""
+        """A Flux source-controller HelmRepository (v1) named ``<stack>-<alias>``: each stack
+        has its own, so that ``down`` of one stack (by its part-of label) never deletes the
+        source of another stack's releases; an ``oci://`` URL is an OCI repository
+        (``type: oci``)."""
         spec: dict = {"interval": HELM_REPOSITORY_INTERVAL, "url": chart.url}
         if chart.url.startswith("oci://"):
             spec["type"] = "oci"
         return {
             "apiVersion": "source.toolkit.fluxcd.io/v1",
             "kind": "HelmRepository",
-            "metadata": {"name": chart.repo, "labels": self.labels(chart.repo, f"{stack.name}.stack", stack.name)},
+            "metadata": {"name": repository_name(chart, stack),
+                         "labels": self.labels(chart.repo, f"{stack.name}.stack", stack.name)},
             "spec": spec,
         }
 
@@ -552,7 +561,7 @@ class _Generator:
         chart_spec: dict = {"chart": chart.chart}
         if chart.version:
             chart_spec["version"] = chart.version
-        chart_spec["sourceRef"] = {"kind": "HelmRepository", "name": chart.repo}
+        chart_spec["sourceRef"] = {"kind": "HelmRepository", "name": repository_name(chart, stack)}
         spec: dict = {
             "interval": HELM_RELEASE_INTERVAL,
             # Flux's default is <targetNamespace>-<name>; b00t's install scripts name the
