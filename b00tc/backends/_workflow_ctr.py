@@ -27,21 +27,35 @@ def step_image(wf: Workflow, step: Step) -> Optional[Value]:
 
 
 def check_images(wf: Workflow, ctx: Context) -> bool:
-    """Every step (rollback steps too) has an image: E0707 at each one that has none."""
-    ok = True
-    for step in wf.steps + wf.rollback:
-        if step_image(wf, step) is None:
-            ok = False
-            ctx.error(
-                "E0707",
-                f"step {step.name!r} of workflow {wf.name} has no image: target {ctx.target} runs "
-                "each step in a container of an image (the host targets bash and systemd need none)",
-                wf.file,
-                step.task.path or step.path,
-                help='set image = "..." under [b00t.job] (an image with bash), or image in the '
-                "step's [task]",
-            )
-    return ok
+    """Every step (rollback steps too) has an image. E0707 once at [b00t.job] when no step
+    has one (the usual case: the datum was written for b00t's host runner), else at each
+    step that has none."""
+    everything = wf.steps + wf.rollback
+    missing = [s for s in everything if step_image(wf, s) is None]
+    if not missing:
+        return True
+    help = ('set image = "..." under [b00t.job] (an image with bash, and timeout for steps '
+            "with timeout_ms), or image in a step's task; the host targets (bash, systemd) need none")
+    if len(missing) == len(everything):
+        ctx.error(
+            "E0707",
+            f"workflow {wf.name} has no image: target {ctx.target} runs each step in a container "
+            "of an image",
+            wf.file,
+            "$.b00t.job",
+            help=help,
+        )
+        return False
+    for step in missing:
+        ctx.error(
+            "E0707",
+            f"step {step.name!r} of workflow {wf.name} has no image: target {ctx.target} runs "
+            "each step in a container of an image, and [b00t.job] gives none",
+            wf.file,
+            step.task.path or step.path,
+            help=help,
+        )
+    return False
 
 
 def warn_shared_workspace(wf: Workflow, ctx: Context) -> None:
