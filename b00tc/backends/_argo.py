@@ -70,6 +70,7 @@ def workflow(gen: "_Generator", wf: Workflow) -> list[dict]:
     from b00tc.backends.k8s import escape_expansion
 
     ctx = gen.ctx
+    errors_before = len(ctx.diagnostics)
     if not check_images(wf, ctx):
         return []
     warn_shared_workspace(wf, ctx)
@@ -178,6 +179,8 @@ def workflow(gen: "_Generator", wf: Workflow) -> list[dict]:
             "steps": [[{"name": n, "template": f"step-{n}", "when": FAILED}] for n in undo],
         })
     templates += [template(s, names[i]) for i, s in enumerate(everything)]
+    if any(d.is_error for d in ctx.diagnostics[errors_before:]):
+        return []
     refs.register()
     if refs.store.entries:
         gen.secrets.append(refs)
