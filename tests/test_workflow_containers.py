@@ -23,7 +23,7 @@ from tests.test_workflow import step, workflow
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "data" / "b00t-corpus"
-CASE = "tests/cases/workflow-steps.job.toml"
+CASE = "tests/data/workflows/workflow-steps.job.toml"
 HOSTILE = "a $x ${y:-z} $$ $(no) `no` {{ w }} {{{ }} \\ \"q\" 'a'\nü %s {"
 
 

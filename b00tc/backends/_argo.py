@@ -28,7 +28,7 @@ from the Secret named after the workflow, as a Job's are.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Callable
 
 from b00tc.backends._workflow_ctr import (
     WORKSPACE,
@@ -42,9 +42,6 @@ from b00tc.backends._workflow_ctr import (
 )
 from b00tc.diagnostics import join
 from b00tc.ir import EnvVar, Step, Workflow
-
-if TYPE_CHECKING:
-    from b00tc.backends.k8s import _Generator
 
 API_VERSION = "argoproj.io/v1alpha1"
 VOLUME = "workspace"
@@ -66,9 +63,9 @@ def _either(task: str, results: tuple[str, ...]) -> str:
     return f"({text})" if len(results) > 1 else text
 
 
-def workflow(gen: "_Generator", wf: Workflow) -> list[dict]:
-    from b00tc.backends.k8s import escape_expansion
-
+def workflow(gen: Any, wf: Workflow, escape_expansion: Callable[[str], str]) -> list[dict]:
+    """``gen``: the k8s backend's generator (values, labels, resources, Secrets);
+    ``escape_expansion``: a literal made safe from the kubelet's ``$(NAME)`` expansion."""
     ctx = gen.ctx
     errors_before = len(ctx.diagnostics)
     if not check_images(wf, ctx):

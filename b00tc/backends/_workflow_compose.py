@@ -25,7 +25,7 @@ stops the steps of other branches not yet started.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import Any, Callable, Optional
 
 from b00tc.backends._workflow_ctr import (
     WORKSPACE,
@@ -37,18 +37,16 @@ from b00tc.backends._workflow_ctr import (
     waits_for,
     warn_shared_workspace,
 )
+from b00tc.diagnostics import join
 from b00tc.ir import Step, Workflow
-
-if TYPE_CHECKING:
-    from b00tc.backends.compose import _Generator
 
 VOLUME = "workspace"
 DONE = {"condition": "service_completed_successfully"}
 
 
-def workflow(gen: "_Generator", wf: Workflow) -> Optional[dict]:
-    from b00tc.backends.compose import escape
-
+def workflow(gen: Any, wf: Workflow, escape: Callable[[str], str]) -> Optional[dict]:
+    """``gen``: the compose backend's generator (values, labels, resources, the file);
+    ``escape``: a literal written for compose's interpolation (``$$``)."""
     ctx = gen.ctx
     if not check_images(wf, ctx):
         return None
@@ -147,6 +145,4 @@ def workflow(gen: "_Generator", wf: Workflow) -> Optional[dict]:
 
 
 def join_path(path: str, key: str) -> str:
-    from b00tc.diagnostics import join
-
     return join(path, key) if path else "$.b00t.job.config"

@@ -62,7 +62,7 @@ class ComposeBackend(Backend):
     def render_workflow(self, unit: Unit, wf: Workflow, ctx: Context) -> list[OutputFile]:
         from b00tc.backends._workflow_compose import workflow
 
-        doc = workflow(_Generator(unit, ctx), wf)
+        doc = workflow(_Generator(unit, ctx), wf, escape)
         return _file(wf, doc) if doc is not None else []
 
 

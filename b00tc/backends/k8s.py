@@ -120,7 +120,7 @@ class K8sBackend(Backend):
         from b00tc.backends._argo import workflow
 
         gen = _Generator(unit, ctx)
-        docs = workflow(gen, wf)
+        docs = workflow(gen, wf, escape_expansion)
         return _file(wf, docs, gen.secrets, ctx) if docs else []
 
 
