@@ -121,8 +121,8 @@ def workflow(gen: Any, wf: Workflow, escape: Callable[[str], str]) -> Optional[d
             "rollback steps are in the profile rollback",
             wf.file,
             join_path(cfg.path, "rollback_on_failure"),
-            help="after a failure, run docker compose --profile rollback up --no-deps "
-            + " ".join(names[len(wf.steps):]),
+            # each rollback service waits for the one before it: naming the last runs them all
+            help=f"after a failure, run docker compose --profile rollback up {names[-1]}",
         )
     if cfg.continue_on_failure:
         ctx.cannot_express(

@@ -92,6 +92,7 @@ image = "{IMAGE}"
 [b00t.job.config]
 mode = "dag"
 retry_failed_steps = 1
+rollback_on_failure = true
 
 [b00t.job.env]
 HOSTILE = {s(HOSTILE_ENV)}
@@ -128,6 +129,13 @@ depends_on = ["slow"]
 [b00t.job.steps.task]
 type = "bash"
 command = "touch after.txt"
+
+[[b00t.job.rollback]]
+name = "undo"
+description = "runs only when started after a failure (the profile rollback)"
+[b00t.job.rollback.task]
+type = "bash"
+command = "rm shared.txt; echo undone > undo.txt"
 """
     return text
 
@@ -174,6 +182,11 @@ def test_a_dag_of_steps_runs_on_the_docker_engine(bash_engine, tmp_path):
         assert workspace("tries.txt") == "run\n"
         listing = engine.docker("run", "--rm", "-v", f"{PROJECT}_workspace:/workspace", IMAGE,
                                 "ls", "/workspace").stdout.decode().split()
-        assert "after.txt" not in listing
+        assert "after.txt" not in listing and "undo.txt" not in listing  # rollback: not by default
+        # the orchestrator starts the rollback steps after a failure (their profile)
+        undo = engine.compose(PROJECT, f, "--profile", "rollback", "up", "undo", check=False, timeout=120)
+        assert undo.returncode == 0, (undo.stdout + undo.stderr).decode()
+        assert workspace("undo.txt") == "undone\n"
+        assert exit_code("undo") == 0
     finally:
         engine.compose(PROJECT, f, "down", "-v", check=False, timeout=120)
