@@ -155,7 +155,7 @@ def test_compose_timeout_and_retries_run_in_the_container(tmp_path):
 
 
 def _bash_entry(argv: list[str], cwd: Path, env=None) -> subprocess.CompletedProcess:
-    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, env=env, timeout=30)
+    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, env=env, timeout=30, check=False)
 
 
 def test_compose_wrapper_retries_times_out_and_checks_its_condition(tmp_path):
@@ -167,7 +167,9 @@ def test_compose_wrapper_retries_times_out_and_checks_its_condition(tmp_path):
         step("guarded", "touch ran", script="test -f missing"),
         config="retry_failed_steps = 1"))
     svc = compose_doc(text, tmp_path)["services"]
-    unescape = lambda argv: [a.replace("$$", "$") for a in argv]  # noqa: E731
+    def unescape(argv: list[str]) -> list[str]:
+        return [a.replace("$$", "$") for a in argv]
+
     r = _bash_entry(unescape(svc["flaky"]["entrypoint"]), tmp_path)
     assert r.returncode == 0 and (tmp_path / "n").read_text() == "x\nx\n", r.stderr
     assert "running it again (1 of 1)" in r.stderr
@@ -185,7 +187,8 @@ def test_compose_hostile_strings_survive_docker_compose_config(tmp_path):
     content = one(compile_text(text, tmp_path, "compose"))
     (tmp_path / "c.yaml").write_text(content)
     r = subprocess.run(["docker-compose", "-f", str(tmp_path / "c.yaml"), "--project-directory", str(tmp_path),
-                        "config"], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+                        "config"], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+                       check=False)
     assert r.returncode == 0, r.stderr
     resolved = yaml.safe_load(r.stdout)["services"]["a"]
     # docker-compose v1 writes its resolved file with $ re-escaped as $$
@@ -259,7 +262,7 @@ def test_argo_cuts_braces_and_bash_joins_them_byte_for_byte(tmp_path):
     c = wf["spec"]["templates"][1]["container"]
     argv = [a.replace("$$", "$") for a in c["command"] + c["args"]]  # the kubelet's unescape
     assert not any("{{" in a for a in argv)
-    r = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, timeout=30)
+    r = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, timeout=30, check=False)
     assert r.returncode == 0 and r.stdout == HOSTILE, (r.stdout, r.stderr)
 
 
@@ -324,7 +327,7 @@ def test_b00ts_workflows_compile_given_an_image(name, target, tmp_path):
     from tests.test_corpus import JUDGE
 
     text = (CORPUS / name).read_text()
-    text, n = re.subn(r"^\[b00t\.job\]\s*$", '[b00t.job]\nimage = "debian:12"', text, count=1, flags=re.M)
+    text, n = re.subn(r"^\[b00t\.job\]\s*$", '[b00t.job]\nimage = "debian:12"', text, count=1, flags=re.MULTILINE)
     assert n == 1
     (tmp_path / "src").mkdir()
     f = tmp_path / "src" / name
