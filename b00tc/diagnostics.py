@@ -57,7 +57,7 @@ CODES: dict[str, str] = {
     "E0103": "a required key is missing",
     "E0104": "[b00t] name disagrees with the file name (not emitted since it is W0108; kept, never reused)",
     "E0105": "a name is not a DNS-1123 label",
-    "E0106": "a workflow job ([b00t.job] with steps) is compiled for bash only so far",
+    "E0106": "a workflow job ([b00t.job] with steps) is compiled for bash, compose and k8s only so far",
     "E0107": "this datum type cannot be built",
     "E0108": "a value is not one of the allowed ones",
     "E0109": "an env name is not a valid identifier",
@@ -88,6 +88,7 @@ CODES: dict[str, str] = {
     "E0704": "a workflow step's task needs b00t's own runtime (agent, k0mmander, mcp, dagu, datum)",
     "E0705": "a job has both a container and workflow steps",
     "E0706": "a workflow value is not one b00t knows (mode, checkpoint_mode, condition.when, task type)",
+    "E0707": "a workflow step has no image on a container target ([b00t.job] image or the task's image)",
     "E0901": "usage error",
     "E0903": "a target option is unknown or its value is refused",
     "W0101": "a stack member is not deployable to container targets and is skipped",
@@ -108,6 +109,7 @@ CODES: dict[str, str] = {
     "W0701": "a workflow's config key is written in [b00t.job], not [b00t.job.config]: ignored, as b00t does",
     "W0702": "a feature of b00t's workflow runner that b00tc does not carry (checkpoints, artifacts, outputs, subagents)",
     "W0703": "a depends_on that sequential mode ignores (names no earlier step), as b00t does",
+    "W0704": "a workflow's steps run in separate containers that share only the workspace",
 }
 
 

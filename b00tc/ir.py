@@ -328,6 +328,8 @@ class BashTask(Node, tag="bash"):
     cwd: str = ""
     timeout_ms: int = 0
     env: tuple[EnvVar, ...] = ()
+    #: the container targets' image for this step (None: the workflow's)
+    image: Optional[Value] = None
     path: str = ""  # of the task table
     command_path: str = ""
     timeout_path: str = ""

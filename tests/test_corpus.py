@@ -14,8 +14,9 @@ judged by the tool that consumes it, as tests/test_validate.py judges the golden
 
 ``EXPECT`` says, per root datum, what it compiles to: the number of files per target, or
 the error(s) it gets and why b00t itself cannot deploy it either; a workflow job of bash
-steps (``WORKFLOW``) is one file for bash and E0106 on the other targets, which do not
-compile workflow jobs yet (issue 17's first part). A datum b00t accepts and
+steps (``WORKFLOW``) is one file for bash, E0707 on compose and k8s (b00t's files give no
+image for their steps' containers) and E0106 on the targets that do not compile workflow
+jobs yet. A datum b00t accepts and
 that has something deployable builds on every target where it has something to deploy.
 The search path is the corpus folder; the host environment is empty (host variables with
 no default are kept as references by every target, never resolved here).
@@ -48,11 +49,14 @@ NONE = (0, 0, 0, 0, 0)
 CHARTS = (1, 0, 0, 0, 0)
 
 #: a workflow job ([b00t.job] with steps, ../shared/design/workflow-jobs.md) of bash steps:
-#: issue 17's first part compiles it for bash (the reference semantics; deploy --orchestrator
-#: direct runs it); the other targets say in one error, E0106, that they do not compile
-#: workflow jobs yet (issue 17's next part), rather than drop it or write a broken file
+#: compiled for bash (the reference semantics; deploy --orchestrator direct runs it); the
+#: container targets need an image, which b00t's files do not give (they run on b00t's
+#: host): one error, E0707 (tests/test_workflow_containers.py builds them with one); the
+#: targets not done yet say so in one error, E0106, rather than drop it or write a broken file
 WORKFLOW_WHY = "a workflow job: compiled for bash only so far (issue 17's first part)"
-WORKFLOW = (0, 0, 0, 1, 0, ("E0106", WORKFLOW_WHY))
+NO_IMAGE_WHY = "a workflow job with no image: compose and k8s run its steps in containers of one"
+WORKFLOW = (0, 0, 0, 1, 0, {"k8s": ("E0707", NO_IMAGE_WHY), "compose": ("E0707", NO_IMAGE_WHY),
+                            "nomad": ("E0106", WORKFLOW_WHY), "systemd": ("E0106", WORKFLOW_WHY)})
 
 
 def RUNTIME_STEPS(code: str, n: int, why: str) -> tuple:
@@ -145,8 +149,9 @@ def test_corpus_datum(name, target, tmp_path):
     r = build_one(name, target)
     errors = [d for d in r.diags if d.is_error]
     if len(want) == 6:  # files per target, and the error of the targets with none
-        count, (code, why) = want[TARGETS.index(target)], want[5]
-        if not count:
+        count, why_not = want[TARGETS.index(target)], want[5]
+        if not count:  # the error: one for every such target, or one per target
+            code, why = why_not[target] if isinstance(why_not, dict) else why_not
             assert [d.code for d in errors] == [code] and why, rendered(r)
             assert r.outputs == []
             return
@@ -186,6 +191,8 @@ def crd_validator(api_version: str, kind: str):
 def judge_k8s(outs: dict[str, str], tmp_path: Path, name: str) -> None:
     import kubernetes_validate
 
+    from tests import argo
+
     from tests.backends.test_k8s import check_manifests
 
     for content in outs.values():
@@ -195,6 +202,9 @@ def judge_k8s(outs: dict[str, str], tmp_path: Path, name: str) -> None:
             key = (doc["apiVersion"], doc["kind"])
             if key in FLUX:
                 crd_validator(*key).validate(doc)
+            elif argo.is_argo(doc):  # Argo's own schema (tests/argo.py)
+                argo.validate(doc)
+                core.append(doc)
             else:
                 kubernetes_validate.validate(doc, "1.33", strict=True)
                 core.append(doc)

@@ -82,12 +82,12 @@ def test_legacy_and_canonical_shapes_compile_identically(name):
 
 def test_real_datums_that_cannot_compile_say_why(snapshot):
     """Of b00t's real files: postgres-dev-stack names two members that were never authored
-    (PROVENANCE.md says so), the workflow job is compiled for bash only so far (issue 17:
-    E0106 on each other target), and the .mcp/.k8s datums are not buildable types. Each
+    (PROVENANCE.md says so), the workflow job gives no image for the container targets
+    (E0707 on compose and k8s) and is not compiled yet for nomad and systemd (E0106), and the .mcp/.k8s datums are not buildable types. Each
     gives its own error, golden-tested."""
     expected = {
         "postgres-dev-stack.stack.toml": ["E0302", "E0302"],
-        "mesh3d-cloud.job.toml": ["E0106"] * 4,
+        "mesh3d-cloud.job.toml": ["E0707", "E0707", "E0106", "E0106"],
         "kubernetes.mcp.toml": ["E0107"],
         "nvidia-gpu-operator.k8s.toml": ["E0107"],
     }

@@ -52,12 +52,15 @@ def test_k8s(path, version):
 
     from tests.backends.test_k8s import check_manifests
 
-    from tests import flux
+    from tests import argo, flux
 
     docs = [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
     for doc in docs:
         if flux.is_flux(doc):  # a CRD kubernetes-validate does not know: its own schema
             flux.validate(doc)
+        elif argo.is_argo(doc):  # an Argo Workflow: Argo's own schema
+            argo.validate(doc)
+            continue
         else:
             kubernetes_validate.validate(doc, version, strict=True)
     check_manifests(docs)

@@ -67,11 +67,11 @@ class Backend:
             ctx.error(
                 "E0106",
                 f"{datum.name} is a workflow job ([b00t.job] with steps): b00tc compiles workflow "
-                f"jobs for bash only so far, not for {self.name}",
+                f"jobs for {', '.join(renderers('workflow'))} only so far, not for {self.name}",
                 datum.file,
                 "$.b00t.job",
-                help=f"build it with --target bash (deploy --orchestrator direct runs that script); "
-                f"{self.name} comes with issue 17's next part",
+                help="build it with --target bash (deploy --orchestrator direct runs that script); "
+                f"{self.name} comes with a later part of issue 17",
             )
             return []
         if kind not in self.KINDS:

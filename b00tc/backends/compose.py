@@ -40,6 +40,7 @@ from b00tc.ir import (
     Unit,
     Value,
     WaitFor,
+    Workflow,
 )
 
 _MEMORY_SUFFIXES = (("g", 2**30), ("m", 2**20), ("k", 2**10))  # docker's units are binary
@@ -50,13 +51,19 @@ class ComposeBackend(Backend):
     aliases = ("docker-compose",)
     KEEPS_HOST_VARS = True
 
-    KINDS = ("job", "stack")
+    KINDS = ("job", "stack", "workflow")
 
     def render_job(self, unit: Unit, job: Job, ctx: Context) -> list[OutputFile]:
         return _file(job, _Generator(unit, ctx).job(job))
 
     def render_stack(self, unit: Unit, stack: Stack, ctx: Context) -> list[OutputFile]:
         return _file(stack, _Generator(unit, ctx).stack(stack))
+
+    def render_workflow(self, unit: Unit, wf: Workflow, ctx: Context) -> list[OutputFile]:
+        from b00tc.backends._workflow_compose import workflow
+
+        doc = workflow(_Generator(unit, ctx), wf, escape)
+        return _file(wf, doc) if doc is not None else []
 
 
 def _file(datum: Datum, doc: dict) -> list[OutputFile]:

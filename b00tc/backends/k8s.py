@@ -51,6 +51,7 @@ from b00tc.ir import (
     Unit,
     Value,
     WaitFor,
+    Workflow,
 )
 
 # Where a docker datum writes --restart and --name: the IR's Member has no path of its own.
@@ -110,7 +111,7 @@ class K8sBackend(Backend):
     aliases = ("kubernetes",)
     KEEPS_HOST_VARS = False
 
-    KINDS = ("job", "stack")
+    KINDS = ("job", "stack", "workflow")
     RENDERS_CHARTS = True
 
     def render_job(self, unit: Unit, job: Job, ctx: Context) -> list[OutputFile]:
@@ -120,6 +121,13 @@ class K8sBackend(Backend):
     def render_stack(self, unit: Unit, stack: Stack, ctx: Context) -> list[OutputFile]:
         gen = _Generator(unit, ctx)
         return _file(stack, gen.stack(stack), gen.secrets, ctx)
+
+    def render_workflow(self, unit: Unit, wf: Workflow, ctx: Context) -> list[OutputFile]:
+        from b00tc.backends._argo import workflow
+
+        gen = _Generator(unit, ctx)
+        docs = workflow(gen, wf, escape_expansion)
+        return _file(wf, docs, gen.secrets, ctx) if docs else []
 
 
 def _file(datum: Datum, docs: list, secrets: list[SecretRefs], ctx: Context) -> list[OutputFile]:

@@ -351,15 +351,16 @@ class _Reader:
         self.required(table, "command", tpath, f"{what}'s bash task", 'add command = "..." (bash source)')
         cwd = self.typed(table, "cwd", S.STR, tpath, "")
         timeout = self.typed(table, "timeout_ms", S.INT, tpath, 0)
-        self.typed(table, "image", S.STR, tpath)  # for the container targets (phase 2)
+        image = self.typed(table, "image", S.STR, tpath)  # for the container targets
         env = self.env(table["env"], join(tpath, "env")) if "env" in table else ()
-        if not isinstance(command, str) or cwd is _BAD or timeout is _BAD:
+        if not isinstance(command, str) or cwd is _BAD or timeout is _BAD or image is _BAD:
             return None
         return BashTask(
             command=command,
             cwd=cwd,
             timeout_ms=timeout,
             env=env,
+            image=value(self.raw, image, join(tpath, "image"), diags) if isinstance(image, str) else None,
             path=tpath,
             command_path=join(tpath, "command"),
             timeout_path=join(tpath, "timeout_ms"),
