@@ -117,6 +117,8 @@ class AdapterOutput:
     host_variables: dict[str, bool] = field(default_factory=dict)
     #: what the orchestrator must have before the manifests apply (k8s: Flux for charts)
     requires: list[str] = field(default_factory=list)
+    #: the command that draws the datums (b00tc graph), named by the plan
+    graph: str = ""
 
     def to_json(self) -> dict:
         return {
@@ -126,6 +128,7 @@ class AdapterOutput:
             "commands": [c.text() for c in self.commands],
             "mcp_commands": [c.to_json() for c in self.mcp_commands],
             "host_variables": {k: _set_or_not(v) for k, v in self.host_variables.items()},
+            **({"graph": self.graph} if self.graph else {}),
             "day_two": {
                 op: {"commands": [c.text() for c in cmds], "mcp_commands": [c.to_json() for c in calls]}
                 for op, (cmds, calls) in self.day_two.items()
@@ -157,6 +160,8 @@ class AdapterOutput:
                 lines.append(f"  {c.server} {c.tool} {json.dumps(shown, ensure_ascii=False)}")
         if self.mcp_server:
             lines.append(f"mcp server: {self.mcp_server}")
+        if self.graph:
+            lines.append(f"graph: {self.graph}")
         for op, (cmds, calls) in self.day_two.items():
             lines.append(f"{op} (b00tc {op}):")
             lines += [f"  {c.text()}" for c in cmds]
@@ -198,6 +203,14 @@ class Deployed:
     part_of: str = ""
     #: a stack's Helm chart members (k8s: Flux HelmReleases)
     charts: list[str] = field(default_factory=list)
+    #: a workflow job's steps, in file order, and its rollback steps (only those that run:
+    #: none without rollback_on_failure); both empty for any other datum
+    steps: list[str] = field(default_factory=list)
+    rollback: list[str] = field(default_factory=list)
+
+    @property
+    def workflow(self) -> bool:
+        return bool(self.steps)
 
     @property
     def datum(self) -> str:
@@ -251,6 +264,10 @@ class Status:
         out = {"datum": self.datum, "orchestrator": self.orchestrator, "state": self.state,
                "objects": [{"kind": s.kind, "name": s.name, "state": s.state, "detail": s.detail,
                             "managed_by_b00tc": s.managed} for s in self.objects]}
+        steps = [{"name": s.name, "state": s.state, "detail": s.detail, "rollback": s.kind == "rollback"}
+                 for s in self.objects if s.kind in ("step", "rollback")]
+        if steps:  # a workflow job's steps, also among the objects: what a script reads
+            out["steps"] = steps
         if self.note:
             out["note"] = self.note
         return out
