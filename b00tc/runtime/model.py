@@ -67,6 +67,8 @@ class Manifest:
     required: bool = False
     #: a stack deployed as part of the stack of this name (a member "<name>.stack")
     part_of: str = ""
+    #: a workflow job (its steps, not one container or process)
+    workflow: bool = False
 
 
 @dataclass

@@ -40,6 +40,8 @@ def deployed_of(result, orchestrator: Orchestrator) -> list[Deployed]:
         dd = Deployed(d.name, kind, [] if kind == "job" else [m.name for m in d.members], manifest, d.file,
                       unit.required, unit.part_of, [] if kind == "job" else [c.name for c in d.charts])
         if isinstance(d, Workflow):
+            if manifest is not None:
+                manifest.workflow = True
             dd.steps = [s.name for s in d.steps]
             dd.rollback = [s.name for s in d.rollback] if d.config.rollback_on_failure else []
         out.append(dd)
