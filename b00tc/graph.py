@@ -93,9 +93,12 @@ class _Builder:
             self.edge(sid, self.node(where, label, "box", ("member", f"{s.name}/{m.name}")), "member")
         for c in s.charts:
             self.edge(sid, self.node(where, f"{c.name}\n(Helm chart {c.repo}/{c.chart})", "box"), "chart")
-        for sub in included.get(s.name, []):
+        inner = included.get(s.name, [])
+        for sub in inner:
             self.edge(sid, self.stack(sub, where, included), "includes")
         for r in s.requires:
+            if any(r.name == i.name for i in inner):
+                continue  # an included stack is among what a stack needs: drawn as included
             self.edge(sid, self.stack(r, self.g.nodes, included), "requires", dashed=True)
         for k in s.skipped:
             self.edge(sid, self.node(where, f"{k.datum}\n(skipped: {k.kind})", "round"), "member", dashed=True)
