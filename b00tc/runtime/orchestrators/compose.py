@@ -53,8 +53,9 @@ def workflow_status(d: Deployed, orchestrator: str, infos: list[dict]) -> Status
         # nothing runs, nothing failed, and some have not started: when some have ended,
         # compose will not start the others (a condition kept them out)
         state = "succeeded" if any(s.state == "succeeded" for s in steps) else "pending"
+    idle = not any(s.state == "running" for s in steps)
     for s in steps:
-        if state in ("failed", "succeeded") and s.state == "pending":
+        if idle and state in ("failed", "succeeded") and s.state == "pending":
             s.state = "not run" if s.kind == ROLLBACK else "skipped"
     if not managed_all:
         return Status(d.datum, orchestrator, "unknown", steps,
