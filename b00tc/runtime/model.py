@@ -119,7 +119,7 @@ class AdapterOutput:
     host_variables: dict[str, bool] = field(default_factory=dict)
     #: what the orchestrator must have before the manifests apply (k8s: Flux for charts)
     requires: list[str] = field(default_factory=list)
-    #: the command that draws the datums (b00tc graph), named by the plan
+    #: the command that draws the datums (b00tc graph), named by the plan's text
     graph: str = ""
 
     def to_json(self) -> dict:
@@ -130,7 +130,6 @@ class AdapterOutput:
             "commands": [c.text() for c in self.commands],
             "mcp_commands": [c.to_json() for c in self.mcp_commands],
             "host_variables": {k: _set_or_not(v) for k, v in self.host_variables.items()},
-            **({"graph": self.graph} if self.graph else {}),
             "day_two": {
                 op: {"commands": [c.text() for c in cmds], "mcp_commands": [c.to_json() for c in calls]}
                 for op, (cmds, calls) in self.day_two.items()
