@@ -366,3 +366,41 @@ esac''')
 
 def test_slugs_are_the_container_targets_names():
     assert S.slugs(["Fetch Data", "fetch_data", "", "ÉTÉ"]) == ["fetch-data", "fetch-data-2", "step", "t"]
+
+
+def test_systemd_step_units_from_systemctl_show():
+    text = """Id=b00t-wf-a.service
+ActiveState=inactive
+SubState=dead
+Result=success
+ExecMainStatus=0
+ExecMainStartTimestampMonotonic=123
+
+Id=b00t-wf-b.service
+ActiveState=failed
+SubState=failed
+Result=exit-code
+ExecMainStatus=3
+ExecMainStartTimestampMonotonic=456
+
+Id=b00t-wf-c.service
+ActiveState=activating
+SubState=start
+Result=success
+ExecMainStatus=0
+ExecMainStartTimestampMonotonic=789
+
+Id=b00t-wf-d.service
+ActiveState=inactive
+SubState=dead
+Result=success
+ExecMainStatus=0
+ExecMainStartTimestampMonotonic=0
+"""
+    units = {"b00t-wf-a.service": ("a", False), "b00t-wf-b.service": ("b", False),
+             "b00t-wf-c.service": ("c", False), "b00t-wf-d.service": ("undo", True), "b00t-wf-e.service": ("e", False)}
+    got = [(s.kind, s.name, s.state, s.detail) for s in S.from_systemctl_show(text, units)]
+    assert got == [("step", "a", "succeeded", ""), ("step", "b", "failed", "exit-code, exit 3"),
+                   ("step", "c", "running", "start"), ("rollback", "undo", "not run", "not started"),
+                   ("step", "e", "unknown", "b00t-wf-e.service not found")]
+    assert S.systemctl_show_argv(["u"])[:3] == ["systemctl", "show", "--property=" + ",".join(S.SYSTEMD_PROPERTIES)]

@@ -128,3 +128,44 @@ def summary(steps: list[ObjectState]) -> str:
     if states <= {"succeeded", "skipped", "not run"}:
         return "succeeded"
     return "unknown"
+
+
+#: what ``from_systemctl_show`` reads of each step unit (``systemctl show --property=...``)
+SYSTEMD_PROPERTIES = ("Id", "ActiveState", "SubState", "Result", "ExecMainStatus", "ExecMainStartTimestampMonotonic")
+
+
+def systemctl_show_argv(units: list[str]) -> list[str]:
+    return ["systemctl", "show", "--property=" + ",".join(SYSTEMD_PROPERTIES), *units]
+
+
+def from_systemctl_show(text: str, units: dict[str, tuple[str, bool]]) -> list[ObjectState]:
+    """Each step's state from ``systemctl show`` of its ``Type=oneshot`` unit (``units``:
+    unit name -> (step name, rollback?), in step order; the answer has one block of
+    KEY=VALUE lines per unit, blank-line separated): activating is running; inactive after
+    a start with Result=success succeeded; failed (or a Result other than success) failed,
+    with its exit status; never started pending. For a systemd orchestrator, which b00tc
+    does not have yet: the units are installed and started by hand (``systemctl start
+    <job>.target``)."""
+    blocks: dict[str, dict[str, str]] = {}
+    for block in re.split(r"\n\s*\n", text.strip()):
+        props = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        if props.get("Id"):
+            blocks[props["Id"]] = props
+    out = []
+    for unit, (name, rollback) in units.items():
+        p = blocks.get(unit, {})
+        active, result = p.get("ActiveState", ""), p.get("Result", "")
+        started = p.get("ExecMainStartTimestampMonotonic", "0") not in ("", "0")
+        code = p.get("ExecMainStatus", "")
+        if not p:
+            state, detail = "unknown", f"{unit} not found"
+        elif active in ("activating", "active", "reloading", "deactivating"):
+            state, detail = "running", p.get("SubState", "")
+        elif active == "failed" or (result and result != "success"):
+            state, detail = "failed", f"{result}, exit {code}" if code else result
+        elif started:
+            state, detail = "succeeded", ""
+        else:
+            state, detail = ("not run" if rollback else "pending"), "not started"
+        out.append(ObjectState(ROLLBACK if rollback else STEP, name, state, detail))
+    return out
