@@ -127,8 +127,12 @@ def test_deploy_with_argo_checks_then_applies_the_workflow(host, monkeypatch, ca
 
 
 def test_plan_says_argo_is_required():
-    from b00tc.runtime.orchestrators.kubernetes import ARGO_REQUIRED, Kubernetes, has_argo_workflow
     from b00tc.runtime.model import Manifest
+    from b00tc.runtime.orchestrators.kubernetes import (
+        ARGO_REQUIRED,
+        Kubernetes,
+        has_argo_workflow,
+    )
 
     wf = Deployed("wf", "job", manifest=Manifest("wf.yaml", ARGO), steps=["a"])
     job = Deployed("j", "job", manifest=Manifest("j.yaml", "apiVersion: batch/v1\nkind: Job\n"))
