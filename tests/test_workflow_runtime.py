@@ -408,3 +408,19 @@ ExecMainStartTimestampMonotonic=0
                    ("step", "c", "running", "start"), ("rollback", "undo", "not run", "not started"),
                    ("step", "e", "unknown", "b00t-wf-e.service not found")]
     assert S.systemctl_show_argv(["u"])[:3] == ["systemctl", "show", "--property=" + ",".join(S.SYSTEMD_PROPERTIES)]
+
+
+def test_argo_task_names_are_the_k8s_targets():
+    d = Deployed("wf", "job", steps=["1st step", "Build"], rollback=["undo"])
+    assert S.by_argo_task(d) == {"s-1st-step": ("1st step", False), "build": ("Build", False), "undo": ("undo", True)}
+
+
+def test_compose_reads_the_step_label_first():
+    from b00tc.runtime.orchestrators.compose import DockerCompose
+
+    d = Deployed("wf", "job", steps=["a$b", "c"])
+    one = container("a-b", "exited")
+    one["Config"]["Labels"]["b00t.io/step"] = "a$b"
+    run = fake_run({"ps --all --quiet": "1\n", "inspect 1": json.dumps([one, container("c", "exited", 1)])})
+    st = DockerCompose().status(d, Options(base="/w"), run)
+    assert [(s.name, s.state) for s in st.objects] == [("a$b", "succeeded"), ("c", "failed")]

@@ -48,9 +48,19 @@ def slugs(names: list[str], limit: int = 63) -> list[str]:
 
 
 def by_slug(d: Deployed) -> dict[str, tuple[str, bool]]:
-    """slug -> (step name, whether it is a rollback step), for the steps and rollback steps."""
+    """compose service -> (step name, whether it is a rollback step), for the steps and the
+    rollback steps (b00tc.backends._workflow_compose)."""
     names = d.steps + d.rollback
     return {s: (n, i >= len(d.steps)) for i, (s, n) in enumerate(zip(slugs(names), names))}
+
+
+def by_argo_task(d: Deployed) -> dict[str, tuple[str, bool]]:
+    """Argo task name -> (step name, rollback?): slugs of at most 59 characters, ``s-``
+    before one that does not start with a letter (b00tc.backends._argo: ``depends`` reads
+    them as names)."""
+    names = d.steps + d.rollback
+    tasks = [t if t[0].isalpha() else f"s-{t}" for t in slugs(names, limit=59)]
+    return {t: (n, i >= len(d.steps)) for i, (t, n) in enumerate(zip(tasks, names))}
 
 
 def _owner(line: str, names: list[str]) -> Optional[tuple[str, str]]:

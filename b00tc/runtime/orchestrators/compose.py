@@ -17,6 +17,8 @@ from b00tc.runtime.process import Runner, answer, probe, run_captured
 from b00tc.runtime.steps import ROLLBACK, STEP, by_slug, summary
 
 SERVICE = "com.docker.compose.service"
+#: the label the compose target puts on each step's service: the step's name
+STEP_LABEL = "b00t.io/step"
 
 
 def workflow_status(d: Deployed, orchestrator: str, infos: list[dict]) -> Status:
@@ -33,6 +35,11 @@ def workflow_status(d: Deployed, orchestrator: str, infos: list[dict]) -> Status
         managed = labels.get("app.kubernetes.io/managed-by") == "b00tc"
         managed_all = managed_all and managed
         hit = names.get(labels.get(SERVICE, ""))
+        step = labels.get(STEP_LABEL)  # the step's own name, on its service's containers
+        if step in d.steps:
+            hit = (step, False)
+        elif step in d.rollback:
+            hit = (step, True)
         if hit is None:
             continue
         st = info.get("State") or {}

@@ -21,7 +21,7 @@ from b00tc.runtime.model import (
 )
 from b00tc.runtime.orchestrators.base import Orchestrator
 from b00tc.runtime.process import Runner, answer, parse_json, probe, run_captured, timeout
-from b00tc.runtime.steps import ROLLBACK, STEP, by_slug, slugs
+from b00tc.runtime.steps import ROLLBACK, STEP, by_argo_task
 
 STATUS_KINDS = ("jobs", "deployments", "services", "pods", "persistentvolumeclaims")
 DOWN_KINDS = ("jobs", "deployments", "services", "secrets")
@@ -85,7 +85,7 @@ def has_argo_workflow(content: str) -> bool:
 def workflow_status(d: Deployed, item: Optional[dict], orchestrator: str) -> Status:
     """A workflow job's status from its Argo Workflow (``kubectl get -o json``): the
     Workflow's ``status.phase``, and each step's from ``status.nodes`` (by its task name,
-    the step's slug; a retried step's Retry node holds its final phase)."""
+    ``steps.by_argo_task``; a retried step's Retry node holds its final phase)."""
     if item is None:
         return Status(d.datum, orchestrator, "not deployed", [])
     meta, st = item.get("metadata") or {}, item.get("status") or {}
@@ -94,16 +94,13 @@ def workflow_status(d: Deployed, item: Optional[dict], orchestrator: str) -> Sta
     state = ARGO_PHASES.get(phase, "unknown")
     finished = state in ("succeeded", "failed")
     wf = ObjectState("Workflow", meta.get("name", d.name), state, st.get("message", "") or phase, managed)
-    names = by_slug(d)
-    roll = dict(zip(slugs(d.rollback), d.rollback))
+    names = by_argo_task(d)
     found: dict[tuple[str, bool], ObjectState] = {}
     for node in sorted((st.get("nodes") or {}).values(), key=lambda n: str(n.get("id", ""))):
         if node.get("type") in ("DAG", "Steps", "StepGroup", "TaskGroup"):
             continue
         shown = str(node.get("displayName") or "")
         hit = names.get(shown)
-        if hit is None and shown in roll:
-            hit = (roll[shown], True)
         if hit is None:
             continue
         prev = found.get(hit)
