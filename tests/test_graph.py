@@ -179,3 +179,21 @@ def test_plan_names_the_graph_command(tmp_path):
     r = b00tc("plan", "wf.job.toml", "--orchestrator", "direct", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "\ngraph: b00tc graph wf.job.toml\n" in r.stdout
+
+
+def test_b00t_workflows_draw_or_name_the_steps_b00tc_cannot_run(tmp_path):
+    """b00t's own workflows: each draws (DOT that Graphviz reads), or fails only on steps
+    whose task needs b00t's runtime (E0704) or is of a type b00t does not know (E0706),
+    with nothing on stdout."""
+    corpus = ROOT / "tests" / "data" / "b00t-corpus"
+    drawn = 0
+    for f in sorted(corpus.glob("*.job.toml")):
+        if "[[b00t.job.steps]]" not in f.read_text():
+            continue
+        r = b00tc("graph", f, "--format", "dot", cwd=tmp_path)
+        if r.returncode == 0:
+            drawn += 1
+            dot_ok(r.stdout)
+        else:
+            assert r.stdout == "" and set(re.findall(r"error\[(E\d+)\]", r.stderr)) <= {"E0704", "E0706"}, (f, r.stderr)
+    assert drawn >= 8
