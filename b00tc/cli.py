@@ -153,14 +153,13 @@ def migrate(files, write):
               help="The diagram's language: Mermaid, or Graphviz DOT (diagnostics go to stderr as text).")
 @click.option("-I", "--include", "includes", multiple=True, type=click.Path(file_okay=False),
               help="Another folder to search for stack members and required stacks.")
-@_target_option
-def graph(paths, fmt, includes, target_options):
+def graph(paths, fmt, includes):
     """Draw a workflow job's steps (depends_on, the sequential order, conditions, rollback),
     or a job's or stack's members, included and required stacks, as a Mermaid or DOT
     diagram on stdout. Writes nothing when the datums have errors (exit 1)."""
     from b00tc.graph import run_graph
 
-    sys.exit(run_graph(paths, fmt, includes, "text", target_options))
+    sys.exit(run_graph(paths, fmt, includes))
 
 
 @cli.command()

@@ -311,21 +311,23 @@ def render(units: list[Unit], fmt: str = "mermaid") -> str:
     return dot(g) if fmt == "dot" else mermaid(g)
 
 
-def run_graph(paths, fmt: str, includes=(), diag_format: str = "text", target_options=()) -> int:
-    """``b00tc graph``: the diagram on stdout, the diagnostics on stderr; exit 1 (nothing
-    written) when the datums have errors."""
+def run_graph(paths, fmt: str, includes=(), diag_format: str = "text") -> int:
+    """``b00tc graph``: the diagram on stdout; exit 1 with the errors on stderr (nothing on
+    stdout) when the datums have errors. Warnings are build's and check's to give."""
     import sys
 
     from b00tc import output
     from b00tc.compiler import BuildRequest, build, read_stdin
     from b00tc.diagnostics import Diagnostics
-    from b00tc.target_options import for_build
-
     diags = Diagnostics()
-    req = BuildRequest(target_options=for_build(target_options, diags), paths=list(paths), targets=[],
-                       includes=list(includes), stdin_text=read_stdin() if "-" in paths else None)
+    req = BuildRequest(paths=list(paths), targets=[], includes=list(includes),
+                       stdin_text=read_stdin() if "-" in paths else None)
     result = build(req, diags)
-    code = output.report(result.diags, diag_format)
+    # what a target cannot carry is build's and check's to say: only errors stop a diagram
+    errors = Diagnostics()
+    errors.sources = result.diags.sources
+    errors.extend(d for d in result.diags if d.is_error)
+    code = output.report(errors, diag_format)
     if code:
         return code
     sys.stdout.write(render(result.units, fmt))
