@@ -148,6 +148,21 @@ def migrate(files, write):
 
 
 @cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True,
+              help="The diagram's language: Mermaid, or Graphviz DOT (diagnostics go to stderr as text).")
+@click.option("-I", "--include", "includes", multiple=True, type=click.Path(file_okay=False),
+              help="Another folder to search for stack members and required stacks.")
+def graph(paths, fmt, includes):
+    """Draw a workflow job's steps (depends_on, the sequential order, conditions, rollback),
+    or a job's or stack's members, included and required stacks, as a Mermaid or DOT
+    diagram on stdout. Writes nothing when the datums have errors (exit 1)."""
+    from b00tc.graph import run_graph
+
+    sys.exit(run_graph(paths, fmt, includes))
+
+
+@cli.command()
 def schema():
     """Print the JSON Schema of job, stack and docker datums (both shapes), for editors:
     put `#:schema path/to/datum.schema.json` on a datum's first line."""

@@ -67,6 +67,8 @@ class Manifest:
     required: bool = False
     #: a stack deployed as part of the stack of this name (a member "<name>.stack")
     part_of: str = ""
+    #: a workflow job (its steps, not one container or process)
+    workflow: bool = False
 
 
 @dataclass
@@ -117,6 +119,8 @@ class AdapterOutput:
     host_variables: dict[str, bool] = field(default_factory=dict)
     #: what the orchestrator must have before the manifests apply (k8s: Flux for charts)
     requires: list[str] = field(default_factory=list)
+    #: the command that draws the datums (b00tc graph), named by the plan's text
+    graph: str = ""
 
     def to_json(self) -> dict:
         return {
@@ -157,6 +161,8 @@ class AdapterOutput:
                 lines.append(f"  {c.server} {c.tool} {json.dumps(shown, ensure_ascii=False)}")
         if self.mcp_server:
             lines.append(f"mcp server: {self.mcp_server}")
+        if self.graph:
+            lines.append(f"graph: {self.graph}")
         for op, (cmds, calls) in self.day_two.items():
             lines.append(f"{op} (b00tc {op}):")
             lines += [f"  {c.text()}" for c in cmds]
@@ -198,6 +204,14 @@ class Deployed:
     part_of: str = ""
     #: a stack's Helm chart members (k8s: Flux HelmReleases)
     charts: list[str] = field(default_factory=list)
+    #: a workflow job's steps, in file order, and its rollback steps (only those that run:
+    #: none without rollback_on_failure); both empty for any other datum
+    steps: list[str] = field(default_factory=list)
+    rollback: list[str] = field(default_factory=list)
+
+    @property
+    def workflow(self) -> bool:
+        return bool(self.steps)
 
     @property
     def datum(self) -> str:
@@ -251,6 +265,10 @@ class Status:
         out = {"datum": self.datum, "orchestrator": self.orchestrator, "state": self.state,
                "objects": [{"kind": s.kind, "name": s.name, "state": s.state, "detail": s.detail,
                             "managed_by_b00tc": s.managed} for s in self.objects]}
+        steps = [{"name": s.name, "state": s.state, "detail": s.detail, "rollback": s.kind == "rollback"}
+                 for s in self.objects if s.kind in ("step", "rollback")]
+        if steps:  # a workflow job's steps, also among the objects: what a script reads
+            out["steps"] = steps
         if self.note:
             out["note"] = self.note
         return out

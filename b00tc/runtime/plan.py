@@ -37,8 +37,14 @@ def deployed_of(result, orchestrator: Orchestrator) -> list[Deployed]:
         f = written.pop(d.name + orchestrator.suffix, None)
         manifest = (Manifest(f.path, f.content, f.mode, d.name, kind, unit.required, unit.part_of)
                     if f is not None else None)
-        out.append(Deployed(d.name, kind, [] if kind == "job" else [m.name for m in d.members], manifest, d.file,
-                            unit.required, unit.part_of, [] if kind == "job" else [c.name for c in d.charts]))
+        dd = Deployed(d.name, kind, [] if kind == "job" else [m.name for m in d.members], manifest, d.file,
+                      unit.required, unit.part_of, [] if kind == "job" else [c.name for c in d.charts])
+        if isinstance(d, Workflow):
+            if manifest is not None:
+                manifest.workflow = True
+            dd.steps = [s.name for s in d.steps]
+            dd.rollback = [s.name for s in d.rollback] if d.config.rollback_on_failure else []
+        out.append(dd)
     if written:  # the target names its files otherwise than the orchestrator expects: a bug
         raise AssertionError(f"{orchestrator.target} wrote {', '.join(written)}, the file of no datum "
                              f"(expected NAME{orchestrator.suffix})")
@@ -233,4 +239,12 @@ def plan_for(paths, orchestrator: str, config, *, includes=(), strict: bool = Fa
                      context=context, host_env=env, options=target_options)
     p.mcp_server = (f"{' '.join(server.command)} ({server.source})" if server
                     else why or f"none configured, and no MCP datum {orch.name}.mcp.toml on the search path")
+    p.graph = graph_command(paths, includes)
     return p
+
+
+def graph_command(paths, includes=()) -> str:
+    """The ``b00tc graph`` command line that draws these datums."""
+    import shlex
+
+    return shlex.join(["b00tc", "graph", *[a for i in includes for a in ("-I", i)], *paths])

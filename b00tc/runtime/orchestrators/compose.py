@@ -9,9 +9,65 @@ import shutil
 from typing import Optional
 
 from b00tc.runtime import containers
-from b00tc.runtime.model import MANAGED, Availability, Command, Deployed, LifecycleError, Manifest, McpCommand, Options, Status
+from b00tc.runtime.model import (
+    MANAGED, Availability, Command, Deployed, LifecycleError, Manifest, McpCommand, ObjectState, Options, Status,
+)
 from b00tc.runtime.orchestrators.base import Echo, Orchestrator
-from b00tc.runtime.process import Runner, probe, run_captured
+from b00tc.runtime.process import Runner, answer, probe, run_captured
+from b00tc.runtime.steps import ROLLBACK, STEP, by_slug, summary
+
+SERVICE = "com.docker.compose.service"
+#: the label the compose target puts on each step's service: the step's name
+STEP_LABEL = "b00t.io/step"
+
+
+def workflow_status(d: Deployed, orchestrator: str, infos: list[dict]) -> Status:
+    """A workflow job's status from its step services' containers (``docker inspect``):
+    exited 0 succeeded, exited N failed, running, created (not started: pending, or skipped
+    once nothing runs); a step with no container has not been created."""
+    if not infos:
+        return Status(d.datum, orchestrator, "not deployed", [])
+    names = by_slug(d)
+    found: dict[tuple[str, bool], ObjectState] = {}
+    managed_all = True
+    for info in infos:
+        labels = (info.get("Config") or {}).get("Labels") or {}
+        managed = labels.get("app.kubernetes.io/managed-by") == "b00tc"
+        managed_all = managed_all and managed
+        hit = names.get(labels.get(SERVICE, ""))
+        step = labels.get(STEP_LABEL)  # the step's own name, on its service's containers
+        if step in d.steps:
+            hit = (step, False)
+        elif step in d.rollback:
+            hit = (step, True)
+        if hit is None:
+            continue
+        st = info.get("State") or {}
+        status = st.get("Status", "unknown")
+        if status == "exited":
+            code = st.get("ExitCode", 0)
+            state, detail = ("succeeded" if code == 0 else "failed"), f"exit {code}"
+        elif status == "created":
+            state, detail = "pending", "created, not started"
+        else:
+            state, detail = status, ""
+        found[hit] = ObjectState(ROLLBACK if hit[1] else STEP, hit[0], state, detail, managed)
+    steps = [found.get((n, i >= len(d.steps))) or ObjectState(ROLLBACK if i >= len(d.steps) else STEP, n,
+                                                               "pending", "no container")
+             for i, n in enumerate(d.steps + d.rollback)]
+    state = summary(steps)
+    if state == "running" and not any(s.state == "running" for s in steps):
+        # nothing runs, nothing failed, and some have not started: when some have ended,
+        # compose will not start the others (a condition kept them out)
+        state = "succeeded" if any(s.state == "succeeded" for s in steps) else "pending"
+    idle = not any(s.state == "running" for s in steps)
+    for s in steps:
+        if idle and state in ("failed", "succeeded") and s.state == "pending":
+            s.state = "not run" if s.kind == ROLLBACK else "skipped"
+    if not managed_all:
+        return Status(d.datum, orchestrator, "unknown", steps,
+                      f"the compose project {d.name} holds containers b00tc did not create")
+    return Status(d.datum, orchestrator, state, steps)
 
 #: npm @0xshariq/docker-mcp-server: one tool, docker-compose {command, filePath, projectName}
 DOCKER_MCP_SERVER = "docker-mcp-server"
@@ -72,6 +128,16 @@ class DockerCompose(Orchestrator):
 
     def deploy_commands(self, m: Manifest, path: str, o: Options) -> list[Command]:
         head = _head(o, m.datum, path)
+        if m.workflow:
+            # every step's one-shot service, attached until all have stopped (compose starts
+            # each when the ones it depends_on completed); then the exit status of a failed
+            # step's container, else compose's own
+            ps = shlex.join(head + ["ps", "--all", "--quiet"])
+            runtime = shlex.quote(o.runtime)
+            return [Command([f"{shlex.join(head + ['up', '--no-color'])}; s=$?; for id in $({ps}); do "
+                             f"c=$({runtime} inspect -f '{{{{.State.ExitCode}}}}' \"$id\") || continue; "
+                             'if [ "$c" != 0 ]; then exit "$c"; fi; done; exit "$s"'],
+                            shell=True, is_job=True)]
         if m.kind != "job":
             return [Command(head + ["up", "-d"])]
         # follow the job's output until it stops, then exit with its exit code
@@ -97,13 +163,16 @@ class DockerCompose(Orchestrator):
                            {"command": command, "filePath": o.path(d), "projectName": d.name})]
 
     def status(self, d: Deployed, o: Options, run: Runner = run_captured) -> Status:
+        if d.workflow:
+            infos = containers.inspect(answer(_ps(d, o), run).split(), o, run)
+            return workflow_status(d, self.name, infos)
         return containers.listed_status(d, self.name, _ps(d, o), o, run, "com.docker.compose.service")
 
     def down_checks(self, d: Deployed) -> list[str]:
         return [f"would check that every container of the compose project {d.name} carries {MANAGED}"]
 
     def check_down(self, d: Deployed, o: Options, echo: Echo, run: Runner) -> bool:
-        st = self.status(d, o, run)
+        st = containers.listed_status(d, self.name, _ps(d, o), o, run, SERVICE)
         foreign = [s.name for s in st.objects if not s.managed]
         if foreign:
             raise LifecycleError(

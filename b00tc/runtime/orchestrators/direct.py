@@ -18,6 +18,7 @@ from b00tc.runtime.model import (
 )
 from b00tc.runtime.orchestrators.base import Echo, Orchestrator
 from b00tc.runtime.process import Runner, run_captured
+from b00tc.runtime.steps import from_runner_log
 
 
 def _by_labels(d: Deployed, o: Options) -> list[str]:
@@ -87,13 +88,25 @@ class Direct(Orchestrator):
             left = state.processes(st)
             if left:  # a daemon it started, say: `down` stops them
                 obj.detail += f"; {len(left)} processes it started still run"
-            return Status(d.datum, self.name, "succeeded" if code == 0 else "failed", [obj])
+            return Status(d.datum, self.name, "succeeded" if code == 0 else "failed", [obj] + self.steps(d, True, code))
         if state.alive(st):
             obj.state = "running"
-            return Status(d.datum, self.name, "running", [obj])
+            return Status(d.datum, self.name, "running", [obj] + self.steps(d, False))
         obj.state = "gone"
-        return Status(d.datum, self.name, "unknown", [obj],
+        return Status(d.datum, self.name, "unknown", [obj] + self.steps(d, True),
                       "the process is gone and no exit code was recorded (the deploying b00tc was stopped)")
+
+    def steps(self, d: Deployed, finished: bool, code: Optional[int] = None) -> list[ObjectState]:
+        """A workflow's steps, read from the runner's output in the state folder ([] for
+        any other job, or when the log cannot be read)."""
+        if not d.workflow:
+            return []
+        try:
+            with open(state.log_file(d.name), "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+        except OSError:
+            return []
+        return from_runner_log(d, text, finished, code)
 
     def logs(self, d: Deployed, o: Options) -> int:
         if d.kind == "stack":

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 from typing import Optional
 
 from b00tc.runtime.model import (
-    MANAGED, AdapterOutput, Availability, CallOptions, Command, DeployError, Deployed, Manifest, McpCommand,
-    ObjectState, Options, Profile, Status, summarize,
+    MANAGED, AdapterOutput, Availability, CallOptions, Command, DeployError, Deployed, LifecycleError, Manifest,
+    McpCommand, ObjectState, Options, Profile, Status, summarize,
 )
 from b00tc.runtime.orchestrators.base import Orchestrator
 from b00tc.runtime.process import Runner, answer, parse_json, probe, run_captured, timeout
+from b00tc.runtime.steps import ROLLBACK, STEP, by_argo_task
 
 STATUS_KINDS = ("jobs", "deployments", "services", "pods", "persistentvolumeclaims")
 DOWN_KINDS = ("jobs", "deployments", "services", "secrets")
@@ -30,6 +32,18 @@ FLUX_KINDS = ("helmreleases", "helmrepositories")
 FLUX_CRDS = ("helmreleases.helm.toolkit.fluxcd.io", "helmrepositories.source.toolkit.fluxcd.io")
 FLUX_REQUIRED = ("Flux (the HelmRelease and HelmRepository CRDs) on the cluster: install it with "
                  "`flux install` (https://fluxcd.io/flux/installation/)")
+#: a workflow job is an Argo Workflow: listed, logged and deleted as one
+ARGO_KIND = "workflows.argoproj.io"
+ARGO_CRDS = ("workflows.argoproj.io",)
+ARGO_INSTALL = ("`kubectl create namespace argo && kubectl apply -n argo -f "
+                "https://github.com/argoproj/argo-workflows/releases/latest/download/install.yaml` "
+                "(https://argo-workflows.readthedocs.io/en/latest/quick-start/)")
+ARGO_REQUIRED = f"Argo Workflows (the Workflow CRD) on the cluster: install it with {ARGO_INSTALL}"
+#: the label Argo puts on the pods of a Workflow (its name)
+ARGO_POD_LABEL = "workflows.argoproj.io/workflow"
+#: an Argo node's phase -> the step's state
+ARGO_PHASES = {"Succeeded": "succeeded", "Failed": "failed", "Error": "failed", "Running": "running",
+               "Pending": "pending", "Skipped": "skipped", "Omitted": "skipped"}
 
 
 def selector(d: Deployed) -> str:
@@ -47,12 +61,69 @@ def _ns(o: Options) -> list[str]:
 
 
 def _status_kinds(d: Deployed) -> tuple[str, ...]:
+    if d.workflow:  # each step's state is in the Workflow's status.nodes
+        return (ARGO_KIND,)
     return STATUS_KINDS + (FLUX_KINDS if d.charts else ())
 
 
 def _down_kinds(o: Options, d: Optional[Deployed] = None) -> tuple[str, ...]:
+    if d is not None and d.workflow:
+        return (ARGO_KIND, "secrets")
     flux = FLUX_KINDS if d is not None and d.charts else ()
     return flux + DOWN_KINDS + (("persistentvolumeclaims",) if o.volumes else ())
+
+
+def has_argo_workflow(content: str) -> bool:
+    """Whether a k8s manifest holds an Argo Workflow (apiVersion argoproj.io/..., kind
+    Workflow, in one document)."""
+    for doc in re.split(r"(?m)^---\s*$", content):
+        if re.search(r"(?m)^apiVersion:\s*[\"']?argoproj\.io/", doc) and re.search(r"(?m)^kind:\s*[\"']?Workflow[\"']?\s*$", doc):
+            return True
+    return False
+
+
+def workflow_status(d: Deployed, item: Optional[dict], orchestrator: str) -> Status:
+    """A workflow job's status from its Argo Workflow (``kubectl get -o json``): the
+    Workflow's ``status.phase``, and each step's from ``status.nodes`` (by its task name,
+    ``steps.by_argo_task``; a retried step's Retry node holds its final phase)."""
+    if item is None:
+        return Status(d.datum, orchestrator, "not deployed", [])
+    meta, st = item.get("metadata") or {}, item.get("status") or {}
+    managed = (meta.get("labels") or {}).get("app.kubernetes.io/managed-by") == "b00tc"
+    phase = st.get("phase") or "Pending"
+    state = ARGO_PHASES.get(phase, "unknown")
+    finished = state in ("succeeded", "failed")
+    wf = ObjectState("Workflow", meta.get("name", d.name), state, st.get("message", "") or phase, managed)
+    names = by_argo_task(d)
+    found: dict[tuple[str, bool], ObjectState] = {}
+    for node in sorted((st.get("nodes") or {}).values(), key=lambda n: str(n.get("id", ""))):
+        if node.get("type") in ("DAG", "Steps", "StepGroup", "TaskGroup"):
+            continue
+        shown = str(node.get("displayName") or "")
+        hit = names.get(shown)
+        if hit is None:
+            continue
+        prev = found.get(hit)
+        if prev is not None and node.get("type") != "Retry":
+            continue  # a retried step: its Retry node is the step, its pods attempts
+        detail = node.get("message", "") or ""
+        if node.get("type") == "Retry":
+            n = len(node.get("children") or [])
+            detail = f"{detail}; {n} attempts".lstrip("; ") if n > 1 else detail
+        found[hit] = ObjectState(ROLLBACK if hit[1] else STEP, hit[0], ARGO_PHASES.get(node.get("phase", ""), "unknown"),
+                                 detail, managed)
+    steps = []
+    for i, name in enumerate(d.steps + d.rollback):
+        key = (name, i >= len(d.steps))
+        if key in found:
+            steps.append(found[key])
+        elif finished:
+            steps.append(ObjectState(key[1] and ROLLBACK or STEP, name,
+                                     "not run" if key[1] else "skipped", "no node in the Workflow's status", managed))
+        else:
+            steps.append(ObjectState(key[1] and ROLLBACK or STEP, name, "pending", "", managed))
+    note = "" if managed else f"the Workflow {wf.name} was not created by b00tc"
+    return Status(d.datum, orchestrator, state if managed else "unknown", [wf] + steps, note)
 
 
 def secret_manifest(store, values: dict[str, str]) -> dict:
@@ -97,6 +168,9 @@ def _mcp_server_kubernetes(op: str, d: Deployed, o: Options) -> list[tuple[str, 
         return [("kubectl_get", {"resourceType": kind, "labelSelector": sel, "namespace": ns, "output": "json", **extra})
                 for kind in _status_kinds(d)]
     if op == "logs":
+        if d.workflow:
+            return [("kubectl_logs", {"resourceType": "pod", "labelSelector": f"{ARGO_POD_LABEL}={d.name}",
+                                      "container": "main", "namespace": ns, **extra})]
         if d.kind == "job":
             return [("kubectl_logs", {"resourceType": "job", "name": d.name, "namespace": ns, **extra})]
         return [("kubectl_logs", {"resourceType": "deployment", "name": m, "namespace": ns, **extra})
@@ -179,27 +253,36 @@ class Kubernetes(Orchestrator):
         return Availability(self.name, True, f"kubectl configured, context {name}", ["kubectl"])
 
     def prerequisites(self, deployed: list[Deployed]) -> list[str]:
-        """Flux, when a stack has Helm chart members (HelmRelease, HelmRepository)."""
-        return [FLUX_REQUIRED] if any(d.charts for d in deployed) else []
+        """Flux, when a stack has Helm chart members (HelmRelease, HelmRepository); Argo
+        Workflows, when a manifest holds an Argo Workflow (a workflow job)."""
+        out = [FLUX_REQUIRED] if any(d.charts for d in deployed) else []
+        if any(d.manifest is not None and has_argo_workflow(d.manifest.content) for d in deployed):
+            out.append(ARGO_REQUIRED)
+        return out
 
     def check_prerequisites(self, plan: AdapterOutput, o: Options, run: Runner = run_captured) -> None:
-        """With Helm charts in the plan, the cluster must know Flux's CRDs (``kubectl get
-        crd``), else nothing is applied: a DeployError (exit 3) that says how to install it."""
-        if FLUX_REQUIRED not in plan.requires:
-            return
-        argv = _kubectl(o) + ["get", "crd", *FLUX_CRDS]
+        """With Helm charts in the plan, the cluster must know Flux's CRDs, with a workflow
+        job Argo's (``kubectl get crd``), else nothing is applied: a DeployError (exit 3)
+        that says how to install what is missing."""
+        if FLUX_REQUIRED in plan.requires:
+            self._need_crds(FLUX_CRDS, o, run,
+                            "the build has Helm charts (Flux HelmReleases) but the cluster has no Flux CRDs",
+                            "Install Flux first: `flux install` (https://fluxcd.io/flux/installation/)")
+        if ARGO_REQUIRED in plan.requires:
+            self._need_crds(ARGO_CRDS, o, run,
+                            "the build has a workflow job (an Argo Workflow) but the cluster has no Argo "
+                            "Workflows CRD (workflows.argoproj.io)",
+                            f"Install Argo Workflows first: {ARGO_INSTALL}")
+
+    def _need_crds(self, crds: tuple[str, ...], o: Options, run: Runner, what: str, fix: str) -> None:
+        argv = _kubectl(o) + ["get", "crd", *crds]
         try:
             p = run(argv)
         except OSError as e:
             raise DeployError(f"cannot run kubectl: {e.strerror or e}; {self.how_to_get}") from None
         if p.returncode != 0:
             why = (p.stderr or p.stdout or "").strip().splitlines()
-            raise DeployError(
-                "the build has Helm charts (Flux HelmReleases) but the cluster has no Flux CRDs"
-                + (f" ({why[-1]})" if why else "")
-                + "; nothing was applied. Install Flux first: `flux install` "
-                "(https://fluxcd.io/flux/installation/), then deploy again"
-            )
+            raise DeployError(what + (f" ({why[-1]})" if why else "") + f"; nothing was applied. {fix}, then deploy again")
 
     def deploy_commands(self, m: Manifest, path: str, o: Options) -> list[Command]:
         return [Command(_kubectl(o) + ["apply", "-f", path] + _ns(o))]
@@ -226,8 +309,15 @@ class Kubernetes(Orchestrator):
             return [Command(_kubectl(o) + ["get", ",".join(_status_kinds(d)), "-l", sel, "-o", "json"] + _ns(o))]
         if op == "logs":
             follow = ["--follow", "--max-log-requests=50"] if o.follow else []
+            if d.workflow:  # the steps' pods, by Argo's label; their step container is main
+                return [Command(_kubectl(o) + ["logs", "-l", f"{ARGO_POD_LABEL}={d.name}", "--container", "main",
+                                               "--prefix", "--tail=-1"] + follow + _ns(o))]
             return [Command(_kubectl(o) + ["logs", "-l", sel, "--all-containers", "--prefix", "--tail=-1"]
                             + follow + _ns(o))]
+        if d.workflow:  # the Workflow (its pods go with it), then any pod left of it
+            return [Command(_kubectl(o) + ["delete", ",".join(_down_kinds(o, d)), "-l", sel, "--ignore-not-found"] + _ns(o)),
+                    Command(_kubectl(o) + ["delete", "pods", "-l", f"{ARGO_POD_LABEL}={d.name}", "--ignore-not-found"]
+                            + _ns(o))]
         return [Command(_kubectl(o) + ["delete", ",".join(_down_kinds(o, d)), "-l", sel, "--ignore-not-found"] + _ns(o))]
 
     def mcp_calls(self, d: Deployed, op: str, o: Options, profile) -> list[McpCommand]:
@@ -237,6 +327,10 @@ class Kubernetes(Orchestrator):
 
     def status_of(self, d: Deployed, items: list[dict]) -> Status:
         """The status from the objects ``kubectl get -o json`` lists."""
+        if d.workflow:
+            wfs = [i for i in items if i.get("kind") == "Workflow"]
+            item = next((i for i in wfs if (i.get("metadata") or {}).get("name") == d.name), wfs[0] if wfs else None)
+            return workflow_status(d, item, self.name)
         objects = [_object(i) for i in items]
         job = next((s for s in objects if s.kind == "Job" and s.name == d.name), None)
         return summarize(d, self.name, objects, job,
@@ -245,6 +339,25 @@ class Kubernetes(Orchestrator):
     def status(self, d: Deployed, o: Options, run: Runner = run_captured) -> Status:
         argv = self.commands(d, "status", o)[0].argv
         return self.status_of(d, (parse_json(argv, answer(argv, run)) or {}).get("items") or [])
+
+    def down_checks(self, d: Deployed) -> list[str]:
+        if not d.workflow:
+            return []
+        return [f"would check that the Workflow {d.name}, if there is one, carries {MANAGED} (its pods are "
+                f"deleted by {ARGO_POD_LABEL}={d.name})"]
+
+    def check_down(self, d: Deployed, o: Options, echo, run: Runner) -> bool:
+        """A workflow job: its pods are deleted by Argo's label of the Workflow's name,
+        so a Workflow of that name that b00tc did not create is refused."""
+        if not d.workflow:
+            return True
+        argv = _kubectl(o) + ["get", ARGO_KIND, d.name, "--ignore-not-found", "-o", "json"] + _ns(o)
+        item = parse_json(argv, answer(argv, run))
+        labels = ((item or {}).get("metadata") or {}).get("labels") or {}
+        if item and labels.get("app.kubernetes.io/managed-by") != "b00tc":
+            raise LifecycleError(f"the Workflow {d.name} was not created by b00tc (no {MANAGED} label): "
+                                 "not deleting it or its pods")
+        return True
 
     def status_from_mcp(self, d: Deployed, profile: Optional[str], outcomes) -> Optional[Status]:
         """mcp-server-kubernetes's kubectl_get answers are ``kubectl get -o json``'s."""

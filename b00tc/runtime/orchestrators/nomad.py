@@ -11,6 +11,7 @@ from typing import Optional
 from b00tc.runtime.model import Availability, Command, Deployed, LifecycleError, Manifest, ObjectState, Options, Status
 from b00tc.runtime.orchestrators.base import Echo, Orchestrator
 from b00tc.runtime.process import Runner, answer, failed, parse_json, probe, run_captured
+from b00tc.runtime.steps import from_runner_log
 
 
 def _inspect(d: Deployed) -> list[str]:
@@ -134,7 +135,22 @@ class Nomad(Orchestrator):
         if job is not None:
             argv = _allocs(d)
             allocs = parse_json(argv, answer(argv, run)) or []
-        return self.status_of(d, job, allocs)
+        st = self.status_of(d, job, allocs)
+        if d.workflow and allocs and st.state not in ("not deployed", "unknown"):
+            st.objects += self.steps(d, st.state, run)
+        return st
+
+    def steps(self, d: Deployed, state: str, run: Runner) -> list[ObjectState]:
+        """A workflow job's steps, read from the output of its one task, the step runner
+        (``nomad alloc logs``, stdout then stderr: the runner's own lines are on stderr)."""
+        text = ""
+        for extra in ([], ["-stderr"]):
+            argv = ["nomad", "alloc", "logs", *extra, "-job", d.name, d.name]
+            p = run(argv)
+            if p.returncode == 0:
+                text += p.stdout if p.stdout.endswith("\n") or not p.stdout else p.stdout + "\n"
+        finished = state in ("succeeded", "failed")
+        return from_runner_log(d, text, finished, None if not finished else (0 if state == "succeeded" else 1))
 
     def down_checks(self, d: Deployed) -> list[str]:
         return [f"would check that the Nomad job {d.name} has meta b00t_managed_by = \"b00tc\" and "
