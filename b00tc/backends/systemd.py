@@ -58,7 +58,7 @@ from b00tc.backends._host import (
 )
 from b00tc.backends._envfile import EnvEntry, EnvFile
 from b00tc.backends._values import text_of, warn_resolved
-from b00tc.ir import Gpu, HostVar, Job, Lit, Member, Mount, Resources, Stack, Unit, Value
+from b00tc.ir import Gpu, HostVar, Job, Lit, Member, Mount, Resources, Stack, Unit, Value, Workflow
 
 #: where the units read the values of host variables from (one file per service unit)
 ENV_DIR = "/etc/b00t"
@@ -90,7 +90,12 @@ class SystemdBackend(Backend):
     aliases = ()
     KEEPS_HOST_VARS = False
 
-    KINDS = ("job", "stack")
+    KINDS = ("job", "stack", "workflow")
+
+    def render_workflow(self, unit: Unit, wf: Workflow, ctx: Context) -> list[OutputFile]:
+        from b00tc.backends._workflow_units import WorkflowUnits
+
+        return WorkflowUnits(unit, wf, ctx).render()
 
     def render_job(self, unit: Unit, job: Job, ctx: Context) -> list[OutputFile]:
         text = _JobUnit(unit, job, ctx).render()
