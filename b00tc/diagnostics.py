@@ -88,6 +88,7 @@ CODES: dict[str, str] = {
     "E0704": "a workflow step's task needs b00t's own runtime (agent, k0mmander, mcp, dagu, datum)",
     "E0705": "a job has both a container and workflow steps",
     "E0706": "a workflow value is not one b00t knows (mode, checkpoint_mode, condition.when, task type)",
+    "E0707": "a workflow step has no image on a container target ([b00t.job] image or the task's image)",
     "E0901": "usage error",
     "E0903": "a target option is unknown or its value is refused",
     "W0101": "a stack member is not deployable to container targets and is skipped",

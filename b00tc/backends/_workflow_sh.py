@@ -252,8 +252,11 @@ def _seconds(ms: int) -> str:
 
 
 class WorkflowScript:
-    def __init__(self, unit: Unit, wf: Workflow, ctx: Context) -> None:
+    def __init__(self, unit: Unit, wf: Workflow, ctx: Context, where: str = "") -> None:
+        """``where``: the header's note on where the script runs (Nomad runs it in a
+        container); the rest of the script is the same on every target."""
         self.unit, self.wf, self.ctx = unit, wf, ctx
+        self.where = where or "Runs on this host, in the folder it is started in (the workspace)"
         self.words = Words()
         #: assignments of every value that reads a host variable, made before any step
         #: starts (set -u stops the script there when one is unset, before anything ran)
@@ -391,7 +394,7 @@ class WorkflowScript:
         }[cfg.mode]
         out = [
             f"Workflow {wf.name}" + (f": {wf.description}" if wf.description else ""),
-            f"Runs on this host, in the folder it is started in (the workspace); mode {order}.",
+            f"{self.where}; mode {order}.",
             "Each line a step writes is prefixed by [its name]. A step runs when no step before it "
             "failed, unless its condition.when says otherwise (always, on_failure, on_previous).",
             "Exit status: 0 when every step that ran succeeded, else the first failed step's.",

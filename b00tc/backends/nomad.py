@@ -67,6 +67,7 @@ from b00tc.ir import (
     Unit,
     Value,
     WaitFor,
+    Workflow,
 )
 
 MIB = 1024 * 1024
@@ -86,7 +87,12 @@ class NomadBackend(Backend):
     aliases = ()
     KEEPS_HOST_VARS = False
 
-    KINDS = ("job", "stack")
+    KINDS = ("job", "stack", "workflow")
+
+    def render_workflow(self, unit: Unit, wf: Workflow, ctx: Context) -> list[OutputFile]:
+        from b00tc.backends._workflow_nomad import render_workflow
+
+        return render_workflow(unit, wf, ctx)
 
     def render_job(self, unit: Unit, job: Job, ctx: Context) -> list[OutputFile]:
         stacks = {s.name: s for s in job.requires}
