@@ -411,7 +411,7 @@ def test_runtime_tasks_are_one_error_per_step(kind, count, tmp_path):
 def test_other_targets_say_they_do_not_compile_workflows_yet(target, tmp_path):
     r = compile_text(workflow(step("a", "true")), tmp_path, target)
     assert [d.code for d in r.diags if d.is_error] == ["E0106"]
-    assert "bash only so far" in r.diags[-1].message and r.outputs == []
+    assert "for bash, nomad, systemd so far" in r.diags[-1].message and r.outputs == []
 
 
 def test_missing_keys_are_located_errors(tmp_path):
