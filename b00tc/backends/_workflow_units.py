@@ -50,7 +50,7 @@ from b00tc.backends import OutputFile
 from b00tc.backends._context import Context
 from b00tc.backends._host import check_nul, container_name
 from b00tc.backends._workflow_sh import KILL_AFTER, _seconds
-from b00tc.backends.systemd import _EnvRefs, _head, _text, _unit_text, plain, quote, unit_name
+from b00tc.backends._systemd_syntax import _EnvRefs, _head, _text, _unit_text, plain, quote, unit_name
 from b00tc.ir import Step, Unit, Workflow
 
 #: the workspace of a workflow on this host, under /var/lib (StateDirectory=)
@@ -290,7 +290,7 @@ class WorkflowUnits:
         return OutputFile(f"{unit_name(wf.name)}.target", _unit_text(_head(self.unit, notes), [("Unit", unit_sec)]))
 
     def _warn(self, ancestors: list[set[int]]) -> None:
-        wf, ctx, cfg = self.wf, self.ctx, self.wf.config
+        ctx, cfg = self.ctx, self.wf.config
         if cfg.mode != "sequential":
             n = len(self.steps)
             for i in range(n):
