@@ -761,7 +761,7 @@ def _find(block: Block, type: str) -> Block:
 # (``_hcl``). The runner reads the host variables of env values from its environment when
 # it starts (``b00t_v1=${NAME:-default}``): each host variable it reads is an item of the
 # job's Nomad Variable, exported to the task's environment under its own name by the
-# ``secrets/`` env template (deploy fills the Variable; ``b00tc env`` shows it).
+# ``secrets/`` env template (deploy puts the Variable, as for container jobs).
 
 #: where a workflow's steps run in the container (the contract's workspace)
 WORKSPACE = "/workspace"
