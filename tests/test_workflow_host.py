@@ -225,6 +225,10 @@ def test_what_systemd_cannot_express_is_w0301(tmp_path):
     msgs = [d.message for d in r.diags if d.code == "W0301"]
     assert len(msgs) == 2 and r.ok
     assert "'a' and 'b'" in msgs[0] and "OnFailure=" in msgs[1]
+    r = compile_text(workflow(step("a", "true", script="false"), step("b", "true", when="on_previous")),
+                     tmp_path, "systemd")
+    (d,) = r.diags
+    assert d.code == "W0301" and "skipping on_previous step 'b' when 'a' is skipped" in d.message
     # sequential, no rollback: nothing the datum asks differs (the exit status is a note)
     r = compile_text(workflow(step("a", "true"), step("b", "true")), tmp_path, "systemd")
     assert r.diags == [] and "Exit status: systemctl restart fails" in dict(
@@ -312,3 +316,116 @@ def test_no_image_is_an_error_on_nomad_only(tmp_path):
     assert d.code == "E0707" and "set image" in d.help and not r.outputs
     for target in ("bash", "systemd"):
         assert compile_text(text, tmp_path, target).ok
+
+
+# -- the same workflow on bash and systemd ---------------------------------------------------
+
+
+class Manager:
+    """A small model of systemd's job engine, enough for these units (systemd.unit(5)):
+    starting a unit pulls in its Requires= and Wants= units, jobs run in After= order, a unit
+    whose Requires= unit failed (or did not start) is not started ("dependency"), a unit is
+    failed when ExecStart= exits non-zero, which starts its OnFailure= units; ExecCondition=
+    exiting non-zero skips the unit without failing it. The Exec lines are run for real."""
+
+    def __init__(self, units: dict[str, str], ws: Path) -> None:
+        self.units = {name: Parsed(text) for name, text in units.items()}
+        self.ws, self.result, self.ran = ws, {}, []
+
+    def words(self, name: str, key: str) -> list[str]:
+        return [w for v in self.units[name].get("Unit", key) for w in v.split() if w in self.units]
+
+    def enqueue(self, name: str) -> None:
+        """A start job for ``name`` and for what it pulls in (a finished oneshot unit pulled
+        in again runs again, as in systemd)."""
+        todo = [name]
+        while todo:
+            u = todo.pop()
+            if u not in self.jobs:
+                self.jobs.append(u)
+                self.result.pop(u, None)
+                todo += self.words(u, "Requires") + self.words(u, "Wants")
+
+    def start(self, name: str) -> bool:
+        self.jobs: list[str] = []
+        self.enqueue(name)
+        while self.jobs:
+            # of the jobs whose After= units have no job waiting, the first in file order
+            ready = [u for u in self.jobs if not set(self.words(u, "After")) & set(self.jobs)]
+            u = min(ready, key=lambda n: list(self.units).index(n))
+            self.jobs.remove(u)
+            if any(self.result.get(r) in ("failed", "dependency") for r in self.words(u, "Requires")):
+                self.result[u] = "dependency"
+                continue
+            self.result[u] = self.run(u)
+            if self.result[u] == "failed":
+                for f in self.words(u, "OnFailure"):
+                    self.enqueue(f)
+        return self.result[name] == "done"
+
+    def run(self, name: str) -> str:
+        unit = self.units[name]
+        if name.endswith(".target"):
+            return "done"
+        env = {**unit.env, "PATH": os.environ["PATH"]}
+        for _, argv in unit.exec("ExecCondition"):
+            if subprocess.run(argv, cwd=self.ws, env=env).returncode:
+                return "skipped"
+        self.ran.append(name)
+        for _, argv in unit.exec("ExecStart"):
+            if subprocess.run(argv, cwd=self.ws, env=env, capture_output=True).returncode:
+                return "failed"
+        return "done"
+
+
+LOG = 'echo {name} >> ../log'
+
+WORKFLOWS = {
+    "all succeed": workflow(step("a", LOG.format(name="a")), step("b", LOG.format(name="b"))),
+    "a failure stops the rest": workflow(step("a", LOG.format(name="a")), step("b", "exit 3"),
+                                         step("c", LOG.format(name="c"))),
+    "conditions after a failure": workflow(
+        step("a", "exit 2"), step("b", LOG.format(name="b"), when="always"), step("c", LOG.format(name="c")),
+        step("d", LOG.format(name="d"), when="on_failure"), step("e", LOG.format(name="e"), when="on_previous")),
+    "conditions without a failure": workflow(
+        step("a", LOG.format(name="a")), step("b", LOG.format(name="b"), when="on_failure"),
+        step("c", LOG.format(name="c"), when="on_previous"), step("d", LOG.format(name="d"), script="false"),
+        step("e", LOG.format(name="e"), when="always", script="true")),
+    "continue_on_failure": workflow(step("a", "exit 4"), step("b", LOG.format(name="b")),
+                                    step("c", LOG.format(name="c"), when="on_failure"),
+                                    config="continue_on_failure = true"),
+    "rollback": workflow(step("a", LOG.format(name="a")), step("b", "exit 5"), step("c", LOG.format(name="c")),
+                         rollback=[step("undo-1", LOG.format(name="undo-1")), step("undo-2", LOG.format(name="undo-2"))],
+                         config="rollback_on_failure = true"),
+    "on_previous after on_failure": workflow(
+        step("a", "exit 1"), step("b", LOG.format(name="b"), when="on_failure"),
+        step("c", LOG.format(name="c"), when="on_previous"), step("d", LOG.format(name="d"))),
+    "on_previous after a failed on_failure": workflow(
+        step("a", "exit 1"), step("b", "exit 2", when="on_failure"),
+        step("c", LOG.format(name="c"), when="on_previous"), step("e", LOG.format(name="e"), when="always")),
+    "dag chain": workflow(step("c", LOG.format(name="c"), depends_on=["b"]), step("a", LOG.format(name="a")),
+                          step("b", LOG.format(name="b"), depends_on=["a"]), mode="dag"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WORKFLOWS))
+def test_bash_and_systemd_run_the_same_steps_in_the_same_order(case, tmp_path):
+    """Which steps ran, in which order, and whether the workflow failed: the bash script
+    run for real, and the systemd units run through the model of systemd's job engine
+    (PID 1 is not systemd here)."""
+    text = WORKFLOWS[case]
+    got = {}
+    for target in ("bash", "systemd"):
+        folder = tmp_path / target
+        ws = folder / "ws"
+        ws.mkdir(parents=True)
+        files = outputs(text, folder, target)
+        if target == "bash":
+            (name,) = files
+            (folder / name).write_text(files[name])
+            ok = subprocess.run(["bash", str(folder / name)], cwd=ws, capture_output=True).returncode == 0
+        else:
+            ok = Manager(files, ws).start("b00t-wf.target")
+        log = folder / "log"
+        got[target] = (log.read_text().split() if log.exists() else [], ok)
+    assert got["systemd"] == got["bash"]

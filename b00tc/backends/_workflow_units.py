@@ -19,7 +19,8 @@ How the bash runner's semantics become unit dependencies:
 - ``always``: ``Wants=`` them;
 - ``on_failure``: no unit pulls it in; every step before it (dag: every step it depends on,
   transitively) has ``OnFailure=`` it, so it starts when one of them fails (with
-  ``continue_on_failure`` nothing does: the bash runner never runs it then);
+  ``continue_on_failure`` nothing does: the bash runner never runs it then); an
+  ``on_previous`` step after it is started by it (``Wants=``) and ``Requires=`` it;
 - ``condition.script``: ``ExecCondition=`` (exit 0 runs the step; any other status skips
   it, which systemd does not count as a failure);
 - ``timeout_ms``: ``TimeoutStartSec=`` (``TimeoutStopSec=`` is the runner's 10 s between
@@ -33,8 +34,9 @@ How the bash runner's semantics become unit dependencies:
   whatever each one's result.
 
 What systemd cannot do as the bash runner does, for what a datum asks, is a W0301 naming
-it: steps on other branches of a dag after a failure (they run on), and rollback starting as
-soon as a step fails rather than after the others have ended. The workflow's exit status is
+it: steps on other branches of a dag after a failure (they run on), an ``on_previous`` step
+after one its ``condition.script`` skipped (it runs), and rollback starting as soon as a step
+fails rather than after the others have ended. The workflow's exit status is
 not the first failed step's on any workflow (``systemctl`` reports a failed dependency,
 status 1; the step's own is in ``systemctl status``): the target's header and the README say
 so, not a warning, which every workflow would get and --strict would make an error.
@@ -140,7 +142,22 @@ class WorkflowUnits:
         ancestors = self._ancestors(deps)
         sequential = cfg.mode == "sequential"
         n = len(self.steps)
-        pulled = [s.condition.when != "on_failure" for s in self.steps]
+        # the steps the target does not pull in: on_failure steps, which OnFailure= starts, and
+        # on_previous steps after one of those, which it starts (Wants=) once it runs
+        triggered = [s.condition.when == "on_failure" for s in self.steps]
+        changed = True
+        while changed:
+            changed = False
+            for i, s in enumerate(self.steps):
+                if not triggered[i] and s.condition.when == "on_previous" and any(triggered[d] for d in deps[i]):
+                    triggered[i] = changed = True
+        pulled = [not t for t in triggered]
+        starts: dict[int, list[str]] = {i: [] for i in range(n)}
+        for i, s in enumerate(self.steps):
+            if triggered[i] and s.condition.when == "on_previous":
+                for d in deps[i]:
+                    if triggered[d]:
+                        starts[d].append(self.names[i])
         # After=: sequential, every step before it; else its depends_on
         waits = [list(range(i)) for i in range(n)] if sequential else deps
         on_failure: dict[int, list[str]] = {i: [] for i in range(n)}
@@ -161,7 +178,13 @@ class WorkflowUnits:
             needed = [self.names[j] for j in looked_at if pulled[j]]
             notes = [f"step {s.name} of workflow {wf.name}: runs {self._when_note(s, sequential)}"]
             relation = ""
-            if when in ("on_success", "on_previous"):
+            if when == "on_previous" and triggered[i]:
+                # started by the steps it depends on that the target does not pull in: require
+                # those (one transaction); requiring the others would run them again
+                relation = "Requires"
+                needed = [self.names[d] for d in deps[i] if triggered[d]]
+                notes.append("started by " + " ".join(needed) + " (Wants=) when it runs")
+            elif when in ("on_success", "on_previous"):
                 relation = "Wants" if cfg.continue_on_failure else "Requires"
             elif when == "always":
                 relation = "Wants"
@@ -170,7 +193,8 @@ class WorkflowUnits:
                 if cfg.continue_on_failure:
                     notes.append("never runs: with continue_on_failure no step counts as failed")
             triggers = on_failure[i] + ([rollback_first] if rollback_first else [])
-            files.append(OutputFile(self.names[i], self._unit(s, unit_sec, after, relation, needed, triggers, notes)))
+            files.append(OutputFile(self.names[i], self._unit(s, unit_sec, after, relation, needed, triggers, notes,
+                                                              starts[i])))
 
         for k, s in enumerate(self.rollback):
             i = n + k
@@ -180,7 +204,7 @@ class WorkflowUnits:
             notes = [f"rollback step {s.name} of workflow {wf.name}: started when a step fails (OnFailure=), "
                      + ("then the next rollback step" if wants else "the last rollback step")]
             files.append(OutputFile(self.names[i], self._unit(s, unit_sec, after, "Wants", wants, [], notes)))
-        self._warn(ancestors)
+        self._warn(deps, ancestors)
         files.append(self._target(pulled))
         return files
 
@@ -218,7 +242,7 @@ class WorkflowUnits:
         return posixpath.normpath(posixpath.join(workspace(self.wf), s.task.cwd))
 
     def _unit(self, s: Step, unit_sec: list[str], after: list[str], relation: str, needed: list[str],
-              triggers: list[str], notes: list[str]) -> str:
+              triggers: list[str], notes: list[str], starts: list[str] = ()) -> str:
         wf, ctx, file = self.wf, self.ctx, self.file
         stacks = [f"{unit_name(container_name(st, m))}.service" for st in wf.requires for m in st.members]
         unit_sec.append("After=" + " ".join(["network-online.target"] + stacks + after))
@@ -227,6 +251,8 @@ class WorkflowUnits:
             unit_sec.append("Requires=" + " ".join(stacks))
         if needed:
             unit_sec.append(f"{relation}=" + " ".join(needed))
+        if starts:
+            unit_sec.append("Wants=" + " ".join(starts))
         if triggers:
             unit_sec.append("OnFailure=" + " ".join(triggers))
 
@@ -289,7 +315,7 @@ class WorkflowUnits:
         # no [Install]: a workflow runs when started, not at every boot
         return OutputFile(f"{unit_name(wf.name)}.target", _unit_text(_head(self.unit, notes), [("Unit", unit_sec)]))
 
-    def _warn(self, ancestors: list[set[int]]) -> None:
+    def _warn(self, deps: list[list[int]], ancestors: list[set[int]]) -> None:
         ctx, cfg = self.ctx, self.wf.config
         if cfg.mode != "sequential":
             n = len(self.steps)
@@ -306,6 +332,14 @@ class WorkflowUnits:
                 else:
                     continue
                 break
+        for i, s in enumerate(self.steps):
+            skippable = [self.steps[d].name for d in deps[i] if self.steps[d].condition.script]
+            if s.condition.when == "on_previous" and skippable:
+                ctx.cannot_express(
+                    f"skipping on_previous step {s.name!r} when {skippable[0]!r} is skipped by its "
+                    "condition.script: systemd does not count a skipped unit as failed, and runs it",
+                    self.file, s.condition.path or s.path,
+                )
         if self.rollback:
             ctx.cannot_express(
                 "running the rollback steps after the workflow's other steps have ended: they start as "
