@@ -57,7 +57,7 @@ CODES: dict[str, str] = {
     "E0103": "a required key is missing",
     "E0104": "[b00t] name disagrees with the file name (not emitted since it is W0108; kept, never reused)",
     "E0105": "a name is not a DNS-1123 label",
-    "E0106": "a workflow job ([b00t.job] with steps) is compiled for bash, compose and k8s only so far",
+    "E0106": "a workflow job ([b00t.job] with steps) is not compiled for this target yet",
     "E0107": "this datum type cannot be built",
     "E0108": "a value is not one of the allowed ones",
     "E0109": "an env name is not a valid identifier",

@@ -14,9 +14,9 @@ judged by the tool that consumes it, as tests/test_validate.py judges the golden
 
 ``EXPECT`` says, per root datum, what it compiles to: the number of files per target, or
 the error(s) it gets and why b00t itself cannot deploy it either; a workflow job of bash
-steps (``WORKFLOW``) is one file for bash, E0707 on compose and k8s (b00t's files give no
-image for their steps' containers) and E0106 on the targets that do not compile workflow
-jobs yet. A datum b00t accepts and
+steps (``WORKFLOW``) is one file for bash, a unit per step and a target for systemd, and
+E0707 on k8s, compose and Nomad (b00t's workflows name no image for their steps'
+containers; tests/test_workflow_containers.py builds them with one). A datum b00t accepts and
 that has something deployable builds on every target where it has something to deploy.
 The search path is the corpus folder; the host environment is empty (host variables with
 no default are kept as references by every target, never resolved here).
@@ -49,14 +49,17 @@ NONE = (0, 0, 0, 0, 0)
 CHARTS = (1, 0, 0, 0, 0)
 
 #: a workflow job ([b00t.job] with steps, ../shared/design/workflow-jobs.md) of bash steps:
-#: compiled for bash (the reference semantics; deploy --orchestrator direct runs it); the
-#: container targets need an image, which b00t's files do not give (they run on b00t's
-#: host): one error, E0707 (tests/test_workflow_containers.py builds them with one); the
-#: targets not done yet say so in one error, E0106, rather than drop it or write a broken file
-WORKFLOW_WHY = "a workflow job: compiled for bash only so far (issue 17's first part)"
-NO_IMAGE_WHY = "a workflow job with no image: compose and k8s run its steps in containers of one"
-WORKFLOW = (0, 0, 0, 1, 0, {"k8s": ("E0707", NO_IMAGE_WHY), "compose": ("E0707", NO_IMAGE_WHY),
-                            "nomad": ("E0106", WORKFLOW_WHY), "systemd": ("E0106", WORKFLOW_WHY)})
+#: compiled for the host targets (bash: the reference semantics, deploy --orchestrator
+#: direct runs it; systemd: a unit per step); the container targets need an image, which
+#: b00t's files do not give (b00t runs them on its own host): one error each, E0707
+WORKFLOW_WHY = ("a workflow job: compiled for the host targets (bash, systemd); k8s, compose and Nomad run "
+                "its steps in containers of an image, which b00t's workflows do not name")
+
+
+def WORKFLOW(units: int) -> tuple:
+    """A workflow of bash steps: one script for bash, ``units`` files for systemd (a unit
+    per step and rollback step, and the target); the error code of each target with none."""
+    return (0, 0, 0, 1, units, ({"k8s": "E0707", "compose": "E0707", "nomad": "E0707"}, WORKFLOW_WHY))
 
 
 def RUNTIME_STEPS(code: str, n: int, why: str) -> tuple:
@@ -73,13 +76,13 @@ EXPECT: dict[str, object] = {
     "alpine.docker.toml": NO_IMAGE,
     "ansible-demo.stack.toml": NONE,  # members are ansible/cli datums: W0101 each, W0104
     "ansible.stack.toml": NONE,
-    "build-and-test.job.toml": WORKFLOW,
+    "build-and-test.job.toml": WORKFLOW(9),
     "cvat.docker.toml": ONE,
     "demo-langchain-agent.job.toml": RUNTIME_STEPS("E0704", 1, "an agent step: b00t's runtime runs it"),
     "demo-mcp-tools.job.toml": RUNTIME_STEPS("E0704", 3, "three mcp steps: b00t's runtime calls MCP tools"),
-    "epoch-progression.job.toml": WORKFLOW,
+    "epoch-progression.job.toml": WORKFLOW(3),
     "example-workflow.job.toml": RUNTIME_STEPS("E0704", 2, "an agent and a k0mmander step"),
-    "github-backlog-pull.job.toml": WORKFLOW,
+    "github-backlog-pull.job.toml": WORKFLOW(3),
     "grok.stack.toml": (1, 1, 1, 1, 3),
     "helix-db.docker.toml": ("E0107", "its type is 'cli' (the type in the file decides, W0107): b00t "
                              "installs it with its install script; a cli datum is nothing to deploy"),
@@ -89,13 +92,13 @@ EXPECT: dict[str, object] = {
     "k8s-complete-platform.stack.toml": (2, 0, 0, 0, 0),
     "llm-batch-job.job.toml": (1, 1, 1, 1, 1),
     "llm-inference-pipeline.stack.toml": (1, 1, 1, 1, 2),
-    "mesh3d-cloud-warm.job.toml": WORKFLOW,
-    "mesh3d-cloud.job.toml": WORKFLOW,
+    "mesh3d-cloud-warm.job.toml": WORKFLOW(4),
+    "mesh3d-cloud.job.toml": WORKFLOW(3),
     "n8n.docker.toml": ONE,
     "obsidian-mcp.docker.toml": NO_IMAGE,
     "ollama.docker.toml": ONE,
     "pachyderm.docker.toml": NO_IMAGE,
-    "parallel-tasks.job.toml": WORKFLOW,
+    "parallel-tasks.job.toml": WORKFLOW(9),
     "pgadmin.docker.toml": ONE,
     "phase1-devex.stack.toml": NONE,  # cli members only
     "phase2-gpu-observability.stack.toml": CHARTS,  # three Helm charts
@@ -114,8 +117,8 @@ EXPECT: dict[str, object] = {
     "rustfs.docker.toml": ONE,
     "squid.docker.toml": NO_IMAGE,
     "test-agent-simple.job.toml": RUNTIME_STEPS("E0704", 1, "an agent step"),
-    "test-apalis.job.toml": WORKFLOW,
-    "test-workflow.job.toml": WORKFLOW,
+    "test-apalis.job.toml": WORKFLOW(4),
+    "test-workflow.job.toml": WORKFLOW(3),
     "togaf-download-datasheets.job.toml": RUNTIME_STEPS("E0704", 1, "an mcp step"),
     "togaf-generate-diagram.job.toml": RUNTIME_STEPS(
         "E0706", 1, "task type 'mcp-plantuml', which b00t's own reader rejects (its task is tagged by type)"),
@@ -149,9 +152,9 @@ def test_corpus_datum(name, target, tmp_path):
     r = build_one(name, target)
     errors = [d for d in r.diags if d.is_error]
     if len(want) == 6:  # files per target, and the error of the targets with none
-        count, why_not = want[TARGETS.index(target)], want[5]
-        if not count:  # the error: one for every such target, or one per target
-            code, why = why_not[target] if isinstance(why_not, dict) else why_not
+        count, (code, why) = want[TARGETS.index(target)], want[5]
+        if not count:
+            code = code[target] if isinstance(code, dict) else code
             assert [d.code for d in errors] == [code] and why, rendered(r)
             assert r.outputs == []
             return
@@ -301,10 +304,10 @@ def test_summary_counts():
     something to deploy, builds that succeed, datums with one error."""
     ok = sum(1 for name, t in CASES if not build_one(name, t).diags.errors)
     errors = sum(1 for w in EXPECT.values() if isinstance(w[0], (str, tuple)))
-    workflows = sum(1 for w in EXPECT.values() if len(w) == 6)  # built for bash alone
-    assert ok == 5 * (len(EXPECT) - errors - workflows) + workflows
+    workflows = sum(1 for w in EXPECT.values() if len(w) == 6)  # built for bash and systemd
+    assert ok == 5 * (len(EXPECT) - errors - workflows) + 2 * workflows
     print(json.dumps({"datums": len(EXPECT), "builds_ok": ok, "builds": len(CASES), "errors": errors,
-                      "workflows_for_bash": workflows}))
+                      "workflows_for_bash_and_systemd": workflows}))
 
 
 def _cells() -> list[object]:

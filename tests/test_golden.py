@@ -82,19 +82,20 @@ def test_legacy_and_canonical_shapes_compile_identically(name):
 
 def test_real_datums_that_cannot_compile_say_why(snapshot):
     """Of b00t's real files: postgres-dev-stack names two members that were never authored
-    (PROVENANCE.md says so), the workflow job gives no image for the container targets
-    (E0707 on compose and k8s) and is not compiled yet for nomad and systemd (E0106), and the .mcp/.k8s datums are not buildable types. Each
-    gives its own error, golden-tested."""
+    (PROVENANCE.md says so), the workflow job is compiled for bash and systemd and gives no
+    image for the container targets (E0707 on k8s, compose and Nomad: issue 17), and the
+    .mcp/.k8s datums are not buildable types. Each gives its own error, golden-tested."""
     expected = {
         "postgres-dev-stack.stack.toml": ["E0302", "E0302"],
-        "mesh3d-cloud.job.toml": ["E0707", "E0707", "E0106", "E0106"],
+        "mesh3d-cloud.job.toml": ["E0707", "E0707", "E0707"],
         "kubernetes.mcp.toml": ["E0107"],
         "nvidia-gpu-operator.k8s.toml": ["E0107"],
     }
     for name, codes in expected.items():
         result = compile_([f"{D}/{name}"])
         assert not result.ok
-        assert [t for t, _ in result.outputs] == (["bash"] if name == "mesh3d-cloud.job.toml" else [])
+        written = sorted({t for t, _ in result.outputs})
+        assert written == (["bash", "systemd"] if name == "mesh3d-cloud.job.toml" else [])
         assert [d.code for d in result.diags if d.is_error] == codes, name
         assert rendered(result) == snapshot(name=name)
     missing = compile_([f"{D}/postgres-dev-stack.stack.toml"])

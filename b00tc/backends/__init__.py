@@ -67,7 +67,7 @@ class Backend:
             ctx.error(
                 "E0106",
                 f"{datum.name} is a workflow job ([b00t.job] with steps): b00tc compiles workflow "
-                f"jobs for {', '.join(renderers('workflow'))} only so far, not for {self.name}",
+                f"jobs for {', '.join(sorted(renderers(kind)))} so far, not for {self.name}",
                 datum.file,
                 "$.b00t.job",
                 help="build it with --target bash (deploy --orchestrator direct runs that script); "

@@ -18,8 +18,11 @@ for what follows, and the workflow still ends failed. After a failure, with
 every step that ran succeeded, else the status of the first step that failed.
 
 Finished steps report ``INDEX STATUS`` on a FIFO the runner reads (a line shorter than
-PIPE_BUF is written at once), so that the runner wakes when any step ends, with no polling
-and nothing newer than bash 3.2 (no ``wait -n``, no associative arrays).
+PIPE_BUF is written at once), so that the runner wakes when any step ends, with nothing
+newer than bash 3.2 (no ``wait -n``, no associative arrays). A step whose process dies
+before it reports (SIGKILL, the OOM killer) would leave the runner reading for ever: after
+a second with no report, the runner looks for running steps whose process is gone
+(``b00t_reap``) and counts each as failed with the status ``wait`` gives it.
 """
 
 from __future__ import annotations
@@ -147,6 +150,43 @@ b00t_stop() {
   exit "$1"
 }
 
+# b00t_done I STATUS: step I has finished (or was skipped by its condition.script)
+b00t_done() {
+  b00t_running=$((b00t_running - 1))
+  b00t_left=$((b00t_left - 1))
+  b00t_record "$1" "$2"
+}
+
+# b00t_reap: nothing was reported for a second: a running step whose process is gone
+# without reporting (killed by SIGKILL or the OOM killer) has failed, with the status wait
+# gives; a step reports before it ends, so the reports already written are read first
+# (read -t 0 would block for ever on bash 3.2)
+b00t_reap() {
+  local i status gone=()
+  for i in "${!b00t_st[@]}"; do
+    if [ "${b00t_st[i]}" = run ] && ! kill -0 "${b00t_pid[i]}" 2>/dev/null; then
+      gone+=("$i")
+    fi
+  done
+  if [ "${#gone[@]}" = 0 ]; then
+    return
+  fi
+  while read -r -t 1 b00t_i b00t_rc <&9; do
+    b00t_done "$b00t_i" "$b00t_rc"
+  done
+  for i in "${gone[@]}"; do
+    if [ "${b00t_st[i]}" = run ]; then
+      wait "${b00t_pid[i]}"
+      status=$?
+      if [ "$status" = 0 ]; then
+        status=1
+      fi
+      b00t_say "${b00t_name[i]}" "ended without reporting its result"
+      b00t_done "$i" "$status"
+    fi
+  done
+}
+
 # b00t_record I STATUS: a finished step's outcome
 b00t_record() {
   case $2 in
@@ -195,10 +235,11 @@ while [ "$b00t_left" -gt 0 ]; do
   if [ "$b00t_running" = 0 ]; then
     break
   fi
-  read -r b00t_i b00t_rc <&9
-  b00t_running=$((b00t_running - 1))
-  b00t_left=$((b00t_left - 1))
-  b00t_record "$b00t_i" "$b00t_rc"
+  if read -r -t 1 b00t_i b00t_rc <&9; then
+    b00t_done "$b00t_i" "$b00t_rc"
+  else
+    b00t_reap
+  fi
 done
 wait
 """
@@ -211,8 +252,11 @@ def _seconds(ms: int) -> str:
 
 
 class WorkflowScript:
-    def __init__(self, unit: Unit, wf: Workflow, ctx: Context) -> None:
+    def __init__(self, unit: Unit, wf: Workflow, ctx: Context, where: str = "") -> None:
+        """``where``: the header's note on where the script runs (Nomad runs it in a
+        container); the rest of the script is the same on every target."""
         self.unit, self.wf, self.ctx = unit, wf, ctx
+        self.where = where or "Runs on this host, in the folder it is started in (the workspace)"
         self.words = Words()
         #: assignments of every value that reads a host variable, made before any step
         #: starts (set -u stops the script there when one is unset, before anything ran)
@@ -350,7 +394,7 @@ class WorkflowScript:
         }[cfg.mode]
         out = [
             f"Workflow {wf.name}" + (f": {wf.description}" if wf.description else ""),
-            f"Runs on this host, in the folder it is started in (the workspace); mode {order}.",
+            f"{self.where}; mode {order}.",
             "Each line a step writes is prefixed by [its name]. A step runs when no step before it "
             "failed, unless its condition.when says otherwise (always, on_failure, on_previous).",
             "Exit status: 0 when every step that ran succeeded, else the first failed step's.",

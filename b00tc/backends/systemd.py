@@ -32,14 +32,12 @@ Every string is written so that systemd hands it to the process byte for byte:
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
 from typing import Optional
 
 from b00tc.backends import Backend, OutputFile
 from b00tc.backends._context import Context
 from b00tc.backends._host import (
     check_nul,
-    comment,
     container_name,
     docker_resources,
     health_flags,
@@ -56,22 +54,18 @@ from b00tc.backends._host import (
     warn_unserved,
     warn_unserved_wait,
 )
-from b00tc.backends._envfile import EnvEntry, EnvFile
-from b00tc.backends._values import text_of, warn_resolved
-from b00tc.ir import Gpu, HostVar, Job, Lit, Member, Mount, Resources, Stack, Unit, Value
-
-#: where the units read the values of host variables from (one file per service unit)
-ENV_DIR = "/etc/b00t"
-
-#: the namespace of every unit b00tc writes: no system unit's name starts with it
-UNIT_PREFIX = "b00t-"
-
-
-def unit_name(name: str) -> str:
-    """The unit name (without its suffix) of a job, a stack or a stack member's container
-    name. A datum name is a DNS-1123 label, which a unit name takes as it is (no systemd
-    escaping): ``b00t-<63>-<63>.service`` is 140 characters of the 255 allowed."""
-    return UNIT_PREFIX + name
+from b00tc.backends._systemd_syntax import (
+    _EnvRefs,
+    _head,
+    _text,
+    _unit_text,
+    command_line,
+    plain,
+    quote,
+    unit_name,
+)
+from b00tc.backends._systemd_syntax import resolved_text as resolved_text  # b00tc.envfiles reads it here
+from b00tc.ir import Gpu, HostVar, Job, Lit, Member, Mount, Resources, Stack, Unit, Value, Workflow
 
 #: variables the docker CLI itself reads (where it finds docker, its config, its daemon,
 #: its proxies, its loader): a member's value for one of these is passed as
@@ -90,7 +84,12 @@ class SystemdBackend(Backend):
     aliases = ()
     KEEPS_HOST_VARS = False
 
-    KINDS = ("job", "stack")
+    KINDS = ("job", "stack", "workflow")
+
+    def render_workflow(self, unit: Unit, wf: Workflow, ctx: Context) -> list[OutputFile]:
+        from b00tc.backends._workflow_units import WorkflowUnits
+
+        return WorkflowUnits(unit, wf, ctx).render()
 
     def render_job(self, unit: Unit, job: Job, ctx: Context) -> list[OutputFile]:
         text = _JobUnit(unit, job, ctx).render()
@@ -99,85 +98,6 @@ class SystemdBackend(Backend):
     def render_stack(self, unit: Unit, stack: Stack, ctx: Context) -> list[OutputFile]:
         return _StackUnits(unit, stack, ctx).render()
 
-
-# ---------------------------------------------------------------------------
-# systemd syntax
-
-_BARE = re.compile(r"[A-Za-z0-9_@%$+=:,./-]+")
-_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
-
-
-def quote(text: str, exec_line: bool = True, raw_prefix: str = "", force: bool = False) -> str:
-    """One systemd item that unquotes, expands specifiers (and, on Exec lines, ``$$``) to
-    exactly ``text``. ``raw_prefix`` goes in front unescaped (a specifier such as ``%h``).
-    Text holding ``"`` but no ``'`` goes in single quotes, which read the same C escapes
-    (systemd.syntax(7)), so that it needs fewer of them."""
-    text = text.replace("%", "%%")
-    if exec_line:
-        text = text.replace("$", "$$")
-    if not force and text != ";" and _BARE.fullmatch(text):
-        return raw_prefix + text
-    q = "'" if '"' in text and "'" not in text else '"'
-    out = []
-    for ch in text:
-        if ch == q or ch == "\\":
-            out.append("\\" + ch)
-        elif ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\x{ord(ch):02x}")
-        elif 0x80 <= ord(ch) < 0xA0:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return q + raw_prefix + "".join(out) + q
-
-
-_NONCHARACTER = re.compile("[\ufdd0-\ufdef\ufffe\uffff\U0001fffe\U0001ffff\U0002fffe\U0002ffff"
-                           "\U0003fffe\U0003ffff\U0004fffe\U0004ffff\U0005fffe\U0005ffff"
-                           "\U0006fffe\U0006ffff\U0007fffe\U0007ffff\U0008fffe\U0008ffff"
-                           "\U0009fffe\U0009ffff\U000afffe\U000affff\U000bfffe\U000bffff"
-                           "\U000cfffe\U000cffff\U000dfffe\U000dffff\U000efffe\U000effff"
-                           "\U000ffffe\U000fffff\U0010fffe\U0010ffff]")
-
-
-def plain(text: str) -> str:
-    """A value systemd takes as it is, apart from specifiers (Description=): one line, no
-    line-continuing backslash at the end, and no Unicode noncharacter (systemd refuses the
-    whole line, and the unit with it: these become U+FFFD, the replacement character; a
-    description is for people, unlike a value, which is E0601)."""
-    text = re.sub(r"[\x00-\x1f\x7f\x80-\x9f\u2028\u2029]+", " ", text).strip()
-    text = _NONCHARACTER.sub("\ufffd", text)
-    return text.rstrip("\\ ").replace("%", "%%")
-
-
-def command_line(words: list[str], per_line: int = 0) -> str:
-    """An Exec line's value; with ``per_line``, the first ``per_line`` words on the first
-    line and the rest two by two on continuation lines (systemd.syntax(7): a line ending in
-    a backslash is joined to the next; no item starts with ``#`` or ``;``, which would make
-    a continuation line a comment)."""
-    if not per_line or len(words) <= per_line + 2:
-        return " ".join(words)
-    lines = [" ".join(words[:per_line])]
-    rest = words[per_line:]
-    lines += ["  " + " ".join(rest[i : i + 2]) for i in range(0, len(rest), 2)]
-    return " \\\n".join(lines)
-
-
-def _unit_text(head: list[str], sections: list[tuple[str, list[str]]]) -> str:
-    # systemd refuses a unit holding a Unicode noncharacter, in a comment too (a job's
-    # image, which the header names, is not checked like a value: it is not run)
-    lines = [f"# {comment(_NONCHARACTER.sub(chr(0xFFFD), h))}".rstrip() for h in head]
-    for name, body in sections:
-        lines += ["", f"[{name}]"] + body
-    return "\n".join(lines).lstrip("\n") + "\n"
-
-
-def _head(unit: Unit, notes: list[str]) -> list[str]:
-    datum = unit.datum
-    head = [f"Generated by b00tc from {PurePosixPath(datum.file).name}. Do not edit."]
-    head += [f"b00t.io/{a.key}: {a.value}" for a in unit.annotations]
-    return head + notes
 
 
 def bash_check(script: str) -> str:
@@ -222,73 +142,6 @@ def source_text(value: Value, refs=ref_local) -> str:
             out.append(refs(p))
     return "".join(out)
 
-
-class _EnvRefs:
-    """What a unit puts in its environment file, and the EnvironmentFile= line."""
-
-    def __init__(self, unit: str, file: str, ctx: Context, taken=()) -> None:
-        """``unit``: the unit's name without its suffix, which names the file; ``taken``:
-        the env entries of the datum, whose names b00tc's own must not be."""
-        self.env = EnvFile(f"{ENV_DIR}/{unit}.env", unit, [])
-        self.file, self.ctx, self.taken = file, ctx, {e.name: e for e in taken}
-
-    def add(self, name: str, value: Value, refs=ref_local, program: bool = False) -> None:
-        self.env.entries.append(EnvEntry(name, value, self.file, refs, program))
-
-    def word(self, name: str, value: Value, refs=ref_local, program: bool = False) -> str:
-        """An Exec word: the value's text when it has no host variable, else a reference
-        to it in the environment file."""
-        if not value.host_vars:
-            return quote(_text(value, self.ctx, self.file, refs))
-        if name in self.taken:
-            self.ctx.error(
-                "E0601",
-                f"the env name {name} is the one target systemd gives the host variables of "
-                f"{value.path or 'a command word'} in the unit's environment file",
-                self.file,
-                self.taken[name].path or self.taken[name].value.path,
-                help="rename the env entry: names B00T_ARG_<n>, B00T_E_<name>, B00T_IMAGE and "
-                "B00T_ENTRYPOINT are b00tc's on systemd",
-            )
-        self.add(name, value, refs, program)
-        return "${" + name + "}"
-
-    def lines(self) -> list[str]:
-        if not self.env.entries:
-            return []
-        self.ctx.env_files.append(self.env)
-        return [f"EnvironmentFile={self.env.path}"]
-
-    def note(self) -> list[str]:
-        if not self.env.entries:
-            return []
-        return [f"host variables are read from {self.env.path} (b00tc env --target systemd "
-                "prints it; install it with mode 0600)"]
-
-
-def _text(value: Value, ctx: Context, file: str, refs=ref_local) -> str:
-    """The value's text in a unit. Every place of a unit where a datum value can hold a
-    host variable refers to it at run time (``_EnvRefs``); a value that reaches here with
-    one anyway is resolved at build time, with W0302 (its value is then in the unit)."""
-    warn_resolved(value, ctx, file, "W0302", value.path or "a value", "its value is written into the unit")
-    return resolved_text(value, ctx, file, refs)
-
-
-def resolved_text(value: Value, ctx: Context, file: str, refs=ref_local) -> str:
-    """The value with its host variables resolved from ``ctx.env`` (``b00tc env``)."""
-    text = text_of(value, ctx, file, refs)
-    bad = _NONCHARACTER.search(text)
-    if bad:
-        # systemd refuses unit text holding a Unicode noncharacter (its utf8_is_valid)
-        ctx.error(
-            "E0601",
-            f"the value holds the Unicode noncharacter U+{ord(bad.group()):04X}, which systemd "
-            "does not accept in a unit file",
-            file,
-            value.path,
-        )
-        text = _NONCHARACTER.sub("", text)
-    return text
 
 
 # ---------------------------------------------------------------------------

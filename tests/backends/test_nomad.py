@@ -466,7 +466,7 @@ ALLOWED = {
     "job": {"namespace", "datacenters", "type", "meta", "group"},
     "group": {"count", "restart", "reschedule", "network", "service", "task", "meta"},
     "task": {"driver", "config", "env", "template", "resources", "meta", "lifecycle"},
-    "config": {"image", "entrypoint", "args", "command", "ports", "volumes", "volume_driver"},
+    "config": {"image", "entrypoint", "args", "command", "ports", "volumes", "volume_driver", "work_dir"},
     "lifecycle": {"hook", "sidecar"},
     "restart": {"attempts", "mode", "interval", "delay"},
     "reschedule": {"attempts", "unlimited"},
