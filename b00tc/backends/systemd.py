@@ -64,7 +64,7 @@ from b00tc.backends._systemd_syntax import (
     quote,
     unit_name,
 )
-from b00tc.backends._systemd_syntax import resolved_text as resolved_text  # b00tc.envfiles reads it here
+from b00tc.backends._systemd_syntax import resolved_text as resolved_text  # noqa: F401  (b00tc.envfiles reads it here)
 from b00tc.ir import Gpu, HostVar, Job, Lit, Member, Mount, Resources, Stack, Unit, Value, Workflow
 
 #: variables the docker CLI itself reads (where it finds docker, its config, its daemon,
