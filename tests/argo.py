@@ -10,6 +10,8 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+from tests.strict_schema import undeclared
+
 SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "argo-workflows.schema.json"
 GROUP = "argoproj.io"
 KINDS = {("argoproj.io/v1alpha1", "Workflow"): "io.argoproj.workflow.v1alpha1.Workflow"}
@@ -30,27 +32,6 @@ def _resolve(schema: dict) -> dict:
     return schema
 
 
-def _undeclared(data, schema: dict, path: str) -> list[str]:
-    schema = _resolve(schema)
-    if not isinstance(schema, dict):
-        return []
-    out = []
-    if isinstance(data, dict):
-        props = schema.get("properties")
-        extra = schema.get("additionalProperties")
-        for k, v in data.items():
-            if props is not None and k in props:
-                out += _undeclared(v, props[k], f"{path}.{k}")
-            elif isinstance(extra, dict):
-                out += _undeclared(v, extra, f"{path}.{k}")
-            elif props is not None or extra is False:
-                out.append(f"{path}.{k}")
-    elif isinstance(data, list) and isinstance(schema.get("items"), dict):
-        for i, item in enumerate(data):
-            out += _undeclared(item, schema["items"], f"{path}[{i}]")
-    return out
-
-
 def validate(doc: dict) -> None:
     """jsonschema.ValidationError or AssertionError when ``doc`` is not a valid object of
     its Argo kind."""
@@ -60,8 +41,8 @@ def validate(doc: dict) -> None:
     root = _schema()
     schema = {"$ref": f"#/definitions/{name}", "definitions": root["definitions"]}
     jsonschema.validate(doc, schema, cls=jsonschema.Draft7Validator)
-    undeclared = _undeclared(doc, {"$ref": f"#/definitions/{name}"}, "$")
-    assert not undeclared, f"fields Argo's schema does not declare: {undeclared}"
+    extra = undeclared(doc, {"$ref": f"#/definitions/{name}"}, "$", resolve=_resolve)
+    assert not extra, f"fields Argo's schema does not declare: {extra}"
     check_workflow(doc)
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from tests.strict_schema import undeclared
+
 import yaml
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
@@ -34,26 +36,6 @@ def schema_of(api_version: str, kind: str) -> dict:
     return v["schema"]["openAPIV3Schema"]
 
 
-def _undeclared(data, schema: dict, path: str) -> list[str]:
-    if not isinstance(schema, dict) or schema.get("x-kubernetes-preserve-unknown-fields"):
-        return []
-    out = []
-    if isinstance(data, dict):
-        props = schema.get("properties")
-        extra = schema.get("additionalProperties")
-        for k, v in data.items():
-            if props is not None and k in props:
-                out += _undeclared(v, props[k], f"{path}.{k}")
-            elif isinstance(extra, dict):
-                out += _undeclared(v, extra, f"{path}.{k}")
-            elif props is not None or extra is False:
-                out.append(f"{path}.{k}")
-    elif isinstance(data, list) and isinstance(schema.get("items"), dict):
-        for i, item in enumerate(data):
-            out += _undeclared(item, schema["items"], f"{path}[{i}]")
-    return out
-
-
 def validate(doc: dict) -> None:
     """jsonschema.ValidationError or AssertionError when ``doc`` is not a valid object of
     its CRD version."""
@@ -63,5 +45,5 @@ def validate(doc: dict) -> None:
     jsonschema.validate(doc, schema, cls=jsonschema.Draft7Validator)
     # metadata is ObjectMeta, which the CRD leaves open: checked here
     assert set(doc["metadata"]) <= {"name", "namespace", "labels", "annotations"}, doc["metadata"]
-    undeclared = _undeclared({k: v for k, v in doc.items() if k != "metadata"}, schema, "$")
-    assert not undeclared, f"fields the CRD does not declare: {undeclared}"
+    extra = undeclared({k: v for k, v in doc.items() if k != "metadata"}, schema, "$")
+    assert not extra, f"fields the CRD does not declare: {extra}"

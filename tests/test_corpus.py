@@ -5,7 +5,7 @@ judged by the tool that consumes it, as tests/test_validate.py judges the golden
 - k8s: kubernetes-validate in strict mode (1.33) and the API-server rules the schema misses
   (tests/backends/test_k8s.check_manifests); Flux objects (HelmRepository, HelmRelease),
   which kubernetes-validate does not know, against the openAPIV3Schema of Flux's own CRDs
-  (schemas/flux-*.crd.yaml);
+  (schemas/flux-*.crd.yaml, strictly: tests/flux.py);
 - compose: the compose-spec schema (check-jsonschema's vendored copy, in-process) and
   ``docker-compose config -q``;
 - Nomad: python-hcl2 parses it and tests/backends/test_nomad.check_jobspec holds;
@@ -174,37 +174,18 @@ def test_corpus_datum(name, target, tmp_path):
 
 # -- the judges --------------------------------------------------------------------------
 
-FLUX = {
-    ("source.toolkit.fluxcd.io/v1", "HelmRepository"): "flux-helmrepositories.crd.yaml",
-    ("helm.toolkit.fluxcd.io/v2", "HelmRelease"): "flux-helmreleases.crd.yaml",
-}
-
-
-@lru_cache(maxsize=None)
-def crd_validator(api_version: str, kind: str):
-    import jsonschema
-
-    crd = yaml.safe_load((ROOT / "schemas" / FLUX[(api_version, kind)]).read_text())
-    version = api_version.rsplit("/", 1)[1]
-    (v,) = [v for v in crd["spec"]["versions"] if v["name"] == version]
-    schema = v["schema"]["openAPIV3Schema"]
-    return jsonschema.validators.validator_for(schema)(schema)
-
-
 def judge_k8s(outs: dict[str, str], tmp_path: Path, name: str) -> None:
     import kubernetes_validate
 
-    from tests import argo
-
+    from tests import argo, flux
     from tests.backends.test_k8s import check_manifests
 
     for content in outs.values():
         docs = [d for d in yaml.safe_load_all(content) if d is not None]
         core = []
         for doc in docs:
-            key = (doc["apiVersion"], doc["kind"])
-            if key in FLUX:
-                crd_validator(*key).validate(doc)
+            if flux.is_flux(doc):  # Flux's own CRDs, strictly (tests/flux.py)
+                flux.validate(doc)
             elif argo.is_argo(doc):  # Argo's own schema (tests/argo.py)
                 argo.validate(doc)
                 core.append(doc)
