@@ -143,6 +143,33 @@ def output_name(target: str, file: OutputFile, multi: bool) -> str:
     return f"{target}/{file.path}" if multi else file.path
 
 
+def _clash_place(unit: Unit, other: Unit, path: str) -> tuple[str, str, str]:
+    """Where E0114 points (file, $.path) and its help: the datum's name when two datums of
+    one name meet; else the names that make up the clashing file name, which b00tc builds
+    from more than the datum's name (systemd: ``b00t-<job>.service``,
+    ``b00t-<stack>-<member>.service``, ``b00t-<workflow>-<step>.service``): the workflow's
+    step whose unit it is, when one is."""
+    if unit.datum.name == other.datum.name:
+        return unit.datum.file, "$.b00t.name", "datum names must be unique within one build"
+    from b00tc.backends._workflow_units import WorkflowUnits
+    from b00tc.ir import Workflow
+
+    where = unit.datum.file, "$.b00t.name"
+    for u in (other, unit):
+        if isinstance(u.datum, Workflow):
+            units = WorkflowUnits(u, u.datum, None)  # type: ignore[arg-type] # its names only
+            for step, name in zip(units.steps + units.rollback, units.names):
+                if name == path and step.path:
+                    where = u.datum.file, step.path + ".name"
+    if not path.endswith((".service", ".target")):
+        return where[0], where[1], "rename one of the two datums"
+    help_ = ("two different names meet in one file name: on systemd a unit is b00t-<job>, "
+             "b00t-<stack>-<member> or b00t-<workflow>-<step>, and a hyphen inside a name can make "
+             "two of them equal; rename the step, the member or one of the datums (units of separate "
+             "builds installed in one folder would overwrite each other the same way)")
+    return where[0], where[1], help_
+
+
 def build(req: BuildRequest, diags: Optional[Diagnostics] = None) -> BuildResult:
     from b00tc.backends._context import Context
 
@@ -153,6 +180,7 @@ def build(req: BuildRequest, diags: Optional[Diagnostics] = None) -> BuildResult
         return result
     multi = len(req.targets) > 1
     produced: dict[str, str] = {}
+    producer: dict[str, Unit] = {}
     lowered: set = set()  # Context.reporting_once, for the whole build
     for target in req.targets:
         backend = get_backend(target)
@@ -167,14 +195,11 @@ def build(req: BuildRequest, diags: Optional[Diagnostics] = None) -> BuildResult
             for f in files:
                 name = output_name(target, f, multi)
                 if name in produced and produced[name] != unit.datum.file:
-                    diags.error(
-                        "E0114",
-                        f"{unit.datum.file} and {produced[name]} both write {name}",
-                        unit.datum.file,
-                        "$.b00t.name",
-                        help="datum names must be unique within one build",
-                    )
+                    file, path, help_ = _clash_place(unit, producer[name], f.path)
+                    diags.error("E0114", f"{unit.datum.file} and {produced[name]} both write {name}",
+                                file, path, help=help_)
                 produced[name] = unit.datum.file
+                producer[name] = unit
                 result.outputs.append((target, f))
                 result.deps[(target, f.path)] = unit_files(unit) + list(req.env_files)
     if req.strict:

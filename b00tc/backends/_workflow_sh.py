@@ -23,6 +23,17 @@ newer than bash 3.2 (no ``wait -n``, no associative arrays). A step whose proces
 before it reports (SIGKILL, the OOM killer) would leave the runner reading for ever: after
 a second with no report, the runner looks for running steps whose process is gone
 (``b00t_reap``) and counts each as failed with the status ``wait`` gives it.
+
+Each step's lifecycle, for ``b00tc status`` (b00tc.runtime.steps.from_step_events), goes to
+the file named by ``B00TC_STEP_EVENTS`` when it is set (direct: the state folder's
+``steps.events``; Nomad: ``/alloc/b00tc-steps``, read with ``nomad alloc fs``), never to
+the output: a step's output cannot forge it, whatever it prints, and the runner unsets the
+variable before any step starts. The runner truncates the file, then appends one line per
+event (``printf`` to an ``O_APPEND`` file: one write each): ``- begin COUNT``; ``I
+started``; ``I retry N``; ``I succeeded``; ``I failed STATUS`` (``... gone`` when its process
+died unreported); ``I skipped condition|after-failure|no-failure|previous J``; ``-
+interrupted``; ``- end STATUS``. ``I`` is the step's index in the steps then the rollback
+steps that run, so any name (newlines, quotes, any bytes) is read back exactly.
 """
 
 from __future__ import annotations
@@ -37,7 +48,14 @@ from b00tc.ir import Step, Unit, Value, Workflow
 #: seconds between the TERM that ``timeout`` sends a step and its KILL
 KILL_AFTER = 10
 
-_RUNTIME = r"""b00t_tmp=$(mktemp -d "${TMPDIR:-/tmp}/b00tc-workflow.XXXXXX") || exit 125
+_RUNTIME = r"""# B00TC_STEP_EVENTS: a file that gets each step's lifecycle, one line per event (b00tc
+# status reads it; the steps do not see the variable nor the file)
+b00t_events=${B00TC_STEP_EVENTS:-}
+unset B00TC_STEP_EVENTS
+if [ -n "$b00t_events" ] && ! { : >"$b00t_events"; } 2>/dev/null; then
+  b00t_events=
+fi
+b00t_tmp=$(mktemp -d "${TMPDIR:-/tmp}/b00tc-workflow.XXXXXX") || exit 125
 mkfifo "$b00t_tmp/done" || exit 125
 # steps report on fd 9; opened for reading and writing, it never blocks on open nor ends
 exec 9<>"$b00t_tmp/done"
@@ -58,6 +76,14 @@ b00t_out() {
   { { b00t_run "$2" "$3" 8>&- 9>&- | b00t_prefix "$prefix"; } 2>&1 1>&8 | b00t_prefix "$prefix" >&2; } 8>&1
 }
 
+# b00t_event I WORDS...: a lifecycle line "I WORDS" in $b00t_events, when set; I is the
+# step's index in b00t_name (or - for the workflow); one short write, O_APPEND
+b00t_event() {
+  if [ -n "$b00t_events" ]; then
+    printf '%s\n' "$*" 2>/dev/null >>"$b00t_events"
+  fi
+}
+
 # the runner's own messages
 b00t_say() {
   printf 'b00tc: [%s] %s\n' "$1" "$2" >&2
@@ -67,8 +93,10 @@ b00t_say() {
 # after a failure up to b00t_retries more times; reports "I STATUS" (or "I skip") on fd 9
 b00t_step() {
   local name=${b00t_name[$1]} attempt=0 status
+  b00t_event "$1" started
   if [ "${b00t_if[$1]}" = 1 ] && ! b00t_out "$name" condition "$1"; then
     b00t_say "$name" "skipped: its condition.script did not exit 0"
+    b00t_event "$1" skipped condition
     echo "$1 skip" >&9
     return
   fi
@@ -79,8 +107,14 @@ b00t_step() {
       break
     fi
     attempt=$((attempt + 1))
+    b00t_event "$1" retry "$attempt"
     b00t_say "$name" "failed with exit status $status; running it again ($attempt of $b00t_retries)"
   done
+  if [ "$status" = 0 ]; then
+    b00t_event "$1" succeeded
+  else
+    b00t_event "$1" failed "$status"
+  fi
   echo "$1 $status" >&9
 }
 
@@ -103,15 +137,18 @@ b00t_decide() {
     on_success)
       [ "$b00t_failed" = 0 ] && return 0
       b00t_say "${b00t_name[$1]}" "skipped: a step before it failed"
+      b00t_event "$1" skipped after-failure
       ;;
     on_failure)
       [ "$b00t_failed" = 1 ] && return 0
       b00t_say "${b00t_name[$1]}" "skipped: it runs on_failure, and no step has failed"
+      b00t_event "$1" skipped no-failure
       ;;
     on_previous)
       for d in ${b00t_deps[$1]}; do
         if [ "${b00t_st[d]}" != ok ] && ! { [ "$b00t_continue" = 1 ] && [ "${b00t_st[d]}" = fail ]; }; then
           b00t_say "${b00t_name[$1]}" "skipped: it runs on_previous, and ${b00t_name[d]} did not succeed"
+          b00t_event "$1" skipped previous "$d"
           return 1
         fi
       done
@@ -147,6 +184,7 @@ b00t_stop() {
     fi
   done
   b00t_say "$b00t_workflow" "interrupted: the running steps were stopped"
+  b00t_event - interrupted
   exit "$1"
 }
 
@@ -182,6 +220,7 @@ b00t_reap() {
         status=1
       fi
       b00t_say "${b00t_name[i]}" "ended without reporting its result"
+      b00t_event "$i" failed "$status" gone
       b00t_done "$i" "$status"
     fi
   done
@@ -213,6 +252,7 @@ b00t_pid=()
 b00t_left=${#b00t_st[@]}
 trap 'b00t_stop 130' INT
 trap 'b00t_stop 143' TERM
+b00t_event - begin "${#b00t_name[@]}"
 while [ "$b00t_left" -gt 0 ]; do
   b00t_again=1
   while [ "$b00t_again" = 1 ]; do
@@ -355,7 +395,7 @@ class WorkflowScript:
             ]
             body += [f"  b00t_undo {first + k}" for k in range(len(rollback))]
             body += ["fi"]
-        body.append('exit "$b00t_status"')
+        body += ['b00t_event - end "$b00t_status"', 'exit "$b00t_status"']
         notes = self.notes()
         lines = ["#!/usr/bin/env bash"] + [f"# {comment(h)}".rstrip() for h in header(self.unit, notes)]
         if _needs_sc2016(body):

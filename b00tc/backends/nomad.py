@@ -765,6 +765,9 @@ def _find(block: Block, type: str) -> Block:
 
 #: where a workflow's steps run in the container (the contract's workspace)
 WORKSPACE = "/workspace"
+#: where the runner writes its steps' lifecycle (B00TC_STEP_EVENTS): the alloc dir, which the
+#: docker driver mounts at /alloc; b00tc.runtime.steps.NOMAD_EVENTS reads it, the same path
+NOMAD_EVENTS = "/alloc/b00tc-steps"
 
 
 def _workflow(unit: Unit, wf: Workflow, ctx: Context) -> list[OutputFile]:
@@ -817,6 +820,8 @@ def _workflow(unit: Unit, wf: Workflow, ctx: Context) -> list[OutputFile]:
     config.attr("args", ["-c", runtime_literal(script), wf.name])
     if lines:  # the image holds a reference
         task.add(_template("".join(lines), "local/b00t-refs.env"))
+    # where the runner writes each step's lifecycle, for b00tc status (nomad alloc fs)
+    task.add(Block("env", body=[Attribute("B00TC_STEP_EVENTS", NOMAD_EVENTS)]))
 
     # the host variables the runner reads when it starts, by name, from the job's Variable
     seen: dict[str, HostVar] = {}

@@ -42,6 +42,14 @@ def log_file(name: str) -> str:
     return os.path.join(state_dir(name), "output.log")
 
 
+def events_file(name: str) -> str:
+    """Where a workflow's step runner writes its steps' lifecycle (``B00TC_STEP_EVENTS``,
+    b00tc.runtime.steps.from_step_events)."""
+    from b00tc.runtime.steps import EVENTS_FILE
+
+    return os.path.join(state_dir(name), EVENTS_FILE)
+
+
 def _proc_start(pid: int) -> Optional[str]:
     """The process's start time (field 22 of /proc/PID/stat): tells a pid reused by
     another process apart from the job's. None when no process runs there (a zombie has
@@ -202,6 +210,14 @@ def supervise(argv: list[str], name: str, env: Optional[dict] = None) -> int:
     now = lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")  # noqa: E731
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
     os.fchmod(fd, 0o600)
+    # a workflow's step runner writes its steps' lifecycle there (any other job ignores it);
+    # the previous run's is gone first, so that status never reads it for this run
+    events = events_file(name)
+    try:
+        os.unlink(events)
+    except FileNotFoundError:
+        pass
+    env = {**(os.environ if env is None else env), "B00TC_STEP_EVENTS": events}
     proctree.become_subreaper()  # what the job orphans comes back here, to be recorded
     writing = threading.Lock()
 

@@ -13,7 +13,11 @@ N`` and ``b00tc: [NAME] skipped: WHY`` and, when stopped, ``b00tc: [WORKFLOW] in
 It says nothing when a step succeeds: a step that neither failed nor was skipped has
 succeeded once the runner has ended, and while it runs it is ``running`` when it has
 written output, else ``pending`` (a silent step that has already succeeded shows as
-pending until the end).
+pending until the end). That is the fallback (a runner of an older b00tc, or no events
+file): the runner writes each step's lifecycle to the file ``B00TC_STEP_EVENTS`` names
+(b00tc.backends._workflow_sh), one ``INDEX EVENT ...`` line per event, and
+``from_step_events`` reads it: exact while the workflow runs, for any step name (the index
+names the step), and out of reach of what the steps print.
 """
 
 from __future__ import annotations
@@ -121,6 +125,83 @@ def from_runner_log(d: Deployed, text: str, finished: bool, exit_code: Optional[
             state, detail = "succeeded", tries.lstrip("; ")
         elif name in seen:
             state, detail = "running", "has written output"
+        else:
+            state, detail = "pending", ""
+        out.append(ObjectState(ROLLBACK if rollback else STEP, name, state, detail))
+    return out
+
+
+#: the file name of the step runner's lifecycle lines: direct's state folder, and Nomad's
+#: alloc dir (``/alloc``: the docker driver mounts it there; ``nomad alloc fs`` reads it
+#: as ``alloc/NAME``)
+EVENTS_FILE = "steps.events"
+NOMAD_EVENTS = "/alloc/b00tc-steps"
+
+_SKIPPED = {
+    "condition": "its condition.script did not exit 0",
+    "after-failure": "a step before it failed",
+    "no-failure": "it runs on_failure, and no step has failed",
+}
+
+
+def from_step_events(d: Deployed, text: str, finished: bool, exit_code: Optional[int] = None) -> list[ObjectState]:
+    """Each step's state from the step runner's lifecycle lines ``text`` (``INDEX EVENT
+    ...``; INDEX into the steps then the rollback steps, ``-`` for the workflow); lines that
+    do not parse (a torn last line) are ignored; ``finished``: the runner has ended."""
+    names = d.steps + d.rollback
+    last: dict[int, list[str]] = {}
+    retries: dict[int, int] = {}
+    interrupted = ended = False
+    failed_any = False
+    for line in text.splitlines():
+        words = line.split(" ")
+        if len(words) < 2:
+            continue
+        if words[0] == "-":
+            interrupted |= words[1] == "interrupted"
+            ended |= words[1] == "end"
+            continue
+        if not words[0].isdigit() or int(words[0]) >= len(names):
+            continue
+        i, event = int(words[0]), words[1:]
+        if event[0] == "retry" and len(event) == 2 and event[1].isdigit():
+            retries[i] = int(event[1])
+            last[i] = ["started"]
+        elif event[0] in ("started", "succeeded", "failed", "skipped"):
+            last[i] = event
+            failed_any |= event[0] == "failed"
+    workflow_failed = failed_any or (exit_code not in (None, 0))
+    out = []
+    for i, name in enumerate(names):
+        rollback = i >= len(d.steps)
+        tries = f"run again {retries[i]} times" if i in retries else ""
+        event = last.get(i)
+        what = event[0] if event else ""
+        if what == "succeeded":
+            state, detail = "succeeded", tries
+        elif what == "failed":
+            status = event[1] if len(event) > 1 else "?"
+            gone = len(event) > 2 and event[2] == "gone"
+            detail = f"exit {status}" + (", ended without reporting its result" if gone else "")
+            state, detail = "failed", "; ".join(x for x in (detail, tries) if x)
+        elif what == "skipped":
+            why = event[1] if len(event) > 1 else ""
+            if why == "previous" and len(event) > 2 and event[2].isdigit() and int(event[2]) < len(names):
+                reason = f"it runs on_previous, and {names[int(event[2])]} did not succeed"
+            else:
+                reason = _SKIPPED.get(why, why)
+            state, detail = "skipped", reason
+        elif what == "started":
+            if finished or interrupted:
+                state, detail = "stopped", ("the workflow was interrupted" if interrupted
+                                            else "the runner ended before the step did")
+            else:
+                state, detail = "running", tries
+        elif finished or interrupted or ended:
+            if rollback and not workflow_failed:
+                state, detail = "not run", "rollback runs after a failure only"
+            else:
+                state, detail = "not run", "the workflow was interrupted" if interrupted else ""
         else:
             state, detail = "pending", ""
         out.append(ObjectState(ROLLBACK if rollback else STEP, name, state, detail))

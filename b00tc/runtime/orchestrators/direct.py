@@ -18,7 +18,7 @@ from b00tc.runtime.model import (
 )
 from b00tc.runtime.orchestrators.base import Echo, Orchestrator
 from b00tc.runtime.process import Runner, run_captured
-from b00tc.runtime.steps import from_runner_log
+from b00tc.runtime.steps import from_runner_log, from_step_events
 
 
 def _by_labels(d: Deployed, o: Options) -> list[str]:
@@ -97,10 +97,15 @@ class Direct(Orchestrator):
                       "the process is gone and no exit code was recorded (the deploying b00tc was stopped)")
 
     def steps(self, d: Deployed, finished: bool, code: Optional[int] = None) -> list[ObjectState]:
-        """A workflow's steps, read from the runner's output in the state folder ([] for
-        any other job, or when the log cannot be read)."""
+        """A workflow's steps, read from the runner's lifecycle lines in the state folder,
+        else from its output there ([] for any other job, or when neither can be read)."""
         if not d.workflow:
             return []
+        try:
+            with open(state.events_file(d.name), "rb") as f:
+                return from_step_events(d, f.read().decode("utf-8", "replace"), finished, code)
+        except OSError:
+            pass
         try:
             with open(state.log_file(d.name), "rb") as f:
                 text = f.read().decode("utf-8", "replace")

@@ -11,7 +11,7 @@ from typing import Optional
 from b00tc.runtime.model import Availability, Command, Deployed, LifecycleError, Manifest, ObjectState, Options, Status
 from b00tc.runtime.orchestrators.base import Echo, Orchestrator
 from b00tc.runtime.process import Runner, answer, failed, parse_json, probe, run_captured
-from b00tc.runtime.steps import from_runner_log
+from b00tc.runtime.steps import NOMAD_EVENTS, from_runner_log, from_step_events
 
 
 def _inspect(d: Deployed) -> list[str]:
@@ -141,8 +141,14 @@ class Nomad(Orchestrator):
         return st
 
     def steps(self, d: Deployed, state: str, run: Runner) -> list[ObjectState]:
-        """A workflow job's steps, read from the output of its one task, the step runner
-        (``nomad alloc logs``, stdout then stderr: the runner's own lines are on stderr)."""
+        """A workflow job's steps, read from the step runner's lifecycle lines in the alloc
+        dir (``nomad alloc fs``), else from the output of its one task (``nomad alloc logs``,
+        stdout then stderr: the runner's own lines are on stderr)."""
+        finished = state in ("succeeded", "failed")
+        code = None if not finished else (0 if state == "succeeded" else 1)
+        p = run(["nomad", "alloc", "fs", "-job", d.name, "alloc/" + NOMAD_EVENTS.rsplit("/", 1)[1]])
+        if p.returncode == 0 and p.stdout.strip():
+            return from_step_events(d, p.stdout, finished, code)
         text = ""
         for extra in ([], ["-stderr"]):
             argv = ["nomad", "alloc", "logs", *extra, "-job", d.name, d.name]
