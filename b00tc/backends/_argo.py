@@ -30,11 +30,11 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from b00tc.stepnames import argo_task_names
 from b00tc.backends._workflow_ctr import (
     WORKSPACE,
     argv,
     check_images,
-    slugs,
     step_image,
     unordered_pairs,
     waits_for,
@@ -74,8 +74,7 @@ def workflow(gen: Any, wf: Workflow, escape_expansion: Callable[[str], str]) -> 
     cfg = wf.config
     rollback = list(wf.rollback) if cfg.rollback_on_failure else []
     everything = list(wf.steps) + rollback
-    names = slugs([s.name for s in everything], limit=59)
-    names = [n if n[0].isalpha() else f"s-{n}" for n in names]  # depends reads them as names
+    names = argo_task_names([s.name for s in everything])
     deps = waits_for(wf)
     labels = gen.labels(wf.name, f"{wf.name}.job")
     taken = tuple({e.name: e for s in everything for e in (*wf.env, *s.task.env)}.values())

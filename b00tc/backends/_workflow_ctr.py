@@ -11,9 +11,9 @@ steps share the whole machine), which the targets say once per workflow (W0704).
 
 from __future__ import annotations
 
-import re
 from typing import Optional
 
+from b00tc.stepnames import slugs  # noqa: F401  (the backends import it from here)
 from b00tc.backends._context import Context
 from b00tc.ir import Step, Value, Workflow
 
@@ -69,23 +69,6 @@ def warn_shared_workspace(wf: Workflow, ctx: Context) -> None:
             "$.b00t.job",
             help="keep what later steps need under the workspace, or build with --target bash",
         )
-
-
-def slugs(names: list[str], limit: int = 63) -> list[str]:
-    """A DNS-1123 label for each step name (lowercase letters, digits and '-'), each
-    distinct: the compose service and Argo task names. The step's own name is kept in a
-    label."""
-    out: list[str] = []
-    seen: set[str] = set()
-    for name in names:
-        base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[: limit - 4].strip("-") or "step"
-        slug, n = base, 1
-        while slug in seen:
-            n += 1
-            slug = f"{base}-{n}"
-        seen.add(slug)
-        out.append(slug)
-    return out
 
 
 def waits_for(wf: Workflow) -> list[list[int]]:

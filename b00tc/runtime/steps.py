@@ -26,29 +26,13 @@ import re
 from typing import Optional
 
 from b00tc.runtime.model import Deployed, ObjectState
+from b00tc.stepnames import argo_task_names, slugs
 
 #: the kinds of the objects a step's state is (a rollback step: its own kind)
 STEP, ROLLBACK = "step", "rollback"
 
 _FAILED = re.compile(r"failed with exit status (\d+)$")
 _RETRY = re.compile(r"failed with exit status \d+; running it again \((\d+) of \d+\)$")
-
-
-def slugs(names: list[str], limit: int = 63) -> list[str]:
-    """The DNS-1123 label the container targets name each step by (compose service, Argo
-    task): the one rule of b00tc.backends._workflow_ctr, kept here so that day two needs
-    no backend."""
-    out: list[str] = []
-    seen: set[str] = set()
-    for name in names:
-        base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[: limit - 4].strip("-") or "step"
-        slug, n = base, 1
-        while slug in seen:
-            n += 1
-            slug = f"{base}-{n}"
-        seen.add(slug)
-        out.append(slug)
-    return out
 
 
 def by_slug(d: Deployed) -> dict[str, tuple[str, bool]]:
@@ -63,7 +47,7 @@ def by_argo_task(d: Deployed) -> dict[str, tuple[str, bool]]:
     before one that does not start with a letter (b00tc.backends._argo: ``depends`` reads
     them as names)."""
     names = d.steps + d.rollback
-    tasks = [t if t[0].isalpha() else f"s-{t}" for t in slugs(names, limit=59)]
+    tasks = argo_task_names(names)
     return {t: (n, i >= len(d.steps)) for i, (t, n) in enumerate(zip(tasks, names))}
 
 
