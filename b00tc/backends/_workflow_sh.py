@@ -178,6 +178,9 @@ b00t_kill_tree() {
 b00t_stop() {
   local i
   trap - INT TERM
+  # a trap that fires during a builtin run as IFS= read would see that IFS: the process
+  # lists below are split on the usual one
+  IFS=$' \t\n'
   for i in "${!b00t_st[@]}"; do
     if [ "${b00t_st[i]}" = run ]; then
       b00t_kill_tree "${b00t_pid[i]}"
@@ -195,6 +198,23 @@ b00t_done() {
   b00t_record "$1" "$2"
 }
 
+# b00t_next: the next report "I STATUS" of a step into b00t_i and b00t_rc, waiting a
+# second at most (status 1: none came). A report is written whole, but read -t reads it a
+# byte at a time and its second can end in the middle of it: what was read is kept, and
+# the rest of the line is there to read
+b00t_next() {
+  local line="" rest=""
+  if ! IFS= read -r -t 1 line <&9; then
+    if [ -z "$line" ]; then
+      return 1
+    fi
+    IFS= read -r rest <&9
+    line=$line$rest
+  fi
+  b00t_i=${line%% *}
+  b00t_rc=${line#* }
+}
+
 # b00t_reap: nothing was reported for a second: a running step whose process is gone
 # without reporting (killed by SIGKILL or the OOM killer) has failed, with the status wait
 # gives; a step reports before it ends, so the reports already written are read first
@@ -209,7 +229,7 @@ b00t_reap() {
   if [ "${#gone[@]}" = 0 ]; then
     return
   fi
-  while read -r -t 1 b00t_i b00t_rc <&9; do
+  while b00t_next; do
     b00t_done "$b00t_i" "$b00t_rc"
   done
   for i in "${gone[@]}"; do
@@ -275,7 +295,7 @@ while [ "$b00t_left" -gt 0 ]; do
   if [ "$b00t_running" = 0 ]; then
     break
   fi
-  if read -r -t 1 b00t_i b00t_rc <&9; then
+  if b00t_next; then
     b00t_done "$b00t_i" "$b00t_rc"
   else
     b00t_reap
