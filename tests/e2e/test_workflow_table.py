@@ -77,6 +77,9 @@ DAG = with_image(workflow(
 SEQ = with_image(workflow(st("one"), st("two"), st("three"), name="wfseq"))
 STEPS = ["a", "b", "c", "fail", "after", "cleanup", "alert", "undo"]
 SEQ_STEPS = ["one", "two", "three"]
+#: continue_on_failure: x fails, y runs anyway on the targets that can say so
+COF = with_image(workflow(st("x", "exit 4"), st("y"), config="continue_on_failure = true", name="wfcof"))
+COF_STEPS = ["x", "y"]
 OK, NOT_RUN = "ran/ok", "not run"
 
 
@@ -376,12 +379,16 @@ COLUMNS = ["bash", "systemd", "compose", "compose + W0301 help", "Argo (model)"]
 @pytest.fixture(scope="module")
 def observed(tmp_path_factory, request):
     tmp = tmp_path_factory.mktemp("wftable")
-    obs: dict[str, dict[str, Obs]] = {"dag": {}, "seq": {}}
+    obs: dict[str, dict[str, Obs]] = {"dag": {}, "seq": {}, "cof": {}}
     extra: dict[str, object] = {}
     obs["dag"]["bash"] = run_bash(DAG, tmp / "bash", STEPS)
     obs["seq"]["bash"] = run_bash(SEQ, tmp / "bash-seq", SEQ_STEPS)
     obs["dag"]["systemd"], units = run_systemd(DAG, tmp / "systemd", "wftable", STEPS)
     obs["seq"]["systemd"], _ = run_systemd(SEQ, tmp / "systemd-seq", "wfseq", SEQ_STEPS)
+    obs["cof"]["bash"] = run_bash(COF, tmp / "bash-cof", COF_STEPS)
+    obs["cof"]["systemd"], _ = run_systemd(COF, tmp / "systemd-cof", "wfcof", COF_STEPS)
+    obs["cof"]["Argo (model)"] = run_argo(COF, tmp / "argo-cof", COF_STEPS)
+    extra["W0301 cof"] = {t: w0301(COF, tmp / f"wc-{t}", t) for t in ("compose", "systemd", "k8s")}
     extra["systemd unordered a,b"] = unordered(units, "wftable", "a", "b")
     # the model runs one unit at a time, so the rollback's place is read from the units too
     extra["systemd undo after"] = [s for s in STEPS[:-1] if after(units, "wftable", "undo", s)]
@@ -394,7 +401,8 @@ def observed(tmp_path_factory, request):
     except pytest.skip.Exception as e:
         extra["compose skipped"] = str(e)
         return obs, extra
-    for key, text, job, steps in (("dag", DAG, "wftable", STEPS), ("seq", SEQ, "wfseq", SEQ_STEPS)):
+    for key, text, job, steps in (("dag", DAG, "wftable", STEPS), ("seq", SEQ, "wfseq", SEQ_STEPS),
+                                  ("cof", COF, "wfcof", COF_STEPS)):
         run = ComposeRun(engine, text, tmp / f"compose-{job}", job)
         try:
             started = time.monotonic()
@@ -421,7 +429,7 @@ from tests.e2e.test_workflow_compose import bash_engine  # noqa: E402,F401
 
 
 def render(obs, extra) -> str:
-    dag, seq = obs["dag"], obs["seq"]
+    dag, seq, cof = obs["dag"], obs["seq"], obs["cof"]
     cols = [c for c in COLUMNS if c in dag]
 
     def conc(c):
@@ -441,12 +449,20 @@ def render(obs, extra) -> str:
     rows = [("step (dag workflow)", *cols)]
     rows += [(s, *(dag[c].cells[s] for c in cols)) for s in STEPS]
     rows.append(("concurrent a,b", *(conc(c) for c in cols)))
-    rows.append(("c after a and b end", *("yes" if dag[c].span("c")[0] >= max(dag[c].span("a")[1], dag[c].span("b")[1])
-                                          else "no" for c in cols)))
+    def c_after(c):
+        o = dag[c]
+        if NOT_RUN in (o.cells["a"], o.cells["b"], o.cells["c"]):
+            return "-"
+        return "yes" if o.span("c")[0] >= max(o.span("a")[1], o.span("b")[1]) else "no"
+
+    rows.append(("c after a and b end", *(c_after(c) for c in cols)))
     rows.append(("undo after every other step", *(rollback_last(c) for c in cols)))
     rows.append(("final status", *(dag[c].final for c in cols)))
     rows.append(("sequential wf: steps", *(" ".join(seq[c].order()) if c in seq else "-" for c in cols)))
     rows.append(("sequential wf: final status", *(seq[c].final if c in seq else "-" for c in cols)))
+    rows.append(("continue_on_failure wf: x, y", *(f"{cof[c].cells['x']}, {cof[c].cells['y']}" if c in cof else "-"
+                                                  for c in cols)))
+    rows.append(("continue_on_failure wf: final", *(cof[c].final if c in cof else "-" for c in cols)))
     text = table(rows)
     if "compose skipped" in extra:
         text += f"\ncompose: SKIPPED ({extra['compose skipped']})"
@@ -455,7 +471,7 @@ def render(obs, extra) -> str:
 
 def test_the_same_workflow_on_every_target(observed):
     obs, extra = observed
-    dag, seq = obs["dag"], obs["seq"]
+    dag, seq, cof = obs["dag"], obs["seq"], obs["cof"]
     text = render(obs, extra)
     print("\n" + text)
     machine.SUMMARY.append(("b00tc e2e: one workflow job on each target (issue 17)", text))
@@ -482,6 +498,13 @@ def test_the_same_workflow_on_every_target(observed):
         spans = [o.span(s) for s in SEQ_STEPS]
         assert all(spans[i][1] <= spans[i + 1][0] for i in range(len(spans) - 1)), c  # one after another
 
+    # continue_on_failure: the step after the failed one runs, and the workflow still ends
+    # failed (bash, systemd); Argo's continueOn ends the Workflow Succeeded (W0301)
+    assert cof["bash"].cells == {"x": failed(4), "y": OK} and cof["bash"].final == "failed (4)"
+    assert cof["systemd"].cells == cof["bash"].cells and cof["systemd"].final == "failed (1)"
+    assert cof["Argo (model)"].cells == cof["bash"].cells and cof["Argo (model)"].final == "Succeeded"
+    assert any("continue_on_failure" in w and "ends Succeeded" in w for w in extra["W0301 cof"]["k8s"])
+
     # systemd: the same steps ran; systemctl's status is 1 (README); rollback starts as soon
     # as a step fails (W0301), so undo is not last
     s = dag["systemd"]
@@ -507,6 +530,11 @@ def test_the_same_workflow_on_every_target(observed):
     assert any("rollback_on_failure" in x and "profile rollback" in x for x in w), w
     if "compose skipped" in extra:
         pytest.skip(f"compose column: {extra['compose skipped']}")
+    # compose cannot express continue_on_failure (W0301): a failed step stops the steps that
+    # wait for it
+    assert any("continue_on_failure" in w and "stops the steps that wait for it" in w
+               for w in extra["W0301 cof"]["compose"])
+    assert cof["compose"].cells == {"x": failed(4), "y": NOT_RUN} and cof["compose"].final == "failed (4)"
     c = dag["compose"]
     assert c.cells == {**b.cells, "cleanup": NOT_RUN, "alert": NOT_RUN, "undo": NOT_RUN}, c.cells
     assert c.final == "failed (7)", extra["compose deploy dag"].stdout + extra["compose deploy dag"].stderr
