@@ -51,6 +51,7 @@ import yaml
 from tests import argo
 from tests.e2e import machine
 from tests.e2e.probe import table
+from tests.e2e.test_workflow_compose import bash_engine  # noqa: F401  (the fixture: the engine with the bash image)
 from tests.test_workflow import check_script, compile_text, step, workflow
 from tests.test_workflow_host import Manager, verify
 
@@ -139,7 +140,7 @@ def run_bash(text: str, folder: Path, steps: list[str]) -> Obs:
     check_script(script)
     ws = folder / "ws"
     ws.mkdir()
-    p = subprocess.run(["bash", str(script)], cwd=ws, capture_output=True, text=True, timeout=120)
+    p = subprocess.run(["bash", str(script)], cwd=ws, capture_output=True, text=True, timeout=120, check=False)
     events = read_events((ws / "events").read_text())
     status = {m[0]: int(m[1]) for m in re.findall(r"\[(\w+)\] failed with exit status (\d+)", p.stderr)}
     cells = {}
@@ -160,11 +161,11 @@ class StatusManager(Manager):
         unit = self.units[name]
         env = {**unit.env, "PATH": os.environ["PATH"]}
         for _, argv in unit.exec("ExecCondition"):
-            if subprocess.run(argv, cwd=self.ws, env=env).returncode:
+            if subprocess.run(argv, cwd=self.ws, env=env, check=False).returncode:
                 return "skipped"
         self.ran.append(name)
         for _, argv in unit.exec("ExecStart"):
-            code = subprocess.run(argv, cwd=self.ws, env=env, capture_output=True).returncode
+            code = subprocess.run(argv, cwd=self.ws, env=env, capture_output=True, check=False).returncode
             if code:
                 self.status[name] = code
                 return "failed"
@@ -265,7 +266,7 @@ def argo_model(doc: dict, ws: Path) -> tuple[dict[str, str], dict[str, int], str
         env = {"PATH": os.environ["PATH"], **{e["name"]: e["value"] for e in c.get("env", []) if "value" in e}}
         for _ in range(1 + int(tmpl.get("retryStrategy", {}).get("limit", 0))):
             code = subprocess.run([*c["command"], *c.get("args", [])], cwd=cwd, env=env,
-                                  capture_output=True, timeout=60).returncode
+                                  capture_output=True, timeout=60, check=False).returncode
             if code == 0:
                 break
         return code
@@ -330,7 +331,7 @@ def run_argo(text: str, folder: Path, steps: list[str]) -> Obs:
 def b00tc(engine, *args, cwd: Path) -> subprocess.CompletedProcess:
     env = {**engine.env, "B00TC_CONFIG": str(cwd / "c.toml"), "PYTHONPATH": str(ROOT), "B00TC_PROBE_TIMEOUT": "60"}
     return subprocess.run([sys.executable, "-m", "b00tc", *map(str, args)], capture_output=True, text=True,
-                          env=env, cwd=cwd, timeout=300)
+                          env=env, cwd=cwd, timeout=300, check=False)
 
 
 class ComposeRun:
@@ -422,10 +423,6 @@ def observed(tmp_path_factory, request):
         finally:
             run.down()
     return obs, extra
-
-
-# the e2e engine fixtures (bash_engine builds the bash image)
-from tests.e2e.test_workflow_compose import bash_engine  # noqa: E402,F401
 
 
 def render(obs, extra) -> str:
