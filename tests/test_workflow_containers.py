@@ -140,6 +140,8 @@ def test_compose_says_what_it_cannot_express(tmp_path):
     assert svc["c"]["profiles"] == ["on-failure"] and "depends_on" not in svc["c"]
     assert svc["undo"]["profiles"] == ["rollback"] and svc["undo2"]["depends_on"] == {
         "undo": {"condition": "service_completed_successfully"}}
+    # what b00tc deploy runs after a failure: b (always, after a) and c; then the rollback
+    assert doc["x-b00tc"] == {"after-failure": ["b", "c"], "rollback": "undo2"}
     messages = [d.message for d in r.diags if d.code == "W0301"]
     assert len(messages) == 4
     for what in ('"always"', '"on_failure"', "rollback_on_failure", "continue_on_failure"):

@@ -18,6 +18,7 @@ import shutil
 import subprocess
 
 import pytest
+import yaml
 
 from b00tc.runtime import steps as S
 from b00tc.runtime.model import Deployed, Options
@@ -329,7 +330,89 @@ def test_compose_deploy_of_a_workflow_runs_every_step_and_gives_a_failed_step_st
     assert len(cmds) == 1 and cmds[0].is_job and cmds[0].shell
     text = cmds[0].argv[0]
     assert text.startswith("docker compose -p wf -f /w/wf.compose.yaml up --no-color; s=$?;")
-    assert "docker inspect -f '{{.State.ExitCode}}'" in text and text.endswith('exit "$s"')
+    assert "docker inspect -f '{{.State.ExitCode}}'" in text and text.endswith('exit "${f:-$s}"')
+    assert " up --no-deps " not in text and "--profile" not in text  # the file names nothing to run after
+
+
+def _after_failure_file(tmp_path):
+    from tests.test_workflow import compile_text
+
+    # a dag workflow: a step that fails, an always and an on_failure step after it, an always
+    # step that runs at once (its dependency succeeds), and two rollback steps
+    text = workflow(
+        step("a", "true"), step("fail", "exit 7", depends_on=["a"]),
+        step("cleanup", "true", depends_on=["fail"], when="always"),
+        step("alert", "true", depends_on=["fail"], when="on_failure"),
+        step("early", "true", depends_on=["a"], when="always"),
+        mode="dag", config="rollback_on_failure = true", rollback=[step("undo", "true"), step("undo 2", "true")],
+    ).replace('description = "a test workflow"', 'description = "a test workflow"\nimage = "bash:5"', 1)
+    r = compile_text(text, tmp_path, "compose")
+    assert r.ok, [d.message for d in r.diags]
+    ((_, f),) = r.outputs
+    return f.content
+
+
+#: a fake docker-compose: the project's containers (id service exit status), the main up's
+#: status in $UP; ps answers each service's ids, inspect each id's status or exit code
+FAKE_COMPOSE = r"""
+args=" $* "
+case "$args" in
+  *" up --no-color --no-deps "*|*" --profile rollback up "*) exit 0 ;;
+  *" up --no-color "*) exit "$UP" ;;
+  *" ps --all --quiet "*)
+    for last; do :; done
+    if [ "$last" = --quiet ]; then cut -d' ' -f1 "$CONTAINERS"; else grep " $last " "$CONTAINERS" | cut -d' ' -f1; fi ;;
+esac
+"""
+FAKE_DOCKER = r"""
+line=$(grep "^$4 " "$CONTAINERS")
+case "$3" in
+  *ExitCode*) echo "$line" | cut -d' ' -f3 ;;
+  *Status*) echo "$line" | cut -d' ' -f4 ;;
+esac
+"""
+
+
+def _deploy_with_fakes(host, content, containers, up):
+    from b00tc.runtime.model import Manifest
+    from b00tc.runtime.orchestrators.compose import DockerCompose
+
+    host.tool("docker-compose", FAKE_COMPOSE)
+    host.tool("docker", FAKE_DOCKER)
+    for tool in ("cut", "grep"):
+        if not (host.bin / tool).exists():
+            os.symlink(shutil.which(tool), host.bin / tool)
+    listing = host.root / "containers"
+    listing.write_text("".join(f"{c}\n" for c in containers))
+    (cmd,) = DockerCompose().deploy_commands(Manifest("wf.compose.yaml", content, workflow=True, datum="wf"),
+                                             "/w/wf.compose.yaml", Options(compose=["docker-compose"]))
+    assert cmd.shell and cmd.is_job
+    p = subprocess.run(["bash", "-c", cmd.argv[0]], env=host.env(CONTAINERS=str(listing), UP=str(up)),
+                       capture_output=True, text=True, timeout=30, check=False)
+    calls = [c.replace("docker-compose -p wf -f /w/wf.compose.yaml ", "")
+             for c in host.calls() if c.startswith("docker-compose") and " up " in f" {c} "]
+    return p.returncode, calls
+
+
+def test_compose_deploy_of_a_workflow_runs_what_follows_a_failure_in_order(host, tmp_path):
+    content = _after_failure_file(tmp_path)
+    doc = yaml.safe_load(content)
+    assert doc["x-b00tc"] == {"after-failure": ["cleanup", "alert", "early"], "rollback": "undo-2"}
+    # fail exited 7; cleanup kept out by it (created, never started); early ran (its
+    # dependency succeeded); alert (profile on-failure) and the rollback have no container
+    code, calls = _deploy_with_fakes(host, content, [
+        "1 a 0 exited", "2 fail 7 exited", "3 cleanup 0 created", "4 early 0 exited"], up=1)
+    assert code == 7  # the failed step's, not the after-failure commands'
+    assert calls == ["up --no-color", "up --no-color --no-deps cleanup",
+                     "--profile on-failure up --no-color --no-deps alert",
+                     "--profile rollback up --no-color undo-2"], calls
+
+
+def test_compose_deploy_of_a_workflow_that_succeeded_runs_nothing_after(host, tmp_path):
+    content = _after_failure_file(tmp_path)
+    code, calls = _deploy_with_fakes(host, content, [
+        "1 a 0 exited", "2 fail 0 exited", "3 cleanup 0 exited", "4 early 0 exited"], up=0)
+    assert code == 0 and calls == ["up --no-color"], calls
 
 
 # ---------------------------------------------------------------------------------------

@@ -15,12 +15,21 @@ Run: ``docker compose -p NAME -f NAME.compose.yaml up``; its exit status is not 
 step failed (compose reports "service X didn't complete successfully"); each step's
 outcome is its container's exit code (``docker compose -p NAME ps -a``: State, ExitCode).
 
+What runs after a failure is recorded in the file's top-level extension field
+``x-b00tc`` (compose-spec allows ``x-`` fields; compose ignores them): ``after-failure``,
+the ``always`` steps with dependencies and the ``on_failure`` steps, in the workflow's
+order, and ``rollback``, the last rollback service (each waits for the one before it).
+``b00tc deploy`` reads it: when a step failed, once ``up`` has ended it runs each of
+``after-failure`` that did not run (``--profile on-failure up --no-deps NAME``), then
+``--profile rollback up LAST``, and exits with the first failed step's status.
+
 What compose cannot say, each one warning (W0301): ``condition.when = "always"`` (compose
-starts a service after another only when it succeeded: such a step runs only then),
-``on_failure`` steps and rollback steps (compose never starts a service because another
-failed: they are in the profiles ``on-failure`` and ``rollback``, for the orchestrator to
-start after a failure), ``continue_on_failure``, and in dag or parallel mode that a failure
-stops the steps of other branches not yet started.
+starts a service after another only when it succeeded: after a failure deploy runs it
+once ``up`` has ended), ``on_failure`` steps and rollback steps (compose never starts a
+service because another failed: they are in the profiles ``on-failure`` and ``rollback``,
+which deploy starts once ``up`` has ended; a failed rollback step stops the ones after
+it), ``continue_on_failure``, and in dag or parallel mode that a failure stops the steps of
+other branches not yet started.
 """
 
 from __future__ import annotations
@@ -84,28 +93,36 @@ def workflow(gen: Any, wf: Workflow, escape: Callable[[str], str]) -> Optional[d
             svc["networks"] = list(joined)
         return svc
 
+    after_failure: list[str] = []  # x-b00tc: what deploy runs once up ended, after a failure
     for i, step in enumerate(wf.steps):
         svc = service(step, names[i])
         when = step.condition.when
         if when == "on_failure":
             svc["profiles"] = ["on-failure"]
+            after_failure.append(names[i])
             ctx.cannot_express(
                 f"condition.when = \"on_failure\" of step {step.name!r} (compose never starts a "
-                "service because another failed): it is in the profile on-failure",
+                "service because another failed): it is in the profile on-failure, which b00tc "
+                "deploy starts when any step failed, once the whole up has ended (bash: as soon as "
+                "the steps before it ended, and only when a step failed before that)",
                 wf.file,
                 step.condition.path or step.path,
-                help=f"after a failure, run it with docker compose --profile on-failure up {names[i]}",
+                help=("b00tc deploy runs it; by hand, after a failure: docker compose --profile "
+                      f"on-failure up --no-deps {names[i]}"),
             )
         elif deps[i]:
             svc["depends_on"] = {names[d]: dict(DONE) for d in deps[i]}
             if when == "always":
+                after_failure.append(names[i])
                 ctx.cannot_express(
                     f"condition.when = \"always\" of step {step.name!r} (compose starts a service "
-                    "after another only when it completed successfully): it runs only when the "
-                    "steps before it succeeded",
+                    "after another only when it completed successfully): when a step before it "
+                    "failed, b00tc deploy runs it once the whole up has ended (bash: as soon as "
+                    "the steps before it ended)",
                     wf.file,
                     step.condition.path or step.path,
-                    help=f"after a failure, run it with docker compose up --no-deps {names[i]}",
+                    help=("b00tc deploy runs it; by hand, after a failure: docker compose up "
+                          f"--no-deps {names[i]}"),
                 )
         services[names[i]] = svc
     for k, step in enumerate(rollback):
@@ -118,11 +135,15 @@ def workflow(gen: Any, wf: Workflow, escape: Callable[[str], str]) -> Optional[d
     if rollback:
         ctx.cannot_express(
             "rollback_on_failure (compose never starts a service because another failed): the "
-            "rollback steps are in the profile rollback",
+            "rollback steps are in the profile rollback, which b00tc deploy starts when a step "
+            "failed, once the whole up and the steps that run after a failure have ended; each "
+            "waits for the one before it to succeed, so a failed rollback step stops the ones "
+            "after it (bash runs them all)",
             wf.file,
             join_path(cfg.path, "rollback_on_failure"),
             # each rollback service waits for the one before it: naming the last runs them all
-            help=f"after a failure, run docker compose --profile rollback up {names[-1]}",
+            help=("b00tc deploy runs them; by hand, after a failure: docker compose --profile "
+                  f"rollback up {names[-1]}"),
         )
     if cfg.continue_on_failure:
         ctx.cannot_express(
@@ -141,7 +162,15 @@ def workflow(gen: Any, wf: Workflow, escape: Callable[[str], str]) -> Optional[d
             help="add depends_on where a step must not run after an unrelated failure",
         )
     gen.volumes[VOLUME] = {}
-    return gen.document(services)
+    doc = gen.document(services)
+    ext: dict = {}
+    if after_failure:
+        ext["after-failure"] = after_failure
+    if rollback:
+        ext["rollback"] = names[-1]
+    if ext:
+        doc["x-b00tc"] = ext
+    return doc
 
 
 def join_path(path: str, key: str) -> str:

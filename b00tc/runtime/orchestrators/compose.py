@@ -77,6 +77,35 @@ def _head(o: Options, project: str, path: str) -> list[str]:
     return list(o.compose) + ["-p", project, "-f", path]
 
 
+def _after_failure(content: str, head: list[str], runtime: str) -> str:
+    """The shell commands a workflow's deploy runs once ``up`` has ended when a step failed,
+    from the compose file's ``x-b00tc`` (b00tc/backends/_workflow_compose.py): each service
+    of ``after-failure`` whose container never started (``always`` steps kept out by a
+    failed dependency, ``on_failure`` steps of the profile on-failure), ``up --no-deps``, in
+    the workflow's order; then ``--profile rollback up LAST`` (each rollback service waits
+    for the one before it). Each one's own status is not the deploy's. Empty when the file
+    names none."""
+    if "x-b00tc" not in content:
+        return ""
+    import yaml  # a runtime dependency, needed only here
+
+    doc = yaml.safe_load(content) or {}
+    ext = doc.get("x-b00tc") or {}
+    services = doc.get("services") or {}
+    out = []
+    for name in ext.get("after-failure") or []:
+        profiles = (services.get(name) or {}).get("profiles") or []
+        flags = ["--profile", "on-failure"] if "on-failure" in profiles else []
+        ids = shlex.join(head + flags + ["ps", "--all", "--quiet", name])
+        # created and never started (a dependency failed), or no container: it did not run
+        out.append(f"r=; for id in $({ids} 2>/dev/null); do [ \"$({runtime} inspect -f '{{{{.State.Status}}}}' "
+                   f"\"$id\")\" = created ] || r=1; done; [ -n \"$r\" ] || "
+                   f"{shlex.join(head + flags + ['up', '--no-color', '--no-deps', name])}")
+    if ext.get("rollback"):
+        out.append(shlex.join(head + ["--profile", "rollback", "up", "--no-color", ext["rollback"]]))
+    return "; ".join(out)
+
+
 def _ps(d: Deployed, o: Options) -> list[str]:
     return _head(o, d.name, o.path(d)) + ["ps", "--all", "--quiet"]
 
@@ -131,12 +160,17 @@ class DockerCompose(Orchestrator):
         if m.workflow:
             # every step's one-shot service, attached until all have stopped (compose starts
             # each when the ones it depends_on completed); then the exit status of a failed
-            # step's container, else compose's own
+            # step's container, else compose's own. After a failure, what the file's x-b00tc
+            # names (_after_failure) runs first, and the status stays the failed step's.
             ps = shlex.join(head + ["ps", "--all", "--quiet"])
             runtime = shlex.quote(o.runtime)
-            return [Command([f"{shlex.join(head + ['up', '--no-color'])}; s=$?; for id in $({ps}); do "
-                             f"c=$({runtime} inspect -f '{{{{.State.ExitCode}}}}' \"$id\") || continue; "
-                             'if [ "$c" != 0 ]; then exit "$c"; fi; done; exit "$s"'],
+            after = _after_failure(m.content, head, runtime)
+            up = shlex.join(head + ['up', '--no-color'])
+            find = (f"for id in $({ps}); do c=$({runtime} inspect -f '{{{{.State.ExitCode}}}}' \"$id\") "
+                    '|| continue; if [ "$c" != 0 ]; then f=$c; break; fi; done')
+            if not after:
+                return [Command([f'{up}; s=$?; f=; {find}; exit "${{f:-$s}}"'], shell=True, is_job=True)]
+            return [Command([f'{up}; s=$?; f=; {find}; if [ -n "$f" ]; then {after}; exit "$f"; fi; exit "$s"'],
                             shell=True, is_job=True)]
         if m.kind != "job":
             return [Command(head + ["up", "-d"])]
