@@ -72,6 +72,11 @@ def _common(f):
         "--format", "fmt", type=FORMATS, default="text", show_default=True,
         help="How diagnostics are printed on stderr.",
     )(f)
+    f = click.option(
+        "-j", "--jobs", "jobs", metavar="N",
+        help="Processes to use: the datums are read, rendered and written in N at once "
+        "(default: the number of cores; 1: in this process). The output is the same.",
+    )(f)
     return f
 
 

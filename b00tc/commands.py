@@ -93,6 +93,18 @@ def _err(text: str) -> None:
     sys.stderr.write(text + "\n")
 
 
+def jobs(value: str | None) -> int:
+    """``-j N``: a positive number of processes; none given, the cores this process has."""
+    if value is None:
+        from b00tc.parallel import default_jobs
+
+        return default_jobs()
+    text = value.strip()
+    if not text.isdigit() or not 0 < int(text) <= 1024:
+        raise UsageError(f"-j takes a number of processes from 1 to 1024, not {value!r}")
+    return int(text)
+
+
 def run_build(opts: BuildOptions) -> None:
     """``b00tc build``: exits through sys.exit with b00tc's exit code."""
     from b00tc import output
@@ -100,6 +112,7 @@ def run_build(opts: BuildOptions) -> None:
     from b00tc.diagnostics import Diagnostics
 
     chosen = targets(opts.targets)
+    processes = jobs(opts.jobs)
     out = opts.out
     compare = opts.check_only or opts.show_diff
     if (compare or opts.depfile) and out == "-":
@@ -118,6 +131,7 @@ def run_build(opts: BuildOptions) -> None:
         stdin_text=read_stdin() if "-" in opts.paths else None,
         helper_image=opts.helper_image,
         env_files=list(opts.env_files),
+        jobs=processes,
     )
     result = do_build(req, diags)
     if out == "-" and not compare and result.ok and len(result.outputs) > 1:
@@ -157,7 +171,7 @@ def run_build(opts: BuildOptions) -> None:
         sys.stdout.flush()
         return
     try:
-        written = output.write_tree(out, result.outputs, multi=multi, touch=bool(opts.depfile))
+        written = output.write_tree(out, result.outputs, multi=multi, touch=bool(opts.depfile), jobs=processes)
         if opts.depfile:
             rules = [
                 (output.dest_path(out, t, f, multi), result.deps[(t, f.path)])
@@ -181,6 +195,7 @@ def run_check(opts: CheckOptions) -> None:
     from b00tc.diagnostics import Diagnostics
 
     chosen = targets(opts.targets) if opts.targets else []
+    processes = jobs(opts.jobs)
     diags = Diagnostics()
     from b00tc.target_options import for_build
 
@@ -192,6 +207,7 @@ def run_check(opts: CheckOptions) -> None:
         host_env=host_env(list(opts.env_files), list(opts.sets), diags),
         strict=opts.strict,
         stdin_text=read_stdin() if "-" in opts.paths else None,
+        jobs=processes,
     )
     result = do_build(req, diags)
     # check writes nothing else: a machine format (json, github) is its result, on stdout

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import msgspec
 
@@ -43,6 +43,9 @@ class BuildRequest(msgspec.Struct):
     #: also build each stack a root requires (``Unit.required``), before the roots that
     #: require it: what deploy brings up first
     with_required: bool = False
+    #: processes the build may use (``-j``): the datum files are read and parsed, the
+    #: outputs rendered and the files written in that many; the result is the same
+    jobs: int = 1
 
 
 class BuildResult(msgspec.Struct):
@@ -106,9 +109,45 @@ def compile_roots(req: BuildRequest, diags: Diagnostics) -> list[Unit]:
     roots += [(name, text) for name, text in req.texts]
     targets = tuple(req.targets)
     env_path = os.environ.get("B00T_DATUM_PATH", "") if req.datum_path is None else req.datum_path
-    program = link(roots, diags, req.includes, env_path, targets, req.confine)
+    ahead = prefetch(roots, req.jobs) if req.jobs > 1 and req.confine is None else None
+    program = link(roots, diags, req.includes, env_path, targets, req.confine, ahead)
     program = run(program, PassContext(diags=diags, targets=targets))
     return program.units(req.with_required) if not diags.errors else []
+
+
+def prefetch(roots: list[tuple[str, Optional[str]]], jobs: int) -> Optional[dict[tuple, tuple]]:
+    """Read and parse, in ``jobs`` processes, the root files and the docker members in the
+    roots' folders (where their stacks find them first): what ``Linker._read`` will ask
+    for, keyed as it asks; a file it never asks for was read for nothing. The linker says
+    each file's diagnostics where it would have read it, so the build is the same."""
+    from b00tc.frontend.read import read_datum
+
+    keys: list[tuple] = [(file, None, False) for file, text in roots if text is None and file != STDIN]
+    for folder in sorted({os.path.dirname(k[0]) or "." for k in keys}):
+        try:
+            entries = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        keys += [(entry if folder in (".", "./") else os.path.join(folder, entry), "docker", True)
+                 for entry in entries if entry.endswith(".docker.toml")]
+    jobs = min(jobs, len(keys) // (PARALLEL_MIN_FILES // 2) or 1)
+    if jobs <= 1 or len(keys) < PARALLEL_MIN_FILES:
+        return None
+    from b00tc.parallel import fork_map
+
+    def work(share: list[tuple]) -> list[tuple]:
+        out = []
+        for file, expect_kind, other_kinds in share:
+            found = Diagnostics()
+            raw = read_datum(file, None, found, expect_kind=expect_kind, other_kinds=other_kinds)
+            out.append((raw, list(found), found.sources))
+        return out
+
+    shares = [keys[k::jobs] for k in range(jobs)]
+    ahead: dict[tuple, tuple] = {}
+    for share, results in zip(shares, fork_map(work, shares)):
+        ahead.update(zip(share, results))
+    return ahead
 
 
 def unit_files(unit: Unit) -> list[str]:
@@ -170,9 +209,57 @@ def _clash_place(unit: Unit, other: Unit, path: str) -> tuple[str, str, str]:
     return where[0], where[1], help_
 
 
-def build(req: BuildRequest, diags: Optional[Diagnostics] = None) -> BuildResult:
+#: below these counts a build runs in one process whatever ``jobs`` says: forking and
+#: carrying results back costs more than it saves (the output is the same either way)
+PARALLEL_MIN_FILES = 64
+PARALLEL_MIN_RENDERS = 128
+
+
+class _Rendered(NamedTuple):
+    """One unit rendered for one target, on its own (``lowered`` new to this render)."""
+
+    files: list
+    diagnostics: list
+    env_files: list
+    #: Context.once_log, and the nodes the render lowered (Context.lowered)
+    once_log: list
+    lowered: set
+
+
+def _render(req: BuildRequest, target: str, unit: Unit) -> _Rendered:
     from b00tc.backends._context import Context
 
+    ctx = Context(target=target, env=req.host_env, helper_image=req.helper_image,
+                  options=req.target_options.get(target) or {})
+    files = get_backend(target).render(unit, ctx)
+    return _Rendered(files, ctx.diagnostics, ctx.env_files, ctx.once_log, ctx.lowered)
+
+
+def _render_all(req: BuildRequest, pairs: list[tuple[str, Unit]], sources: dict[str, str]) -> list[_Rendered]:
+    """Each (target, unit) rendered, in the order given: in ``req.jobs`` processes when
+    there are enough of them, each of which also locates its diagnostics in their source
+    (what ``output.report`` would do after, file by file, in one process)."""
+    jobs = min(req.jobs, len(pairs) // (PARALLEL_MIN_RENDERS // 2) or 1)
+    if jobs <= 1 or len(pairs) < PARALLEL_MIN_RENDERS:
+        return [_render(req, t, u) for t, u in pairs]
+    from b00tc.diagnostics import resolve_all
+    from b00tc.parallel import fork_map
+
+    def work(indices: list[int]) -> list[_Rendered]:
+        out = [_render(req, *pairs[i]) for i in indices]
+        resolve_all([d for r in out for d in r.diagnostics], sources)
+        return out
+
+    # interleaved, not in blocks: the targets' costs differ (HCL is dearer than YAML)
+    chunks = [list(range(k, len(pairs), jobs)) for k in range(jobs)]
+    results: list = [None] * len(pairs)
+    for indices, rendered in zip(chunks, fork_map(work, chunks)):
+        for i, r in zip(indices, rendered):
+            results[i] = r
+    return results
+
+
+def build(req: BuildRequest, diags: Optional[Diagnostics] = None) -> BuildResult:
     diags = diags if diags is not None else Diagnostics()
     units = compile_roots(req, diags)
     result = BuildResult(diags=diags, units=units, target_options=req.target_options)
@@ -181,27 +268,27 @@ def build(req: BuildRequest, diags: Optional[Diagnostics] = None) -> BuildResult
     multi = len(req.targets) > 1
     produced: dict[str, str] = {}
     producer: dict[str, Unit] = {}
-    lowered: set = set()  # Context.reporting_once, for the whole build
-    for target in req.targets:
-        backend = get_backend(target)
-        for unit in units:
-            if unit.empty_for(backend.RENDERS_CHARTS):
-                continue
-            ctx = Context(target=target, env=req.host_env, helper_image=req.helper_image, lowered=lowered,
-                          options=req.target_options.get(target) or {})
-            files = backend.render(unit, ctx)
-            diags.extend(ctx.diagnostics)
-            result.env_files.extend(ctx.env_files)
-            for f in files:
-                name = output_name(target, f, multi)
-                if name in produced and produced[name] != unit.datum.file:
-                    file, path, help_ = _clash_place(unit, producer[name], f.path)
-                    diags.error("E0114", f"{unit.datum.file} and {produced[name]} both write {name}",
-                                file, path, help=help_)
-                produced[name] = unit.datum.file
-                producer[name] = unit
-                result.outputs.append((target, f))
-                result.deps[(target, f.path)] = unit_files(unit) + list(req.env_files)
+    pairs = [(target, unit) for target in req.targets
+             for unit in units if not unit.empty_for(get_backend(target).RENDERS_CHARTS)]
+    # every render starts with nothing lowered; merged here in the serial order, the
+    # findings a ``reporting_once`` block kept are dropped when an earlier render lowered
+    # its node (what one set shared by every render of the build did)
+    lowered: set = set()
+    for (target, unit), r in zip(pairs, _render_all(req, pairs, diags.sources)):
+        drop = {i for node, start, end in r.once_log if node in lowered for i in range(start, end)}
+        diags.extend(d for i, d in enumerate(r.diagnostics) if i not in drop)
+        lowered |= r.lowered
+        result.env_files.extend(r.env_files)
+        for f in r.files:
+            name = output_name(target, f, multi)
+            if name in produced and produced[name] != unit.datum.file:
+                file, path, help_ = _clash_place(unit, producer[name], f.path)
+                diags.error("E0114", f"{unit.datum.file} and {produced[name]} both write {name}",
+                            file, path, help=help_)
+            produced[name] = unit.datum.file
+            producer[name] = unit
+            result.outputs.append((target, f))
+            result.deps[(target, f.path)] = unit_files(unit) + list(req.env_files)
     if req.strict:
         for d in diags:
             if not d.is_error:

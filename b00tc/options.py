@@ -52,6 +52,7 @@ CHECK = (
     Opt("target_options", (), "-O", "--target-option"),
     Opt("strict", False, "--strict"),
     Opt("fmt", "text", "--format", choices=FORMATS),
+    Opt("jobs", None, "-j", "--jobs"),
 )
 
 #: ``b00tc build PATH... -t TARGET... [options]``: what check takes (a target is required

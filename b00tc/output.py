@@ -6,7 +6,7 @@ import errno
 import os
 import stat
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from b00tc import exitcodes
 from b00tc.diagnostics import render_github, render_text, resolve_all, to_json
@@ -181,8 +181,12 @@ def write_if_changed(path: str, text: str, mode: int | None = None) -> bool:
     return True
 
 
+#: below this many files a build writes them in one process whatever ``-j`` says
+PARALLEL_MIN_WRITES = 256
+
+
 def write_tree(
-    root: str, outputs: list[tuple[str, "OutputFile"]], multi: bool, touch: bool = False
+    root: str, outputs: list[tuple[str, "OutputFile"]], multi: bool, touch: bool = False, jobs: int = 1
 ) -> list[str]:
     """Write every file under ``root`` through a temporary file and a rename. All temporary
     files are written before the first rename, so a failure leaves ``root`` as it was; a
@@ -192,32 +196,88 @@ def write_tree(
     ``root`` itself is followed if it is a symbolic link (the user gave it); below it, a
     symbolic link at an output file is replaced by the file (never followed, read or
     touched), and a symbolic link at a folder on the way is refused (LinkedFolder, before
-    anything is written), wherever it points. Returns the paths that changed."""
-    staged: list[tuple[str, str]] = []
-    changed: list[str] = []
-    created: list[str] = []
-    unchanged: list[str] = []
-    try:
-        for target, f in outputs:
+    anything is written), wherever it points. Returns the paths that changed.
+
+    With ``jobs`` > 1 the temporary files are written by that many processes (a share of
+    the files each); the renames are done here, in order, once every share is written. A
+    failure is the one the first failing file, in order, would give in one process."""
+    checked: set[str] = set()
+    for target, f in outputs:
+        folder = f"{target}/{f.path}" if multi else f.path
+        folder = folder.rpartition("/")[0]
+        if folder not in checked:  # the same folders for thousands of files: each once
             _check_folders(root, target, f, multi)
-        for target, f in outputs:
-            dest = dest_path(root, target, f, multi)
+            checked.add(folder)
+    items = [(i, dest_path(root, target, f, multi), f) for i, (target, f) in enumerate(outputs)]
+    jobs = min(jobs, len(items) // (PARALLEL_MIN_WRITES // 2) or 1)
+    if jobs > 1 and len(items) >= PARALLEL_MIN_WRITES:
+        from b00tc.parallel import fork_map
+
+        shares = fork_map(lambda share: _stage(share, touch), [items[k::jobs] for k in range(jobs)])
+    else:
+        shares = [_stage(items, touch)]
+    staged = sorted(x for share in shares for x in share.staged)
+    created = [d for share in shares for d in share.created]
+    failures = [share.failure for share in shares if share.failure is not None]
+    if failures:
+        for _, tmp, _ in staged:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        for d in sorted(created, key=len, reverse=True):  # deepest first
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
+        raise min(failures, key=lambda failure: failure[0])[1]
+    changed: list[str] = []
+    for _, tmp, dest in staged:
+        os.replace(tmp, dest)
+        changed.append(dest)
+    for _, dest in sorted(x for share in shares for x in share.unchanged):
+        # make's rule for this file ran: the file is up to date with its datums even though
+        # its bytes did not change (only with --depfile; otherwise mtimes are left alone).
+        # It was a regular file when read; never follow a link planted since.
+        os.utime(dest, follow_symlinks=False)
+    return changed
+
+
+class _Staged(NamedTuple):
+    staged: list  # (index, temporary file, destination)
+    unchanged: list  # (index, destination), with touch only
+    created: list  # the folders made
+    failure: "tuple[int, BaseException] | None"  # (index, the error), the first of the share
+
+
+def _stage(items: list, touch: bool) -> _Staged:
+    """Write the temporary file of each (index, destination, OutputFile) whose bytes or
+    mode differ, stopping at the first that fails (the failure is returned, for the caller
+    to undo every share). ^C: its own temporary files and folders removed, then raised."""
+    staged: list = []
+    created: list[str] = []
+    unchanged: list = []
+    i = -1
+    try:
+        import tempfile
+
+        for i, dest, f in items:
             data = f.content.encode("utf-8")
             old = _read_existing(dest)
             if old is not None and old == (data, f.mode):
                 if touch:
-                    unchanged.append(dest)
+                    unchanged.append((i, dest))
                 continue
             _makedirs(os.path.dirname(dest) or ".", created)
-            import tempfile
-
             fd, tmp = tempfile.mkstemp(prefix=".b00tc-", dir=os.path.dirname(dest) or ".")
-            staged.append((tmp, dest))
+            staged.append((i, tmp, dest))
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
                 os.fchmod(out.fileno(), f.mode)
+    except Exception as e:  # noqa: BLE001 - an OSError is said; anything else is a bug, raised
+        return _Staged(staged, unchanged, created, (i, e))
     except BaseException:
-        for tmp, _ in staged:
+        for _, tmp, _ in staged:
             try:
                 os.unlink(tmp)
             except OSError:
@@ -228,15 +288,7 @@ def write_tree(
             except OSError:
                 pass
         raise
-    for tmp, dest in staged:
-        os.replace(tmp, dest)
-        changed.append(dest)
-    for dest in unchanged:
-        # make's rule for this file ran: the file is up to date with its datums even though
-        # its bytes did not change (only with --depfile; otherwise mtimes are left alone).
-        # It was a regular file when read; never follow a link planted since.
-        os.utime(dest, follow_symlinks=False)
-    return changed
+    return _Staged(staged, unchanged, created, None)
 
 
 def _makedirs(path: str, created: list[str]) -> None:
@@ -246,5 +298,10 @@ def _makedirs(path: str, created: list[str]) -> None:
     parent = os.path.dirname(path)
     if parent and parent != path:
         _makedirs(parent, created)
-    os.mkdir(path)
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        if os.path.isdir(path):  # made by another process of the build (-j) just now
+            return
+        raise
     created.append(path)

@@ -24,6 +24,11 @@ class Context(msgspec.Struct):
     #: the nodes already lowered in this build, shared by the contexts of one build (every
     #: unit and every target): see ``reporting_once``
     lowered: set = msgspec.field(default_factory=set)
+    #: (node, start, end): the diagnostics each ``reporting_once`` block kept because its
+    #: node was new to ``lowered``, as indices into ``diagnostics``: what
+    #: ``b00tc.compiler`` drops when it merges renders made apart (``-j``) and an earlier
+    #: render, in the order of a serial build, lowered that node first
+    once_log: list = msgspec.field(default_factory=list)
     #: the files of run-time values the rendered units read (systemd's EnvironmentFile=):
     #: what ``b00tc env`` resolves and prints; the build itself never resolves them
     env_files: list = msgspec.field(default_factory=list)
@@ -48,6 +53,8 @@ class Context(msgspec.Struct):
         yield
         if not first:
             del self.diagnostics[start:]
+        elif len(self.diagnostics) > start:
+            self.once_log.append((node, start, len(self.diagnostics)))
 
     def warn(self, code: str, message: str, file: str, path: str = "", help: str = "") -> None:
         self.diagnostics.append(

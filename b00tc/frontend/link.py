@@ -61,6 +61,9 @@ class Linker:
         self.charts: dict[str, HelmChart] = {}
         self.repos: dict[str, HelmChart] = {}
         self.depth = 0  # how many required stacks deep _stack_edge is now
+        #: files read ahead (``-j``, b00tc.compiler.prefetch): (file, expect_kind,
+        #: other_kinds) -> what read_datum gave, and the diagnostics and sources it added
+        self.prefetched: dict[tuple, tuple] = {}
 
     def program(self) -> Program:
         return Program(
@@ -88,6 +91,13 @@ class Linker:
                 self.diags.error("E0901", f"datum {file} is outside the folder served ({self.confine}): not read",
                                  help="b00tc mcp reads only datums under the folder it was started in")
                 return None
+        if text is None and self.prefetched:
+            ahead = self.prefetched.pop((file, expect_kind, other_kinds), None)
+            if ahead is not None:  # read by another process: its findings are said here, in order
+                raw, found, sources = ahead
+                self.diags.sources.update(sources)
+                self.diags.extend(found)
+                return raw
         return read_datum(file, text, self.diags, expect_kind=expect_kind, other_kinds=other_kinds)
 
     # -- roots ------------------------------------------------------------------
@@ -434,11 +444,13 @@ def link(
     env_path: str = "",
     targets: tuple[str, ...] = (),
     confine: Optional[str] = None,
+    prefetched: Optional[dict[tuple, tuple]] = None,
 ) -> Program:
     """Read every root (``(file, text)``, text None to read the file) and everything it
     names, once; the program the passes run over. With ``confine``, no file outside that
     folder (real paths) is read."""
     linker = Linker(diags, includes, env_path, targets, confine)
+    linker.prefetched = prefetched or {}
     for file, text in roots:
         linker.root(file, text)
     return linker.program()
