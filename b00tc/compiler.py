@@ -12,7 +12,7 @@ from typing import NamedTuple, Optional
 
 import msgspec
 
-from b00tc.backends import OutputFile, get_backend
+from b00tc.backends import Backend, OutputFile, get_backend
 from b00tc.diagnostics import Span
 from b00tc.diagnostics import Diagnostics
 from b00tc.frontend.link import STDIN
@@ -226,12 +226,12 @@ class _Rendered(NamedTuple):
     lowered: set
 
 
-def _render(req: BuildRequest, target: str, unit: Unit) -> _Rendered:
+def _render(req: BuildRequest, backend: Backend, target: str, unit: Unit) -> _Rendered:
     from b00tc.backends._context import Context
 
     ctx = Context(target=target, env=req.host_env, helper_image=req.helper_image,
                   options=req.target_options.get(target) or {})
-    files = get_backend(target).render(unit, ctx)
+    files = backend.render(unit, ctx)
     return _Rendered(files, ctx.diagnostics, ctx.env_files, ctx.once_log, ctx.lowered)
 
 
@@ -239,14 +239,15 @@ def _render_all(req: BuildRequest, pairs: list[tuple[str, Unit]], sources: dict[
     """Each (target, unit) rendered, in the order given: in ``req.jobs`` processes when
     there are enough of them, each of which also locates its diagnostics in their source
     (what ``output.report`` would do after, file by file, in one process)."""
+    backends = {target: get_backend(target) for target in req.targets}
     jobs = min(req.jobs, len(pairs) // (PARALLEL_MIN_RENDERS // 2) or 1)
     if jobs <= 1 or len(pairs) < PARALLEL_MIN_RENDERS:
-        return [_render(req, t, u) for t, u in pairs]
+        return [_render(req, backends[t], t, u) for t, u in pairs]
     from b00tc.diagnostics import resolve_all
     from b00tc.parallel import fork_map
 
     def work(indices: list[int]) -> list[_Rendered]:
-        out = [_render(req, *pairs[i]) for i in indices]
+        out = [_render(req, backends[pairs[i][0]], *pairs[i]) for i in indices]
         resolve_all([d for r in out for d in r.diagnostics], sources)
         return out
 
@@ -268,12 +269,13 @@ def build(req: BuildRequest, diags: Optional[Diagnostics] = None) -> BuildResult
     multi = len(req.targets) > 1
     produced: dict[str, str] = {}
     producer: dict[str, Unit] = {}
-    pairs = [(target, unit) for target in req.targets
-             for unit in units if not unit.empty_for(get_backend(target).RENDERS_CHARTS)]
+    charts = {target: get_backend(target).RENDERS_CHARTS for target in req.targets}
+    pairs = [(target, unit) for target in req.targets for unit in units if not unit.empty_for(charts[target])]
     # every render starts with nothing lowered; merged here in the serial order, the
     # findings a ``reporting_once`` block kept are dropped when an earlier render lowered
     # its node (what one set shared by every render of the build did)
     lowered: set = set()
+    read_by: dict[int, list[str]] = {}  # id(unit) -> unit_files(unit) and the env files
     for (target, unit), r in zip(pairs, _render_all(req, pairs, diags.sources)):
         drop = {i for node, start, end in r.once_log if node in lowered for i in range(start, end)}
         diags.extend(d for i, d in enumerate(r.diagnostics) if i not in drop)
@@ -288,7 +290,10 @@ def build(req: BuildRequest, diags: Optional[Diagnostics] = None) -> BuildResult
             produced[name] = unit.datum.file
             producer[name] = unit
             result.outputs.append((target, f))
-            result.deps[(target, f.path)] = unit_files(unit) + list(req.env_files)
+            deps = read_by.get(id(unit))
+            if deps is None:  # the same for every target and file of the unit: once
+                deps = read_by[id(unit)] = unit_files(unit) + list(req.env_files)
+            result.deps[(target, f.path)] = list(deps)
     if req.strict:
         for d in diags:
             if not d.is_error:

@@ -349,12 +349,12 @@ TOKENS = ["a.job.toml", "b.stack.toml", "x y.job.toml", "tests", "--", "-", "-t"
           "-o", "--output", "out", "--env-file", "--set", "A=1", "--helper-image", "busybox", "--check", "--diff",
           "--depfile", "dep.d", "--fail-if-changed", "-I", "--include", "lib", "--strict", "--format", "json",
           "text", "nope", "--format=github", "--target=all", "--check=1", "-h", "--help", "-tk8s", "-Ilib",
-          "--bogus", "-v", "--set=B=2"]
+          "--bogus", "-v", "--set=B=2", "-j", "2", "--jobs", "--jobs=3", "-j2", "0"]
 
 
 @pytest.mark.parametrize("name", ["build", "check"])
 def test_fast_reading_is_clicks_reading(name):
-    """2000 generated command lines of the options' spellings, values and near misses:
+    """3000 generated command lines of the options' spellings, values and near misses:
     where the fast path reads one at all, click reads it without error and to the same
     parameters; each kind of line the fast path leaves to click is seen too."""
     import random
@@ -366,7 +366,7 @@ def test_fast_reading_is_clicks_reading(name):
 
     rnd = random.Random(7)
     read = left = 0
-    for _ in range(2000):
+    for _ in range(3000):
         argv = [name] + [rnd.choice(TOKENS) for _ in range(rnd.randint(0, 9))]
         fast = parse(argv)
         if fast is None:

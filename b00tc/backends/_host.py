@@ -7,7 +7,7 @@ host targets cannot honour, the same way for both.
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from typing import Iterable, NamedTuple, Optional
 
 from b00tc.backends._context import Context
 from b00tc.backends._values import ref_text
@@ -57,19 +57,25 @@ def network(stack: Stack) -> str:
     return f"b00t-{stack.name}"
 
 
-def ref_for_member(stack: Stack):
+def ref_for_member(stack: Stack) -> "MemberRefs":
     """References inside a stack's own members: the members share the stack's docker
     network, where each answers to its member name on its container port (as in compose);
     ``localhost`` inside a container would be the container itself. A reference to another
     stack goes through the host (its published port on the docker host gateway is not
     portable, so it stays localhost, and the README says so)."""
+    return MemberRefs(stack.name)
 
-    def render(ref: Ref) -> str:
-        if ref.stack == stack.name and ref.member:
+
+class MemberRefs(NamedTuple):
+    """ref_for_member's renderer: a value, not a closure, so that what a render returns
+    (EnvEntry.refs) can be carried between the processes of ``build -j``."""
+
+    stack: str
+
+    def __call__(self, ref: Ref) -> str:
+        if ref.stack == self.stack and ref.member:
             return ref_text(ref, ref.member, ref.port)
         return ref_local(ref)
-
-    return render
 
 
 def value_texts(value: Value) -> Iterable[str]:
