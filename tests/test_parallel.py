@@ -32,7 +32,7 @@ def force_parallel(monkeypatch):
     monkeypatch.setattr(output, "PARALLEL_MIN_WRITES", 2)
 
 
-def _build(paths, includes, jobs):
+def _build(paths, includes, jobs, targets=TARGETS):
     forks = []
     real = parallel.fork_map
 
@@ -42,7 +42,7 @@ def _build(paths, includes, jobs):
 
     parallel.fork_map = counting
     try:
-        result = build(BuildRequest(paths=list(paths), targets=list(TARGETS), includes=list(includes),
+        result = build(BuildRequest(paths=list(paths), targets=list(targets), includes=list(includes),
                                     host_env=dict(GOLDEN_ENV), jobs=jobs))
     finally:
         parallel.fork_map = real
@@ -69,27 +69,23 @@ def test_golden_cases_with_jobs_are_the_serial_build(force_parallel, jobs):
 
 
 def test_a_finding_reported_once_stays_once_and_in_place(force_parallel, tmp_path):
-    """A required stack's member is lowered in the compose file of every job that requires
-    it, and its findings are reported once, where the serial build lowers it first
-    (Context.reporting_once). Split over processes, each render starts with nothing
-    lowered; the merge must drop the repeats, else W0301 for the member's GPU model
-    would appear once per job. Checked: with the merge's drop removed, this test fails
-    (12 warnings instead of 1 for the member)."""
-    (tmp_path / "gpu.docker.toml").write_text(
-        '[b00t]\nname = "gpu"\ntype = "docker"\nimage = "img:1"\n'
-        '[b00t.resources]\ngpu_count = 1\ngpu_type = "nvidia-a100"\n'
-    )
-    (tmp_path / "svc.stack.toml").write_text('[b00t]\nname = "svc"\ntype = "stack"\nmembers = ["gpu.docker"]\n')
-    for j in range(12):
+    """A host variable in an image, unset, with its own message: k8s and nomad both
+    resolve it at build time and both find it, and it is reported once per build, where
+    the serial build lowers it first (Context.reporting_once). Each render now starts
+    with nothing lowered, here or in another process: the merge must drop the repeat.
+    Checked: with the merge's drop removed, this test fails (two E0402 for the one value)."""
+    for j in range(6):
         (tmp_path / f"job-{j}.job.toml").write_text(
-            f'[b00t]\nname = "job-{j}"\ntype = "job"\n[b00t.container]\nimage = "img:1"\n'
-            'command = ["true"]\n[b00t.dependencies]\nrequires_stacks = ["svc"]\n'
+            f'[b00t]\nname = "job-{j}"\ntype = "job"\n[b00t.container]\n'
+            'image = "img:${B00TC_TEST_UNSET_TAG:?need a tag}"\ncommand = ["true"]\n'
         )
-    serial = _build([str(tmp_path)], [], 1)
-    split = _build([str(tmp_path)], [], 3)
-    assert split[:4] == serial[:4]
-    member_warnings = [b for b in serial[1].split("\n\n") if "gpu.docker.toml" in b and "W0301" in b]
-    assert member_warnings and len(member_warnings) == len(set(member_warnings))
+    for jobs in (1, 3):
+        outs, text, ok, deps, forks = _build([str(tmp_path)], [], jobs)
+        assert bool(forks) == (jobs > 1)
+        assert not ok
+        for j in range(6):
+            found = [b for b in text.split("\n\n") if f"job-{j}.job.toml" in b and "E0402" in b]
+            assert len(found) == 1, (jobs, j, text)
 
 
 # ---------------------------------------------------------------------------
