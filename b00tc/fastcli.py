@@ -110,8 +110,32 @@ def utf8_streams() -> None:
                 pass
 
 
+def import_msgspec() -> None:
+    """Import msgspec as it would be where ``typing_extensions`` is not installed.
+
+    msgspec's ``_utils`` takes ``get_type_hints`` (and ``Required``/``NotRequired``) from
+    ``typing_extensions`` when that is installed, else from ``typing``; it always is
+    beside b00tc (jsonschema's ``referencing`` requires it), and importing it imports
+    ``inspect`` (with ``ast``, ``dis`` and ``tokenize``): about 8 ms of a 65 ms build in
+    the bench's fresh venv. What msgspec takes from it is only for ``TypedDict``
+    ``Required`` keys of ``typing_extensions`` and Python before 3.11, which b00tc's
+    structures do not use; tests/test_cli.py holds the structures' schemas and type
+    information to those of a plain ``import msgspec``. ``typing_extensions`` itself is
+    left importable for anything that imports it later."""
+    if "msgspec" in sys.modules or "typing_extensions" in sys.modules:
+        return
+    sys.modules["typing_extensions"] = None  # type: ignore[assignment] # import raises ImportError
+    try:
+        import msgspec  # noqa: F401
+    except ImportError:
+        pass  # said by whoever imports it next, as without this
+    finally:
+        del sys.modules["typing_extensions"]
+
+
 def main() -> None:
     utf8_streams()
+    import_msgspec()
     parsed = parse(sys.argv[1:])
     if parsed is not None:
         from b00tc import commands

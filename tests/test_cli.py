@@ -405,3 +405,46 @@ def test_fast_path_and_click_give_the_same_answers(tmp_path):
                 if out.exists() else None
             outs.append((r.returncode, r.stdout, stderr, tree))
         assert outs[0] == outs[1], line
+
+
+_TYPE_INFO = r"""
+import sys
+if sys.argv[1] == "fast":
+    from b00tc.fastcli import import_msgspec
+    import_msgspec()
+import inspect as _inspect_mod  # noqa: F401  (only after msgspec: the fast path's order)
+import msgspec, msgspec.inspect
+import b00tc.ir, b00tc.compiler, b00tc.diagnostics, b00tc.backends._context
+from b00tc.options import structure
+print("typing_extensions" in sys.modules and sys.modules["typing_extensions"] is not None,
+      msgspec._utils._get_type_hints.__module__)
+structs = [structure("build"), structure("check")]
+for mod in (b00tc.ir, b00tc.compiler, b00tc.diagnostics, b00tc.backends._context):
+    structs += [v for k, v in sorted(vars(mod).items())
+                if isinstance(v, type) and issubclass(v, msgspec.Struct) and v.__module__ == mod.__name__]
+for s in structs:
+    try:
+        print(s.__name__, repr(msgspec.inspect.type_info(s)))
+    except Exception as e:
+        print(s.__name__, "cannot be inspected:", type(e).__name__, e)
+"""
+
+
+def test_msgspec_without_typing_extensions_reads_b00tcs_structures_the_same():
+    """fastcli.import_msgspec hides typing_extensions while msgspec is imported (8 ms of a
+    build): msgspec then takes get_type_hints from typing. Every Struct of b00tc's IR,
+    compiler, diagnostics and options has the same type information (every field's type
+    and constraint, as msgspec.inspect resolves them through get_type_hints) either way,
+    and in the fast way typing_extensions stays importable afterwards."""
+    out = {}
+    for how in ("fast", "plain"):
+        r = subprocess.run([sys.executable, "-c", _TYPE_INFO, how], capture_output=True, text=True,
+                           env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        assert r.returncode == 0, r.stderr
+        out[how] = r.stdout.splitlines()
+    assert out["fast"][0].endswith("typing") and out["plain"][0].endswith("typing_extensions"), (out["fast"][0], out["plain"][0])
+    assert len(out["plain"]) > 30
+    assert out["fast"][1:] == out["plain"][1:]
+    r = subprocess.run([sys.executable, "-c", "from b00tc.fastcli import import_msgspec; import_msgspec(); import typing_extensions"],
+                       env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert r.returncode == 0

@@ -18,3 +18,12 @@ def identity(name: str, datum: str, part_of: str = "") -> dict[str, str]:
     labels[MANAGED_BY] = "b00tc"
     labels[DATUM] = datum
     return labels
+
+
+def file_name(path: str) -> str:
+    """The last part of a "/"-separated path, as ``PurePosixPath(path).name`` gives it
+    ("" for "/" or "."; "b" for "a/b/" and "a/b/."), without importing pathlib (and
+    urllib and ipaddress with it) into every build; tests/test_parallel.py holds it to
+    pathlib's answer."""
+    parts = [p for p in path.split("/") if p and p != "."]
+    return parts[-1] if parts else ""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import os
 import re
-from pathlib import Path
 from typing import Any, Optional
 
 
@@ -47,11 +46,6 @@ class Raw:
     def elem_path(self, key: tuple, i: int) -> str:
         base = self.path(*key)
         return base if key in self.scalar_argv else join(base, i)
-
-
-def display_path(path: Path) -> str:
-    """Paths in diagnostics and outputs are as the user gave them (relative stays relative)."""
-    return str(path)
 
 
 def _char_at(text: str, at: int) -> Span:
