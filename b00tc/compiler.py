@@ -251,8 +251,13 @@ def _render_all(req: BuildRequest, pairs: list[tuple[str, Unit]], sources: dict[
         resolve_all([d for r in out for d in r.diagnostics], sources)
         return out
 
-    # interleaved, not in blocks: the targets' costs differ (HCL is dearer than YAML)
-    chunks = [list(range(k, len(pairs), jobs)) for k in range(jobs)]
+    # by unit, every target of a unit in one share: a datum's findings are located in its
+    # text, which each share scans once; and units interleaved, not in blocks, so that
+    # each share has its part of every target and of every kind of datum
+    order: dict[int, int] = {}
+    for _, unit in pairs:
+        order.setdefault(id(unit), len(order))
+    chunks = [[i for i, (_, unit) in enumerate(pairs) if order[id(unit)] % jobs == k] for k in range(jobs)]
     results: list = [None] * len(pairs)
     for indices, rendered in zip(chunks, fork_map(work, chunks)):
         for i, r in zip(indices, rendered):
