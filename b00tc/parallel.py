@@ -63,15 +63,17 @@ def fork_map(work: Callable[[T], R], shares: Sequence[T]) -> list[R]:
         failure: BaseException | None = None
         for pid in order:
             with os.fdopen(pending[pid], "rb") as pipe:
-                data = pipe.read()
+                try:  # read as it is unpickled: the whole payload is never held at once
+                    ok, value = pickle.load(pipe)
+                except (EOFError, pickle.UnpicklingError):
+                    ok, value = None, None
             _, status = os.waitpid(pid, 0)
             del pending[pid]
-            if not data:
+            if ok is None:
                 why = (f"killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
                        else f"exit status {os.waitstatus_to_exitcode(status)}")
                 failure = failure or WorkerFailed(f"a build process ended without its result ({why})")
                 continue
-            ok, value = pickle.loads(data)
             if ok:
                 results.append(value)
             else:

@@ -332,18 +332,47 @@ def startup_rows(inst: Install, job: str, runs: int) -> tuple[list[tuple[str, st
     base = [inst.python, "-c", "pass"]
     rows: list[tuple[str, str, str, bool | None]] = []
     bare: list[float] = []
+    py = [inst.python, "-c"]
     for name, argv, goal in (
-        ("one-file build of a plain job (k8s)", ["build", job, "--target", "k8s"], 3.0),
-        ("one-file check", ["check", job], None),
-        ("b00tc --help", ["--help"], None),
+        ("one-file build of a plain job (k8s)", inst.b00tc + ["build", job, "--target", "k8s"], 3.0),
+        ("one-file check", inst.b00tc + ["check", job], None),
+        ("b00tc --help", inst.b00tc + ["--help"], None),
+        # the floor of a build that makes msgspec Structs (the IR): the import alone, as
+        # b00tc's fast path does it (typing_extensions hidden) and as a plain import
+        ("  import msgspec as b00tc does", py + ["from b00tc.fastcli import import_msgspec; import_msgspec()"], None),
+        ("  import msgspec", py + ["import msgspec"], None),
     ):
-        ta, tb = alternate(inst.b00tc + argv, base, runs, inst.env)
+        ta, tb = alternate(argv, base, runs, inst.env)
         a, b = statistics.median(ta), statistics.median(tb)
         bare += tb
         ratio = a / b
         rows.append((f"{name}{inst.label} vs python -c pass", "(reported)" if goal is None else f"at most {goal:g}x",
                      f"{ratio:.2f}x (+{(a - b) * 1e3:.0f} ms)", None if goal is None else ratio <= goal))
     return rows, bare
+
+
+_ALLOCATE = """
+keep = []
+for i in range(200):
+    keep.append([{"a": str(j), "b": [j, j + 1]} for j in range(5000)])
+"""
+
+
+def machine_row(runs: int) -> tuple[str, str, str, bool | None]:
+    """What two processes at once get from this machine: a pure-Python loop that allocates
+    as a build does (dicts, lists and strings it keeps), run alone and then twice at once;
+    2 x alone / both-at-once is the most -j 2 can gain here (2.0 on two free cores)."""
+    argv = [sys.executable, "-c", _ALLOCATE]
+    alone, both = [], []
+    for _ in range(runs):
+        alone.append(timed(argv, None))
+        t = time.perf_counter()
+        procs = [subprocess.Popen(argv) for _ in range(2)]
+        for p in procs:
+            p.wait()
+        both.append(time.perf_counter() - t)
+    ceiling = 2 * statistics.median(alone) / statistics.median(both)
+    return ("  two allocating Python processes at once vs one", "(reported)", f"{ceiling:.2f}x the work per second", None)
 
 
 def parallel_row(inst: Install, folder: Path, work: Path, runs: int) -> tuple[str, str, str, bool | None]:
@@ -483,6 +512,7 @@ def main() -> int:
                 rss = peak_rss_kib(cmd, env) / 1024
                 rows.append((f"peak RSS at {n} datums", "under 300 MiB", f"{rss:.0f} MiB", rss < 300))
                 rows.append(parallel_row(inst, folder, work, reps))
+                rows.append(machine_row(max(3, reps)))
             shutil.rmtree(outdir, ignore_errors=True)
         n = min(1000, max(sizes))
         if shm is not None and (work / f"n{n}").exists():
