@@ -280,3 +280,15 @@ def test_a_bug_or_a_death_in_a_child_is_said():
 
     with pytest.raises(parallel.WorkerFailed, match="killed by signal 9"):
         parallel.fork_map(die, [0, 1])
+
+
+@pytest.mark.parametrize("path", ["", "/", ".", "./", "a", "a/b", "a/b/", "a/b/.", "//x", "..", "a/..",
+                                  "/data/models/", "x y/é", "a/./b", "...", ".a", "a//b", "/./"])
+def test_file_name_is_pathlibs_name(path):
+    """b00tc.backends._meta.file_name replaces PurePosixPath(path).name in the k8s backend
+    (so a build does not import pathlib): the same answer on the paths' corner cases."""
+    from pathlib import PurePosixPath
+
+    from b00tc.backends._meta import file_name
+
+    assert file_name(path) == PurePosixPath(path).name
