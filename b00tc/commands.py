@@ -94,11 +94,15 @@ def _err(text: str) -> None:
 
 
 def jobs(value: str | None) -> int:
-    """``-j N``: a positive number of processes; none given, the cores this process has."""
-    if value is None:
-        from b00tc.parallel import default_jobs
+    """``-j N``: a positive number of processes; none given, the cores this process may run
+    on."""
+    if value is None:  # (not b00tc.parallel's to say: a one-file build never imports it)
+        import os
 
-        return default_jobs()
+        try:
+            return max(1, len(os.sched_getaffinity(0)))  # a container's CPU set, not the host's
+        except (AttributeError, OSError):
+            return max(1, os.cpu_count() or 1)
     text = value.strip()
     if not text.isdigit() or not 0 < int(text) <= 1024:
         raise UsageError(f"-j takes a number of processes from 1 to 1024, not {value!r}")

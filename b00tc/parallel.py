@@ -19,14 +19,6 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def default_jobs() -> int:
-    """The cores this process may run on (a container's CPU set, not the host's count)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
 class WorkerFailed(RuntimeError):
     """A child died or raised something that is not an OSError: a bug, said as one."""
 

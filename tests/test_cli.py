@@ -448,3 +448,36 @@ def test_msgspec_without_typing_extensions_reads_b00tcs_structures_the_same():
     r = subprocess.run([sys.executable, "-c", "from b00tc.fastcli import import_msgspec; import_msgspec(); import typing_extensions"],
                        env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert r.returncode == 0
+
+
+def test_a_one_file_build_imports_only_what_it_uses(tmp_path):
+    """The fast path of a one-file k8s build: no click, no pathlib (nor urllib, ipaddress),
+    no typing_extensions (hidden while msgspec is imported), no inspect, no yaml, no
+    b00tc.parallel (-j's default is found without it), and no other backend than k8s.
+    Each of these was imported by a build once, at a cost of 1 to 15 ms (issue 18)."""
+    job = tmp_path / "a.job.toml"
+    job.write_text('[b00t]\nname = "a"\ntype = "job"\n[b00t.container]\nimage = "i:1"\ncommand = ["true"]\n')
+    code = (
+        "import sys, atexit, os\n"
+        "sys.argv = ['b00tc', 'build', sys.argv[1], '--target', 'k8s']\n"
+        "from b00tc import fastcli\n"
+        "real = fastcli._exit\n"
+        "def report(code):\n"
+        "    sys.stderr.write('MODULES ' + ' '.join(sorted(sys.modules)) + '\\n')\n"
+        "    real(code)\n"
+        "fastcli._exit = report\n"
+        "fastcli.main()\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code, str(job)], capture_output=True, text=True,
+                       env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert r.returncode == 0 and "kind: Job" in r.stdout, r.stderr
+    # what the interpreter itself imported at start-up (site hooks, an editable finder)
+    # is not the build's
+    bare = subprocess.run([sys.executable, "-c", "import sys; print(' '.join(sys.modules))"], capture_output=True,
+                          text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)), check=True).stdout.split()
+    modules = set(r.stderr.split("MODULES ", 1)[1].split()) - set(bare)
+    assert "b00tc.backends.k8s" in modules and "msgspec" in modules
+    for unwanted in ("click", "pathlib", "urllib.parse", "ipaddress", "inspect", "yaml", "b00tc.parallel",
+                     "b00tc.backends.nomad", "b00tc.backends.compose", "b00tc.cli", "typing_extensions"):
+        assert unwanted not in modules, unwanted
+    assert "typing_extensions" not in modules or "typing_extensions" in bare
