@@ -130,8 +130,9 @@ def prefetch(roots: list[tuple[str, Optional[str]]], jobs: int) -> Optional[dict
             continue
         keys += [(entry if folder in (".", "./") else os.path.join(folder, entry), "docker", True)
                  for entry in entries if entry.endswith(".docker.toml")]
+    # (below the minimum, fewer than two halves of it: one process)
     jobs = min(jobs, len(keys) // (PARALLEL_MIN_FILES // 2) or 1)
-    if jobs <= 1 or len(keys) < PARALLEL_MIN_FILES:
+    if jobs <= 1:
         return None
     from b00tc.parallel import fork_map
 
@@ -240,8 +241,8 @@ def _render_all(req: BuildRequest, pairs: list[tuple[str, Unit]], sources: dict[
     there are enough of them, each of which also locates its diagnostics in their source
     (what ``output.report`` would do after, file by file, in one process)."""
     backends = {target: get_backend(target) for target in req.targets}
-    jobs = min(req.jobs, len(pairs) // (PARALLEL_MIN_RENDERS // 2) or 1)
-    if jobs <= 1 or len(pairs) < PARALLEL_MIN_RENDERS:
+    jobs = min(req.jobs, len(pairs) // (PARALLEL_MIN_RENDERS // 2) or 1)  # (as in prefetch)
+    if jobs <= 1:
         return [_render(req, backends[t], t, u) for t, u in pairs]
     from b00tc.diagnostics import resolve_all
     from b00tc.parallel import fork_map

@@ -209,8 +209,8 @@ def write_tree(
             _check_folders(root, target, f, multi)
             checked.add(folder)
     items = [(i, dest_path(root, target, f, multi), f) for i, (target, f) in enumerate(outputs)]
-    jobs = min(jobs, len(items) // (PARALLEL_MIN_WRITES // 2) or 1)
-    if jobs > 1 and len(items) >= PARALLEL_MIN_WRITES:
+    jobs = min(jobs, len(items) // (PARALLEL_MIN_WRITES // 2) or 1)  # one below the minimum
+    if jobs > 1:
         from b00tc.parallel import fork_map
 
         shares = fork_map(lambda share: _stage(share, touch), [items[k::jobs] for k in range(jobs)])
@@ -220,16 +220,7 @@ def write_tree(
     created = [d for share in shares for d in share.created]
     failures = [share.failure for share in shares if share.failure is not None]
     if failures:
-        for _, tmp, _ in staged:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-        for d in sorted(created, key=len, reverse=True):  # deepest first
-            try:
-                os.rmdir(d)
-            except OSError:
-                pass
+        _undo(staged, created)
         raise min(failures, key=lambda failure: failure[0])[1]
     changed: list[str] = []
     for _, tmp, dest in staged:
@@ -277,18 +268,24 @@ def _stage(items: list, touch: bool) -> _Staged:
     except Exception as e:  # noqa: BLE001 - an OSError is said; anything else is a bug, raised
         return _Staged(staged, unchanged, created, (i, e))
     except BaseException:
-        for _, tmp, _ in staged:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-        for d in reversed(created):
-            try:
-                os.rmdir(d)
-            except OSError:
-                pass
+        _undo(staged, created)
         raise
     return _Staged(staged, unchanged, created, None)
+
+
+def _undo(staged: list, created: list[str]) -> None:
+    """Remove the temporary files of ``staged`` ((index, temporary file, destination)) and
+    the folders made for them, deepest first (a folder another process still fills stays)."""
+    for _, tmp, _ in staged:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+    for d in sorted(created, key=len, reverse=True):
+        try:
+            os.rmdir(d)
+        except OSError:
+            pass
 
 
 def _makedirs(path: str, created: list[str]) -> None:

@@ -37,8 +37,7 @@ def fork_map(work: Callable[[T], R], shares: Sequence[T]) -> list[R]:
             stream.flush()
         except (OSError, ValueError):
             pass
-    pending: dict[int, int] = {}  # child pid -> the read end of its pipe, until reaped
-    order: list[int] = []
+    pending: dict[int, int] = {}  # child pid -> the read end of its pipe, until reaped (in fork order)
     try:
         for share in shares[1:]:
             read_end, write_end = os.pipe()
@@ -50,10 +49,9 @@ def fork_map(work: Callable[[T], R], shares: Sequence[T]) -> list[R]:
                 _child(work, share, write_end, pickle)
             os.close(write_end)
             pending[pid] = read_end
-            order.append(pid)
         results = [work(shares[0])]
         failure: BaseException | None = None
-        for pid in order:
+        for pid in list(pending):
             with os.fdopen(pending[pid], "rb") as pipe:
                 try:  # read as it is unpickled: the whole payload is never held at once
                     ok, value = pickle.load(pipe)
