@@ -25,10 +25,11 @@ from typing import Optional
 from b00tc.backends._options import _BY_KEY, OPTIONS, Option, Options, defaults  # noqa: F401
 
 
-def build_namespace(result) -> Optional[str]:
-    """The k8s namespace a build wrote its objects into (-O k8s.namespace, or the config
-    file's): where kubectl looks when ``--namespace`` is not given."""
-    return (result.target_options.get("k8s") or {}).get("namespace")
+def build_namespace(result, target: str = "k8s") -> Optional[str]:
+    """The namespace a build wrote its objects (k8s) or its jobs and Variables (nomad) into
+    (-O TARGET.namespace, or the config file's): where day two looks when ``--namespace``
+    is not given."""
+    return (result.target_options.get(target) or {}).get("namespace") or None
 
 
 def _target(name: str) -> Optional[str]:

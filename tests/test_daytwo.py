@@ -374,7 +374,10 @@ def test_plan_lists_the_day_two_commands_and_tool_calls(host, orchestrator):
     assert tools == {
         "kubernetes": {"status": ["kubectl_get"] * 5, "logs": ["kubectl_logs"], "down": ["kubectl_delete"] * 4},
         "docker-compose": {"status": ["docker-compose"], "logs": ["docker-compose"], "down": ["docker-compose"]},
-        "nomad": {"status": [], "logs": [], "down": []},
+        # the calls made from earlier answers are listed too (their ``after`` says which)
+        "nomad": {"status": ["get_job", "get_job_allocations"],
+                  "logs": ["get_job_allocations", "get_allocation_logs", "get_allocation_logs"],
+                  "down": ["get_job", "stop_job"]},
         "direct": {"status": [], "logs": [], "down": []},
     }[orchestrator]
 

@@ -242,6 +242,7 @@ def nomad_variables(paths, host_env, includes=()) -> dict[str, dict[str, str]]:
     not depend on it) resolved with ``host_env`` as deploy resolves them before ``nomad
     job run`` (``envfiles.resolve_store``): path -> items, what ``nomadVar`` reads."""
     from b00tc.diagnostics import Diagnostics
+    from b00tc.backends._nomadvars import variable_items
     from b00tc.envfiles import resolve_store
 
     result = compile_(paths, targets=["nomad"], env={}, includes=includes)
@@ -251,7 +252,7 @@ def nomad_variables(paths, host_env, includes=()) -> dict[str, dict[str, str]]:
         diags = Diagnostics()
         items = resolve_store(store, host_env, diags)
         assert items is not None, [d.message for d in diags]
-        out[store.path] = items
+        out[store.path] = variable_items(items)  # the Variable deploy puts
     return out
 
 

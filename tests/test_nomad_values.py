@@ -1,6 +1,7 @@
 """Deploy-time values on Nomad: ``Nomad.value_commands`` puts each Nomad Variable of a
-build with ``nomad var put``, the items as JSON on stdin, never on the command line, and
-says what it puts without a value (``stdin_what``). A fake ``nomad`` on PATH records what
+build with ``nomad var put``, its one item (the JSON object of the job's values,
+``_nomadvars.variable_items``) as JSON on stdin, never on the command line, and says what
+it puts without a value (``stdin_what``). A fake ``nomad`` on PATH records what
 it is given when the command runs through ``Orchestrator.run_command``."""
 
 from __future__ import annotations
@@ -37,12 +38,13 @@ def test_one_var_put_per_variable_reading_json_on_stdin():
     assert [s.path for s in stores] == ["nomad/jobs/host-vars"]
     (cmd,) = Nomad().value_commands(stores, values, Options())
     assert cmd.argv == ["nomad", "var", "put", "-force", "-in=json", "-out=none", "nomad/jobs/host-vars", "-"]
-    assert json.loads(cmd.stdin) == {"Items": values[0]}
+    assert list(json.loads(cmd.stdin)) == ["Items"] and list(json.loads(cmd.stdin)["Items"]) == ["b00tc"]
+    assert json.loads(json.loads(cmd.stdin)["Items"]["b00tc"]) == values[0]
     assert values[0]["host-vars.TOKEN"] == HOSTILE
     assert values[0]["host-vars.MIXED"] == "prefix-hi-suffix and $ literal"
-    assert cmd.stdin_what == "Variable nomad/jobs/host-vars: 5 items"
+    assert cmd.stdin_what == "Variable nomad/jobs/host-vars: 5 values"
     shown = cmd.text()
-    assert "pa$$" not in shown and "prod" not in shown and shown.endswith("< (Variable nomad/jobs/host-vars: 5 items)")
+    assert "pa$$" not in shown and "prod" not in shown and shown.endswith("< (Variable nomad/jobs/host-vars: 5 values)")
     assert all("pa$$" not in a and "prod" not in a for a in cmd.argv)
 
 
@@ -51,7 +53,7 @@ def test_stores_of_other_kinds_and_empty_variables_are_left_out():
               EnvFile("nomad/jobs/z", "z", [], "nomad")]
     cmds = Nomad().value_commands(stores, [{"A": "1"}, {}, {"z.A": "2"}], Options())
     assert [c.argv[-2] for c in cmds] == ["nomad/jobs/z"]
-    assert cmds[0].stdin_what == "Variable nomad/jobs/z: 1 item"
+    assert cmds[0].stdin_what == "Variable nomad/jobs/z: 1 value"
 
 
 def test_the_values_reach_nomad_on_stdin_exactly_and_not_in_argv(tmp_path):
@@ -74,8 +76,11 @@ def test_the_values_reach_nomad_on_stdin_exactly_and_not_in_argv(tmp_path):
     argv = (tmp_path / "argv").read_bytes().split(b"\0")[:-1]
     assert [a.decode() for a in argv] == cmd.argv[1:]
     received = json.loads((tmp_path / "stdin").read_bytes())
-    assert received == {"Items": values[0]}
-    assert received["Items"]["host-vars.TOKEN"] == HOSTILE
-    assert received["Items"]["host-vars.MAYBE"] == ""
+    assert (tmp_path / "stdin").read_bytes().isascii()  # every other byte as an escape
+    assert list(received["Items"]) == ["b00tc"]
+    held = json.loads(received["Items"]["b00tc"])  # what the template's parseJSON reads
+    assert held == values[0]
+    assert held["host-vars.TOKEN"] == HOSTILE
+    assert held["host-vars.MAYBE"] == ""
     for value in (HOSTILE, "c\nd"):
         assert all(value.encode() not in a for a in argv)

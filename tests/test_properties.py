@@ -1869,6 +1869,7 @@ def nomad_variables(sc: Scenario, result) -> dict[str, dict[str, str]]:
     """The build's Nomad Variables as deploy resolves them with the scenario's host
     environment (``envfiles.resolve_store``): path -> items, what ``nomadVar`` reads."""
     from b00tc.diagnostics import Diagnostics
+    from b00tc.backends._nomadvars import variable_items
     from b00tc.envfiles import resolve_store
 
     out = {}
@@ -1877,7 +1878,7 @@ def nomad_variables(sc: Scenario, result) -> dict[str, dict[str, str]]:
             diags = Diagnostics()
             items = resolve_store(store, dict(sc.host_env), diags)
             assert items is not None, [d.message for d in diags]
-            out[store.path] = items
+            out[store.path] = variable_items(items)  # the Variable deploy puts
     return out
 
 

@@ -312,6 +312,9 @@ def test_plan_json_is_one_object_with_manifests_commands_and_mcp_calls(host, orc
     elif orchestrator == "docker-compose":
         assert calls == [{"server": "docker-mcp-server", "tool": "docker-compose",
                           "arguments": {"command": "up -d", "filePath": "exit7.compose.yaml", "projectName": "exit7"}}]
+    elif orchestrator == "nomad":  # mcp-nomad: the job file, as it is
+        assert calls == [{"server": "mcp-nomad", "tool": "run_job",
+                          "arguments": {"job_spec": m["content"], "detach": True}}]
     else:  # no MCP server fits: the shell commands are the way
         assert calls == []
     assert host.calls() == []  # a plan runs nothing
@@ -478,8 +481,13 @@ def test_deploy_via_mcp_without_a_configured_server_says_what_to_write(host):
     assert "no MCP server is configured for docker-compose" in r.stderr
     assert "docker-compose.mcp.toml" in r.stderr
     assert "[mcp.docker-compose]" in r.stderr and "--via cli" in r.stderr
-    r = host.b00tc("deploy", JOB, "--orchestrator", "nomad", "--via", "mcp")
-    assert r.returncode == 2 and "no MCP server fits nomad" in r.stderr
+    # Nomad's server is mcp-nomad, found installed or else named with how to install it
+    # (PATH here holds no node and no mcp-nomad; npm's prefix is an empty folder)
+    r = host.b00tc("deploy", JOB, "--orchestrator", "nomad", "--via", "mcp", npm_config_prefix=str(host.root / "npm"))
+    assert r.returncode == 3 and "no MCP server for nomad is installed" in r.stderr
+    assert "npm install -g @kocierik/mcp-nomad-" in r.stderr and "nomad.mcp.toml" in r.stderr
+    r = host.b00tc("deploy", JOB, "--orchestrator", "direct", "--via", "mcp")
+    assert r.returncode == 2 and "no MCP server fits direct" in r.stderr
 
 
 FAKE_K8S_MCP = '''

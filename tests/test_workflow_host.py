@@ -286,7 +286,7 @@ def test_nomad_runs_the_bash_targets_runner_byte_for_byte(tmp_path):
     ((_, group),) = blocks(job, "group")
     ((_, task),) = blocks(group, "task")
     ((_, tmpl),) = blocks(task, "template")
-    assert "B00TC_GREETING={{ toJSON (index . \"wf.B00TC_GREETING\").Value }}" in hcl_decode(tmpl["data"])
+    assert "B00TC_GREETING={{ toJSON (index . \"wf.B00TC_GREETING\") }}" in hcl_decode(tmpl["data"])
     # and run here, it is the workflow
     ws = tmp_path / "ws"
     ws.mkdir()

@@ -78,7 +78,7 @@ def describe(plan: AdapterOutput, via: str, workdir: str, server, echo: Echo) ->
             example = " ".join(plan.profile.command) if plan.profile else "none"
             echo(f"would start the MCP server: (none: {plan.mcp_server or f'not configured, e.g. {example}'})")
         for c in plan.mcp_commands:
-            shown = {k: (f"<{len(v.splitlines())} lines>" if isinstance(v, str) and "\n" in v else v) for k, v in c.arguments.items()}
+            shown = {k: (f"<{len(v.splitlines())} lines>" if isinstance(v, str) and "\n" in v else v) for k, v in c.shown().items()}
             echo(f"would call {c.server} {c.tool} {json.dumps(shown)}")
     else:
         for c in plan.commands:

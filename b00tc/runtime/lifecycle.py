@@ -69,10 +69,10 @@ def day_two(op: str, paths, orchestrator: str, config, *, via: str = "cli", incl
     deployed = deployed_of(result, orch)
     if op == "down":  # a stack before the stacks it includes (it may use their networks)
         deployed = down_order(deployed)
-    if namespace is None and orch.target == "k8s":  # where build put the objects
+    if namespace is None and orch.NAMESPACED:  # where build put the objects
         from b00tc.target_options import build_namespace
 
-        namespace = build_namespace(result)
+        namespace = build_namespace(result, orch.target)
     opts = Options(namespace=namespace, context=context, follow=follow, volumes=volumes)
     if via == "cli" and orch.PROBED_BEFORE_DAY_TWO:
         avail = orch.available()
@@ -111,7 +111,10 @@ def day_two(op: str, paths, orchestrator: str, config, *, via: str = "cli", incl
 
 def _via_mcp(op: str, orch: Orchestrator, config, paths, includes, deployed: list[Deployed], opts: Options,
              dry_run: bool, out: Echo, err: Echo) -> Outcome:
-    """status, logs and down as tool calls of the MCP server chosen for the orchestrator."""
+    """status, logs and down as tool calls of the MCP server chosen for the orchestrator,
+    in one session: the calls of each datum, then those its orchestrator makes from their
+    answers (``mcp_next``: an allocation's logs, a stop once the job is found to be b00tc's),
+    until there are none."""
     from b00tc.runtime.mcp_client import McpCallError, call_tools, need_sdk
     from b00tc.runtime.mcp_datums import server_for
     from b00tc.runtime.profiles import PROFILES
@@ -122,32 +125,49 @@ def _via_mcp(op: str, orch: Orchestrator, config, paths, includes, deployed: lis
             f"{why or f'no MCP server for {orch.name}: none configured, and no MCP datum {orch.name}.mcp.toml on the search path'}"
             "; or use --via cli", UNAVAILABLE)
     profile = PROFILES.get(server.profile or "")
-    calls = [(d, c) for d in deployed for c in orch.mcp_calls(d, op, opts, profile)]
-    if not calls:
+    planned = [(d, c) for d in deployed for c in orch.mcp_calls(d, op, opts, profile)]
+    if not planned:
         raise LifecycleError(f"b00tc knows no {op} tools of the MCP server `{' '.join(server.command)}` "
                              f"(profile {server.profile or 'unknown'}); use --via cli", USAGE)
     if dry_run:
         out(f"would start the MCP server: {' '.join(server.command)} ({server.source})")
-        for _, c in calls:
-            out(f"would call {c.server} {c.tool} {json.dumps(c.arguments, ensure_ascii=False)}")
+        for _, c in planned:
+            out(f"would call {c.server} {c.tool} {json.dumps(c.shown(), ensure_ascii=False)}"
+                + (f" (after {c.after})" if c.after else ""))
         return Outcome(OK)
     need_sdk()
+    made = [(d, c) for d, c in planned if not c.after]
+
+    def then(outcomes) -> list[tuple[str, dict]]:
+        batch, start = [], len(outcomes) - len(last)
+        for d in deployed:
+            answered = [(c, o) for (dd, c), o in zip(last, outcomes[start:]) if dd is d]
+            if answered:
+                batch += [(d, c) for c in orch.mcp_next(d, op, opts, profile, answered, err)]
+        last[:] = batch
+        made.extend(batch)
+        return [(c.tool, c.arguments) for _, c in batch]
+
+    last = list(made)
     try:
-        outcomes = call_tools(list(server.command), [(c.tool, c.arguments) for _, c in calls], env=server.env)
+        outcomes = call_tools(list(server.command), [(c.tool, c.arguments) for _, c in made], env=server.env,
+                              then=then, answers=orch.MCP_ANSWERS)
     except McpCallError as e:
         raise LifecycleError(str(e), UNAVAILABLE) from None
-    failed = [o for o in outcomes if not o.ok]
+    failed = [o for o in outcomes if not o.ok and o.tool not in orch.MCP_ANSWERS]
     if failed:
         o = failed[0]
         raise LifecycleError(f"{server.profile} {o.tool}: {o.text.strip()}", UNAVAILABLE)
     if op == "status":
-        statuses = [orch.status_from_mcp(d, server.profile, [o for (dd, _), o in zip(calls, outcomes) if dd is d])
+        statuses = [orch.status_from_mcp(d, server.profile, [o for (dd, _), o in zip(made, outcomes) if dd is d])
                     for d in deployed]
         if all(st is not None for st in statuses):
             return Outcome(max(st.code for st in statuses), statuses)
-    for (_, c), o in zip(calls, outcomes):
+    for (_, c), o in zip(made, outcomes):
         if op != "logs":
-            err(f"{c.server} {c.tool}: ok")
-        if o.text:
-            out(o.text.rstrip("\n"))
+            said = o.text.strip().splitlines()[0] if not o.ok and o.text.strip() else "error"
+            err(f"{c.server} {c.tool}: {'ok' if o.ok else said}")
+        text = orch.mcp_printed(c, o.text) if c.printed else ""
+        if text:
+            out(text.rstrip("\n"))
     return Outcome(OK)

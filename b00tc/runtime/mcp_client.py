@@ -74,10 +74,17 @@ def call_tools(
     env: Optional[dict[str, str]] = None,
     timeout: float = 300,
     on_result=None,
+    then=None,
+    answers: frozenset[str] = frozenset(),
 ) -> list[ToolOutcome]:
     """Call each (tool, arguments) in order on one server session; stop at the first call
-    the server reports as an error. Arguments are validated against the server's schemas
-    first: nothing is called when one does not fit."""
+    the server reports as an error, unless its tool is one of ``answers`` (whose errors
+    answer a question: "no such job"). Arguments are validated against the server's
+    schemas first: nothing is called when one does not fit.
+
+    ``then(outcomes)``: after the calls, the next calls, made from their answers (every
+    outcome so far, in order); called again after those, until it gives none. Its calls
+    are validated the same way before any of them is made."""
     import anyio
     import jsonschema
     from mcp import Client
@@ -88,35 +95,49 @@ def call_tools(
         with anyio.fail_after(timeout):
             async with Client(_params(command, env)) as client:
                 tools = {t.name: t for t in (await client.list_tools()).tools}
-                for name, args in calls:
-                    if name not in tools:
-                        raise McpCallError(
-                            f"the server `{' '.join(command)}` has no tool {name!r} (it has: "
-                            f"{', '.join(sorted(tools)) or 'none'}); choose the --mcp-profile that matches it"
-                        )
-                    try:
-                        jsonschema.validate(args, tools[name].input_schema or {"type": "object"})
-                    except jsonschema.ValidationError as e:
-                        raise McpCallError(f"arguments for {name} do not fit the server's input schema: {e.message}") from None
-                for name, args in calls:
-                    try:
-                        result = await client.call_tool(name, args)
-                    except MCPError as e:  # the server answered the call with a JSON-RPC error
-                        outcome = ToolOutcome(name, False, str(e))
-                        outcomes.append(outcome)
-                        if on_result is not None:
-                            on_result(outcome)
+                batch = list(calls)
+                while batch:
+                    check(tools, batch)
+                    if not await call(client, batch, outcomes):
                         break
-                    outcome = ToolOutcome(name, not result.is_error, _text(result))
-                    outcomes.append(outcome)
-                    if on_result is not None:
-                        on_result(outcome)
-                    if result.is_error:
+                    try:
+                        batch = list(then(outcomes)) if then is not None else []
+                    except Exception as e:  # noqa: BLE001 - the caller's own error, raised as it is
+                        refused.append(e)
                         break
         return outcomes
 
+    refused: list[Exception] = []
+
+    def check(tools: dict, batch: list[tuple[str, dict]]) -> None:
+        for name, args in batch:
+            if name not in tools:
+                raise McpCallError(
+                    f"the server `{' '.join(command)}` has no tool {name!r} (it has: "
+                    f"{', '.join(sorted(tools)) or 'none'}); choose the --mcp-profile that matches it"
+                )
+            try:
+                jsonschema.validate(args, tools[name].input_schema or {"type": "object"})
+            except jsonschema.ValidationError as e:
+                raise McpCallError(f"arguments for {name} do not fit the server's input schema: {e.message}") from None
+
+    async def call(client, batch: list[tuple[str, dict]], outcomes: list[ToolOutcome]) -> bool:
+        """Make the calls of ``batch``; False when one failed (and is no answer)."""
+        for name, args in batch:
+            try:
+                result = await client.call_tool(name, args)
+                outcome = ToolOutcome(name, not result.is_error, _text(result))
+            except MCPError as e:  # the server answered the call with a JSON-RPC error
+                outcome = ToolOutcome(name, False, str(e))
+            outcomes.append(outcome)
+            if on_result is not None:
+                on_result(outcome)
+            if not outcome.ok and name not in answers:
+                return False
+        return True
+
     try:
-        return anyio.run(main)
+        done = anyio.run(main)
     except McpCallError:
         raise
     except TimeoutError:
@@ -132,3 +153,6 @@ def call_tools(
         if os.path.basename(command[0]) == "npx" and "Connection closed" in str(e):
             hint = " (npx runs a package that is installed, or asks before installing one: install it, or set npm_config_yes=true)"
         raise McpCallError(f"the MCP server `{' '.join(command)}` failed: {type(e).__name__}: {e}{hint}") from None
+    if refused:  # ``then`` refused to go on (it was raised once the session had ended)
+        raise refused[0]
+    return done

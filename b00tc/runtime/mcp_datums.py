@@ -10,7 +10,10 @@ For an orchestrator, the server is, in this order:
    ``docker``; the orchestrator's ``MCP_DATUMS``) on the search path: among its stdio
    entries, the lowest ``priority`` whose ``requires`` are all installed (found on PATH);
 3. the orchestrator's ``BUNDLED_MCP_DATUM``, shipped with b00tc: for Kubernetes, b00t's own
-   ``kubernetes.mcp`` datum (``npx mcp-server-kubernetes``).
+   ``kubernetes.mcp`` datum (``npx mcp-server-kubernetes``);
+4. the server the orchestrator finds installed (``installed_mcp_server``): for Nomad,
+   mcp-nomad's binary on PATH or under npm's global folder; when it is not, the error says
+   how to install it.
 
 Which tools the server has (its *profile*, b00tc.runtime.profiles) is read from the
 package it starts (``mcp-server-kubernetes`` in ``npx mcp-server-kubernetes``), unless the
@@ -159,7 +162,12 @@ def resolve(orchestrator: "Orchestrator", config, search,
     if path is None:
         path = bundled_path(orchestrator)
     if path is None:
-        return None
+        command, where = orchestrator.installed_mcp_server()
+        if command is None:
+            if where:  # b00tc knows the server, and it is not installed here: how to get it
+                raise McpDatumError(where)
+            return None
+        return Server(command, {}, profile_of(command) or orchestrator.DEFAULT_MCP_PROFILE, where)
     entry = choose(read(path), which)
     return Server(entry.command, dict(entry.env), profile_of(entry.command),
                   f"datum {path}, entry {entry.index + 1} (priority {entry.priority})")

@@ -94,14 +94,32 @@ class Command:
         return ["bash", "-c", self.argv[0]] if self.shell else self.argv
 
 
+#: what a plan shows in place of an argument that holds a deploy-time value
+REDACTED = "<redacted>"
+
+
 @dataclass
 class McpCommand:
     server: str
     tool: str
     arguments: dict
+    #: the arguments that hold a deploy-time value: shown as REDACTED, never printed
+    redact: tuple[str, ...] = ()
+    #: the call is made with arguments taken from earlier answers (an allocation's ID, a
+    #: check passed): what it says is what fills them; its arguments here are placeholders
+    after: str = ""
+    #: its answer is printed by day two (a log); else it is read by b00tc (a job's JSON)
+    printed: bool = True
+
+    def shown(self) -> dict:
+        """The arguments as a plan shows them (deploy-time values redacted)."""
+        return {k: (REDACTED if k in self.redact else v) for k, v in self.arguments.items()}
 
     def to_json(self) -> dict:
-        return {"server": self.server, "tool": self.tool, "arguments": self.arguments}
+        out = {"server": self.server, "tool": self.tool, "arguments": self.shown()}
+        if self.after:
+            out["after"] = self.after
+        return out
 
 
 @dataclass
@@ -157,7 +175,7 @@ class AdapterOutput:
         else:
             lines.append(f"mcp tool calls ({self.profile.package}):")
             for c in self.mcp_commands:
-                shown = {k: _abbrev(v) for k, v in c.arguments.items()}
+                shown = {k: _abbrev(v) for k, v in c.shown().items()}
                 lines.append(f"  {c.server} {c.tool} {json.dumps(shown, ensure_ascii=False)}")
         if self.mcp_server:
             lines.append(f"mcp server: {self.mcp_server}")
@@ -167,7 +185,8 @@ class AdapterOutput:
             lines.append(f"{op} (b00tc {op}):")
             lines += [f"  {c.text()}" for c in cmds]
             for c in calls:
-                lines.append(f"  mcp: {c.server} {c.tool} {json.dumps(c.arguments, ensure_ascii=False)}")
+                lines.append(f"  mcp: {c.server} {c.tool} {json.dumps(c.shown(), ensure_ascii=False)}"
+                             + (f" (after {c.after})" if c.after else ""))
         return "\n".join(lines) + "\n"
 
 

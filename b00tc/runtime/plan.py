@@ -113,10 +113,10 @@ def make_plan(
     stdin. Without them those commands are shown, with nothing on their stdin."""
     orch = orchestrators.get(orchestrator)
     chosen = orch.profile(profile)
-    if namespace is None and orch.target == "k8s":  # where build put the objects
+    if namespace is None and orch.NAMESPACED:  # where build put the objects
         from b00tc.target_options import build_namespace
 
-        namespace = build_namespace(result)
+        namespace = build_namespace(result, orch.target)
     o = Options(namespace=namespace, context=context, compose=list(compose_command or DEFAULT_COMPOSE), base=base)
     deployed = deployed_of(result, orch)
     plan = AdapterOutput(orchestrator=orch.name, manifests=[d.manifest for d in deployed if d.manifest],

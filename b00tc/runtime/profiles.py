@@ -55,6 +55,12 @@ def _compose_up(text: str, o: CallOptions) -> list[dict]:
     return [{"command": "up -d", "filePath": o.file_path, "projectName": o.project}]
 
 
+def _run_job(text: str, o: CallOptions) -> list[dict]:
+    # the job file as it is: the server sends HCL to Nomad's /v1/jobs/parse, then registers
+    # the job it gets back (detach: Nomad's API never waits; the CLI's monitor is not run)
+    return [{"job_spec": text, "detach": True}]
+
+
 PROFILES: dict[str, Profile] = {
     p.name: p
     for p in (
@@ -85,6 +91,13 @@ PROFILES: dict[str, Profile] = {
             "npm @0xshariq/docker-mcp-server (runs docker-compose -f FILE -p PROJECT COMMAND)",
             ("npx", "-y", "@0xshariq/docker-mcp-server"), "docker-compose", _compose_up,
             ("@0xshariq/docker-mcp-server",),
+        ),
+        Profile(
+            "mcp-nomad", "nomad", "mcp-nomad",
+            "npm @kocierik/mcp-nomad-<os>-<cpu> (its bin/mcp-nomad; NOMAD_ADDR, NOMAD_TOKEN)",
+            ("mcp-nomad", "-transport", "stdio"), "run_job", _run_job,
+            ("@kocierik/mcp-nomad-linux-x64", "@kocierik/mcp-nomad-linux-arm64", "@kocierik/mcp-nomad-darwin-x64",
+             "@kocierik/mcp-nomad-darwin-arm64", "@kocierik/mcp-nomad", "mcp-nomad"),
         ),
     )
 }

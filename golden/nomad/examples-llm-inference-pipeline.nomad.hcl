@@ -77,7 +77,7 @@ job "llm-inference-pipeline" {
         N8N_PROTOCOL = "http"
       }
       template {
-        data        = "{{ with nomadVar \"nomad/jobs/llm-inference-pipeline\" }}GENERIC_TIMEZONE={{ toJSON (index . \"n8n.GENERIC_TIMEZONE\").Value }}\n{{ end }}"
+        data        = "{{ with nomadVar \"nomad/jobs/llm-inference-pipeline\" }}{{ with parseJSON (index . \"b00tc\").Value }}GENERIC_TIMEZONE={{ toJSON (index . \"n8n.GENERIC_TIMEZONE\") }}\n{{ end }}{{ end }}"
         destination = "secrets/b00t.env"
         env         = true
         change_mode = "restart"

@@ -25,7 +25,7 @@ job "host-vars" {
         entrypoint = ["sh", "-c", "echo \"$GREETING\""]
       }
       template {
-        data        = "{{ with nomadVar \"nomad/jobs/host-vars\" }}GREETING={{ toJSON (index . \"host-vars.GREETING\").Value }}\nTOKEN={{ toJSON (index . \"host-vars.TOKEN\").Value }}\nMAYBE={{ toJSON (index . \"host-vars.MAYBE\").Value }}\nCHECKED={{ toJSON (index . \"host-vars.CHECKED\").Value }}\nMIXED={{ toJSON (index . \"host-vars.MIXED\").Value }}\n{{ end }}"
+        data        = "{{ with nomadVar \"nomad/jobs/host-vars\" }}{{ with parseJSON (index . \"b00tc\").Value }}GREETING={{ toJSON (index . \"host-vars.GREETING\") }}\nTOKEN={{ toJSON (index . \"host-vars.TOKEN\") }}\nMAYBE={{ toJSON (index . \"host-vars.MAYBE\") }}\nCHECKED={{ toJSON (index . \"host-vars.CHECKED\") }}\nMIXED={{ toJSON (index . \"host-vars.MIXED\") }}\n{{ end }}{{ end }}"
         destination = "secrets/b00t.env"
         env         = true
         change_mode = "restart"

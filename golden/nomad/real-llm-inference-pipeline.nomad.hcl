@@ -53,7 +53,7 @@ job "llm-inference-pipeline" {
         N8N_PORT              = "5678"
       }
       template {
-        data        = "{{ with nomadVar \"nomad/jobs/llm-inference-pipeline\" }}N8N_BASIC_AUTH_USER={{ toJSON (index . \"n8n.N8N_BASIC_AUTH_USER\").Value }}\nN8N_BASIC_AUTH_PASSWORD={{ toJSON (index . \"n8n.N8N_BASIC_AUTH_PASSWORD\").Value }}\nN8N_HOST={{ toJSON (index . \"n8n.N8N_HOST\").Value }}\nN8N_PROTOCOL={{ toJSON (index . \"n8n.N8N_PROTOCOL\").Value }}\nWEBHOOK_URL={{ toJSON (index . \"n8n.WEBHOOK_URL\").Value }}\nEXECUTIONS_MODE={{ toJSON (index . \"n8n.EXECUTIONS_MODE\").Value }}\nGENERIC_TIMEZONE={{ toJSON (index . \"n8n.GENERIC_TIMEZONE\").Value }}\n{{ end }}"
+        data        = "{{ with nomadVar \"nomad/jobs/llm-inference-pipeline\" }}{{ with parseJSON (index . \"b00tc\").Value }}N8N_BASIC_AUTH_USER={{ toJSON (index . \"n8n.N8N_BASIC_AUTH_USER\") }}\nN8N_BASIC_AUTH_PASSWORD={{ toJSON (index . \"n8n.N8N_BASIC_AUTH_PASSWORD\") }}\nN8N_HOST={{ toJSON (index . \"n8n.N8N_HOST\") }}\nN8N_PROTOCOL={{ toJSON (index . \"n8n.N8N_PROTOCOL\") }}\nWEBHOOK_URL={{ toJSON (index . \"n8n.WEBHOOK_URL\") }}\nEXECUTIONS_MODE={{ toJSON (index . \"n8n.EXECUTIONS_MODE\") }}\nGENERIC_TIMEZONE={{ toJSON (index . \"n8n.GENERIC_TIMEZONE\") }}\n{{ end }}{{ end }}"
         destination = "secrets/b00t.env"
         env         = true
         change_mode = "restart"

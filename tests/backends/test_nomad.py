@@ -24,6 +24,7 @@ each written from the source it cites:
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import stat
@@ -252,7 +253,10 @@ def go_render(src: str, services: dict[str, list[tuple[str, int]]],
     """Render with consul-template's ``nomadService`` answering from ``services`` and
     ``nomadVar`` from ``variables`` (path -> items; a missing path fails the test: the
     deploy puts every Variable before the job runs). Inside ``with nomadVar``, dot is the
-    items; ``toJSON (index . "key").Value`` is ``go_json_string`` of the item's value."""
+    items; inside ``with parseJSON (index . "item").Value``, dot is the item's value
+    decoded as a JSON object (consul-template's ``parseJSON``: Go's json.Unmarshal, which
+    decodes what Python's json.loads does for the ASCII JSON b00tc writes); ``toJSON
+    (index . "key")`` is ``go_json_string`` of its string there."""
     variables = variables or {}
     items = _go_lex(src)
     pos = 0
@@ -281,7 +285,11 @@ def go_render(src: str, services: dict[str, list[tuple[str, int]]],
                 body, end = block(scope)
                 assert end == "end"
                 nodes.append(("with", go_unquote(m.group(1)), body))
-            elif m := re.fullmatch(r'toJSON \(index \. ("(?:[^"\\]|\\.)*")\)\.Value', text):
+            elif m := re.fullmatch(r'with parseJSON \(index \. ("(?:[^"\\]|\\.)*")\)\.Value', text):
+                body, end = block(scope)
+                assert end == "end"
+                nodes.append(("json", go_unquote(m.group(1)), body))
+            elif m := re.fullmatch(r'toJSON \(index \. ("(?:[^"\\]|\\.)*")\)', text):
                 nodes.append(("item", go_unquote(m.group(1))))
             elif re.fullmatch(r'"(?:[^"\\]|\\.)*"', text):
                 nodes.append(("text", go_unquote(text)))
@@ -297,10 +305,17 @@ def go_render(src: str, services: dict[str, list[tuple[str, int]]],
             elif node[0] == "with":
                 assert node[1] in variables, f"no Nomad Variable {node[1]}"
                 out.append(run(node[2], inst, index, variables[node[1]]))
-            elif node[0] == "item":
-                assert dot is not None, "index . outside with nomadVar"
+            elif node[0] == "json":
+                assert isinstance(dot, dict), "parseJSON (index . ...) outside with nomadVar"
                 assert node[1] in dot, f"the Variable has no item {node[1]}"
-                out.append(go_json_string(dot[node[1]]))
+                decoded = json.loads(dot[node[1]])
+                assert isinstance(decoded, dict) and decoded, "the item is no JSON object of values"
+                out.append(run(node[2], inst, index, ("values", decoded)))
+            elif node[0] == "item":
+                assert isinstance(dot, tuple) and dot[0] == "values", "toJSON (index . ...) outside with parseJSON"
+                assert node[1] in dot[1], f"the Variable holds no value {node[1]}"
+                assert isinstance(dot[1][node[1]], str)
+                out.append(go_json_string(dot[1][node[1]]))
             elif node[0] == "range":
                 for n, svc in enumerate(services.get(node[1], [])):
                     out.append(run(node[2], svc, n, dot))
@@ -1027,8 +1042,10 @@ def test_wait_script_passes_shellcheck(tmp_path):
 
 def variables(ctx, host_env) -> dict[str, dict[str, str]]:
     """The build's Nomad Variables resolved with ``host_env`` as deploy resolves them
-    (``envfiles.resolve_store``): path -> items."""
+    (``envfiles.resolve_store``) and puts them (``_nomadvars.variable_items``): path ->
+    items."""
     from b00tc.diagnostics import Diagnostics
+    from b00tc.backends._nomadvars import variable_items
     from b00tc.envfiles import resolve_store
 
     out = {}
@@ -1037,7 +1054,7 @@ def variables(ctx, host_env) -> dict[str, dict[str, str]]:
         diags = Diagnostics()
         items = resolve_store(store, host_env, diags)
         assert items is not None, [d.message for d in diags]
-        out[store.path] = items
+        out[store.path] = variable_items(items)
     return out
 
 
@@ -1077,7 +1094,7 @@ def test_host_variables_are_read_from_the_jobs_nomad_variable():
     assert s(tmpl["change_mode"]) == "restart" and tmpl["env"] is True
     assert s(tmpl["data"]).startswith('{{ with nomadVar "nomad/jobs/hello" }}')
     resolved = variables(ctx, host_env)
-    assert resolved["nomad/jobs/hello"]["hello.URL.1"] == "/m{{x}}"
+    assert json.loads(resolved["nomad/jobs/hello"]["b00tc"])["hello.URL.1"] == "/m{{x}}"
     env = task_env(task, variables=resolved)
     token = host_env["API_TOKEN"]
     assert env["TOKEN"] == "t-" + token

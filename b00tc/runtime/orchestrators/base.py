@@ -33,6 +33,9 @@ class Orchestrator:
     how_to_get: ClassVar[str]
 
     # -- capabilities -------------------------------------------------------------------
+    #: its target has a ``namespace`` option (-O TARGET.namespace): what day two and the
+    #: plan's calls use when --namespace is not given
+    NAMESPACED: ClassVar[bool] = False
     #: day two needs the compiled file again (docker compose -f FILE, a stack's script)
     DAY_TWO_NEEDS_FILE: ClassVar[bool] = False
     #: day two on the orchestrator's CLI first checks that it is available
@@ -47,6 +50,8 @@ class Orchestrator:
     MCP_DATUMS: ClassVar[tuple[str, ...]] = ()
     #: the MCP datum shipped with b00tc (b00tc/runtime/data), used when none is found
     BUNDLED_MCP_DATUM: ClassVar[Optional[str]] = None
+    #: the tools of its MCP server whose errors are answers b00tc reads ("no such job")
+    MCP_ANSWERS: ClassVar[frozenset[str]] = frozenset()
 
     # -- detection ------------------------------------------------------------------------
 
@@ -58,6 +63,12 @@ class Orchestrator:
     def unavailable(self, avail: Availability) -> DeployError:
         """The error that says it cannot be used here (``avail``), and how to get it."""
         return DeployError(f"{self.name} is not available here ({avail.reason}); to use it, {self.how_to_get}")
+
+    def installed_mcp_server(self) -> tuple[Optional[tuple[str, ...]], str]:
+        """Without a config entry or an MCP datum: (the command of its MCP server where it
+        is installed here, or None; where it was found, or how to install it). (None, "")
+        where b00tc knows no such server."""
+        return None, ""
 
     def cli_command(self, avail: Availability) -> Optional[list[str]]:
         """How detection found it is run, where that varies (compose); None: the default."""
@@ -110,8 +121,19 @@ class Orchestrator:
 
     def mcp_calls(self, d: Deployed, op: str, o: Options, profile: Optional[Profile]) -> list[McpCommand]:
         """Day-two ``op`` as tool calls of the profile's server; [] when b00tc knows no
-        such tools."""
+        such tools. The calls made from earlier answers come last, with ``after`` set and
+        placeholder arguments (what a plan shows); ``mcp_next`` makes them."""
         return []
+
+    def mcp_next(self, d: Deployed, op: str, o: Options, profile: Optional[Profile],
+                 answered: list[tuple[McpCommand, "ToolOutcome"]], echo: Echo) -> list[McpCommand]:
+        """The calls day-two ``op`` makes next for ``d`` from the answers of its last calls
+        (``answered``); [] when it is done. A LifecycleError to refuse going on."""
+        return []
+
+    def mcp_printed(self, c: McpCommand, text: str) -> str:
+        """What day two prints of the answer ``text`` to ``c`` (a printed call)."""
+        return text
 
     # -- deploy ---------------------------------------------------------------------------
 
