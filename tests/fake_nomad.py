@@ -9,8 +9,10 @@ What it answers, in Nomad's shapes (https://developer.hashicorp.com/nomad/api-do
   a job that is not HCL gets Nomad's 400;
 - ``POST|PUT /v1/jobs`` ``{"Job"}``: registers it (``{"EvalID", ...}``);
 - ``GET /v1/job/<id>``: the registered job, ``Status`` "running" (404 "job not found" else);
-- ``GET /v1/job/<id>/allocations``: one allocation per task group, each task "running";
-- ``GET /v1/client/fs/logs/<alloc>?task=T&type=stdout|stderr``: a line naming them;
+- ``GET /v1/job/<id>/allocations``: one allocation per task group, each task in
+  ``task_state`` (running);
+- ``GET /v1/client/fs/logs/<alloc>?task=T&type=stdout|stderr``: ``logs[(T, type)]``, else a
+  line naming them;
 - ``DELETE /v1/job/<id>``: deregisters it;
 - ``PUT|POST /v1/var/<path>`` ``{"Items"}``: the Variable, replaced as Nomad does.
 
@@ -70,6 +72,10 @@ class FakeNomad:
         self.requests: list[dict[str, Any]] = []
         self.jobs: dict[str, dict] = {}
         self.variables: dict[str, dict] = {}
+        #: (task, "stdout" | "stderr") -> its log (else a line naming them)
+        self.logs: dict[tuple[str, str], str] = {}
+        #: every task's State and Failed in the allocations
+        self.task_state: tuple[str, bool] = ("running", False)
         self._lock = threading.Lock()
         fake = self
 
@@ -147,12 +153,12 @@ class FakeNomad:
                 return 200, [
                     {"ID": f"{k:08d}-aaaa-bbbb-cccc-{rest[1][:12]:0<12}", "JobID": rest[1], "TaskGroup": g["Name"],
                      "ClientStatus": "running", "DesiredStatus": "run", "CreateIndex": 20 + k,
-                     "TaskStates": {t["Name"]: {"State": "running", "Failed": False, "Events": []}
+                     "TaskStates": {t["Name"]: {"State": self.task_state[0], "Failed": self.task_state[1], "Events": []}
                                     for t in g.get("Tasks") or []}}
                     for k, g in enumerate(job.get("TaskGroups") or [])]
         if rest[:3] == ["client", "fs", "logs"] and len(rest) == 4:
             task, kind = query.get("task", ["?"])[0], query.get("type", ["stdout"])[0]
-            return 200, f"{kind} of {task} in {rest[3]}\n"
+            return 200, self.logs.get((task, kind), f"{kind} of {task} in {rest[3]}\n")
         if rest[:1] == ["var"] and method in ("PUT", "POST"):
             var_path = "/".join(rest[1:])
             self.variables[var_path] = {"Path": var_path, "Items": dict((body or {}).get("Items") or {})}

@@ -218,6 +218,29 @@ def test_a_stacks_logs_read_each_members_newest_allocation(prefix, tmp_path):
         assert tasks == [("web", "stdout"), ("web", "stderr")]
 
 
+def test_a_workflow_jobs_status_reads_its_steps_from_its_tasks_output(prefix, tmp_path):
+    """A workflow job is one task running b00tc's step runner; through mcp-nomad (which has
+    no tool to read the alloc dir), status reads each step's state from the runner's lines
+    in the task's stdout and stderr (get_allocation_logs), as the CLI path does when
+    ``nomad alloc fs`` has nothing."""
+    wf = ROOT / "tests" / "data" / "workflows" / "workflow-steps.job.toml"
+    with FakeNomad() as api:
+        env = _env(tmp_path, prefix, api)
+        r = _b00tc(["deploy", str(wf), "--orchestrator", "nomad", "--via", "mcp"], env, tmp_path)
+        assert r.returncode == 0, r.stdout + r.stderr
+        api.task_state = ("dead", True)
+        api.logs[("workflow-steps", "stdout")] = "[build] wrote out/artifact.txt\n"
+        api.logs[("workflow-steps", "stderr")] = "b00tc: [Unit tests] failed with exit status 3\n"
+        r = _b00tc(["status", str(wf), "--orchestrator", "nomad", "--via", "mcp", "--format", "json"], env, tmp_path)
+        assert r.returncode == 1, r.stdout + r.stderr
+        st = json.loads(r.stdout)
+        steps = {s["name"]: (s["state"], s["detail"]) for s in st["steps"]}
+        assert st["state"] == "failed" and steps["Unit tests"] == ("failed", "exit 3"), st
+        assert steps["build"][0] == "succeeded", st
+        assert [(q["query"]["task"], q["query"]["type"]) for q in api.asked("GET", "/v1/client/fs/logs/")] == [
+            ("workflow-steps", "stdout"), ("workflow-steps", "stderr")]
+
+
 def test_down_refuses_a_job_b00tc_did_not_deploy(prefix, tmp_path):
     """As on the CLI path: a job of the datum's name whose meta is not b00tc's is not
     stopped; nothing is deleted, exit 1."""
