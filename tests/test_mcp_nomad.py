@@ -324,6 +324,22 @@ def test_without_a_server_deploy_says_how_to_install_it(tmp_path):
     assert r.returncode == 0 and "mcp server: no MCP server for nomad is installed" in r.stdout
 
 
+def test_npms_prefix_is_read_from_npmrc_and_a_fifo_there_is_left_alone(tmp_path, monkeypatch):
+    """``prefix=`` in ~/.npmrc names npm's global folder (as npm reads it); a ~/.npmrc that
+    is a FIFO (a hostile or broken home) is not opened for reading: b00tc does not hang."""
+    from b00tc.runtime.orchestrators.nomad import npm_global_roots
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for name in ("npm_config_prefix", "NPM_CONFIG_PREFIX"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no node: the roots come from .npmrc alone
+    (tmp_path / ".npmrc").write_text("registry=https://r.example\nprefix = ~/npm-g\n")
+    assert npm_global_roots() == [str(tmp_path / "npm-g" / "lib" / "node_modules")]
+    (tmp_path / ".npmrc").unlink()
+    os.mkfifo(tmp_path / ".npmrc")
+    assert npm_global_roots() == []
+
+
 # -- what b00tc makes of the server's answers (no server needed) ----------------------------
 
 

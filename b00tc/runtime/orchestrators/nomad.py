@@ -76,14 +76,25 @@ def mcp_nomad_package() -> Optional[str]:
 
 
 def _npmrc_prefix() -> Optional[str]:
+    """``prefix=`` of ~/.npmrc: read only when it is a regular file (a FIFO would block),
+    its first 64 KiB."""
+    import stat
+
+    path = os.path.expanduser("~/.npmrc")
     try:
-        with open(os.path.expanduser("~/.npmrc"), encoding="utf-8", errors="replace") as f:
-            for line in f:
-                key, eq, value = line.partition("=")
-                if eq and key.strip() == "prefix" and value.strip():
-                    return value.strip()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            text = os.read(fd, 65536).decode("utf-8", "replace")
+        finally:
+            os.close(fd)
     except OSError:
-        pass
+        return None
+    for line in text.splitlines():
+        key, eq, value = line.partition("=")
+        if eq and key.strip() == "prefix" and value.strip():
+            return value.strip()
     return None
 
 
