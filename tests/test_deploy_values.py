@@ -158,7 +158,8 @@ def test_kubernetes_deploy_stops_on_a_required_unset_variable(host):
 
 def test_nomad_deploy_puts_the_variable_from_stdin_first(host):
     """A fake nomad records what ``var put`` reads on stdin and the job ``job run`` gets:
-    the Variable's items hold the --set value exactly, the job file none."""
+    the Variable's one item (the JSON of the job's values) holds the --set value exactly,
+    the job file none."""
     (host.root / "applied").mkdir()
     host.tool("nomad", NOMAD)
     r = host.b00tc("deploy", "vals.job.toml", "--orchestrator", "nomad", "--set", f"SECRET_PW={CANARY}")
@@ -166,6 +167,7 @@ def test_nomad_deploy_puts_the_variable_from_stdin_first(host):
     var_text, job_text = _applied(host)
     doc = json.loads(var_text)
     items = doc.get("Items", doc.get("items", doc))
-    assert CANARY in items.values()
+    assert list(items) == ["b00tc"]
+    assert CANARY in json.loads(items["b00tc"]).values()
     assert "c4n4ry" not in job_text
     assert "c4n4ry" not in r.stdout + r.stderr + "\n".join(host.calls())
