@@ -217,6 +217,21 @@ def test_nomad_down_stops_only_a_job_b00tc_deployed(host):
     assert calls_of(host, "nomad") == ["nomad job inspect exit7", "nomad job stop -purge exit7"]
 
 
+def test_nomad_day_two_looks_in_the_namespace_the_build_put_the_job_in(host):
+    """-O nomad.namespace=batch puts the job in the namespace batch (its HCL says so):
+    status, logs and down ask Nomad there (-namespace=batch after the subcommand, a
+    general option of every nomad command), not in NOMAD_NAMESPACE's or the default."""
+    host.tool("nomad", nomad({"ID": "exit7", "Type": "batch", "Status": "running", "Meta": MANAGED_META},
+                             [alloc("running")]))
+    for op in ("status", "logs", "down"):
+        r = host.b00tc(op, JOB, "--orchestrator", "nomad", "-O", "nomad.namespace=batch")
+        assert r.returncode == 0, (op, r.stderr)
+    assert calls_of(host, "nomad") == [
+        "nomad job inspect -namespace=batch exit7", "nomad job allocs -namespace=batch -json exit7",
+        "nomad alloc logs -namespace=batch -job exit7 exit7", "nomad alloc logs -namespace=batch -stderr -job exit7 exit7",
+        "nomad job inspect -namespace=batch exit7", "nomad job stop -namespace=batch -purge exit7"]
+
+
 def test_nomad_down_refuses_a_job_of_the_same_name_b00tc_did_not_deploy(host):
     host.tool("nomad", nomad({"ID": "exit7", "Type": "service", "Meta": {"owner": "someone"}}, []))
     r = host.b00tc("down", JOB, "--orchestrator", "nomad")

@@ -29,12 +29,18 @@ from b00tc.runtime.process import Runner, answer, failed, parse_json, probe, run
 from b00tc.runtime.steps import NOMAD_EVENTS, from_runner_log, from_step_events
 
 
-def _inspect(d: Deployed) -> list[str]:
-    return ["nomad", "job", "inspect", d.name]
+def _nomad(o: Options, command: str, sub: str, *rest: str) -> list[str]:
+    """``nomad COMMAND SUB [-namespace=NS] REST...``: the namespace the build put the job
+    in (-O nomad.namespace, or --namespace), else Nomad's own (NOMAD_NAMESPACE, default)."""
+    return ["nomad", command, sub, *([f"-namespace={o.namespace}"] if o.namespace else []), *rest]
 
 
-def _allocs(d: Deployed) -> list[str]:
-    return ["nomad", "job", "allocs", "-json", d.name]
+def _inspect(d: Deployed, o: Options) -> list[str]:
+    return _nomad(o, "job", "inspect", d.name)
+
+
+def _allocs(d: Deployed, o: Options) -> list[str]:
+    return _nomad(o, "job", "allocs", "-json", d.name)
 
 
 def _managed(job: dict, d: Deployed) -> bool:
@@ -42,10 +48,10 @@ def _managed(job: dict, d: Deployed) -> bool:
     return meta.get("b00t_managed_by") == "b00tc" and meta.get("b00t_datum") == d.datum
 
 
-def _job(d: Deployed, run: Runner) -> Optional[dict]:
+def _job(d: Deployed, o: Options, run: Runner) -> Optional[dict]:
     """The job b00tc would have deployed for ``d`` (``nomad job inspect``); None when
     there is none."""
-    argv = _inspect(d)
+    argv = _inspect(d, o)
     p = run(argv)
     if p.returncode != 0:
         if "not found" in (p.stderr + p.stdout).lower():
@@ -228,15 +234,15 @@ class Nomad(Orchestrator):
 
     def commands(self, d: Deployed, op: str, o: Options) -> list[Command]:
         if op == "status":
-            return [Command(_inspect(d)), Command(_allocs(d))]
+            return [Command(_inspect(d, o)), Command(_allocs(d, o))]
         if op == "logs":
             out = []
             for task in ([d.name] if d.kind == "job" else d.members):
-                out.append(Command(["nomad", "alloc", "logs"] + (["-f"] if o.follow else []) + ["-job", d.name, task]))
+                out.append(Command(_nomad(o, "alloc", "logs", *(["-f"] if o.follow else []), "-job", d.name, task)))
                 if not o.follow:
-                    out.append(Command(["nomad", "alloc", "logs", "-stderr", "-job", d.name, task]))
+                    out.append(Command(_nomad(o, "alloc", "logs", "-stderr", "-job", d.name, task)))
             return out
-        return [Command(["nomad", "job", "stop", "-purge", d.name])]
+        return [Command(_nomad(o, "job", "stop", "-purge", d.name))]
 
     # -- day two through mcp-nomad ---------------------------------------------------------
 
@@ -385,28 +391,28 @@ class Nomad(Orchestrator):
         return Status(d.datum, self.name, "up" if len(running) == len(d.members) and d.members else "degraded", objects)
 
     def status(self, d: Deployed, o: Options, run: Runner = run_captured) -> Status:
-        job = _job(d, run)
+        job = _job(d, o, run)
         allocs: list[dict] = []
         if job is not None:
-            argv = _allocs(d)
+            argv = _allocs(d, o)
             allocs = parse_json(argv, answer(argv, run)) or []
         st = self.status_of(d, job, allocs)
         if d.workflow and allocs and st.state not in ("not deployed", "unknown"):
-            st.objects += self.steps(d, st.state, run)
+            st.objects += self.steps(d, st.state, o, run)
         return st
 
-    def steps(self, d: Deployed, state: str, run: Runner) -> list[ObjectState]:
+    def steps(self, d: Deployed, state: str, o: Options, run: Runner) -> list[ObjectState]:
         """A workflow job's steps, read from the step runner's lifecycle lines in the alloc
         dir (``nomad alloc fs``), else from the output of its one task (``nomad alloc logs``,
         stdout then stderr: the runner's own lines are on stderr)."""
         finished = state in ("succeeded", "failed")
         code = None if not finished else (0 if state == "succeeded" else 1)
-        p = run(["nomad", "alloc", "fs", "-job", d.name, "alloc/" + NOMAD_EVENTS.rsplit("/", 1)[1]])
+        p = run(_nomad(o, "alloc", "fs", "-job", d.name, "alloc/" + NOMAD_EVENTS.rsplit("/", 1)[1]))
         if p.returncode == 0 and p.stdout.strip():
             return from_step_events(d, p.stdout, finished, code)
         text = ""
         for extra in ([], ["-stderr"]):
-            argv = ["nomad", "alloc", "logs", *extra, "-job", d.name, d.name]
+            argv = _nomad(o, "alloc", "logs", *extra, "-job", d.name, d.name)
             p = run(argv)
             if p.returncode == 0:
                 text += p.stdout if p.stdout.endswith("\n") or not p.stdout else p.stdout + "\n"
@@ -418,7 +424,7 @@ class Nomad(Orchestrator):
                 f"b00t_datum = \"{d.datum}\" (nomad job inspect {d.name})"]
 
     def check_down(self, d: Deployed, o: Options, echo: Echo, run: Runner) -> bool:
-        job = _job(d, run)
+        job = _job(d, o, run)
         if job is None:
             echo(f"{d.datum}: no Nomad job {d.name}: nothing to stop")
             return False
