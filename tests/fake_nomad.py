@@ -76,6 +76,8 @@ class FakeNomad:
         self.logs: dict[tuple[str, str], str] = {}
         #: every task's State and Failed in the allocations
         self.task_state: tuple[str, bool] = ("running", False)
+        #: answer every Variable write with Nomad's 403 (a token without variable write)
+        self.deny_variables = False
         self._lock = threading.Lock()
         fake = self
 
@@ -159,6 +161,8 @@ class FakeNomad:
         if rest[:3] == ["client", "fs", "logs"] and len(rest) == 4:
             task, kind = query.get("task", ["?"])[0], query.get("type", ["stdout"])[0]
             return 200, self.logs.get((task, kind), f"{kind} of {task} in {rest[3]}\n")
+        if rest[:1] == ["var"] and method in ("PUT", "POST") and self.deny_variables:
+            return 403, "Permission denied"
         if rest[:1] == ["var"] and method in ("PUT", "POST"):
             var_path = "/".join(rest[1:])
             self.variables[var_path] = {"Path": var_path, "Items": dict((body or {}).get("Items") or {})}

@@ -203,6 +203,20 @@ def test_deploy_status_logs_down_via_mcp(prefix, tmp_path):
         assert r.returncode == 0 and "no Nomad job token-job: nothing to stop" in r.stderr, r.stderr
 
 
+def test_a_job_whose_variable_cannot_be_written_is_not_run(prefix, tmp_path):
+    """create_variable comes first and the session stops at its error: with a token that
+    may not write Variables (Nomad's 403), the job is never parsed nor registered, and
+    deploy exits 1 with the server's message."""
+    with FakeNomad() as api:
+        api.deny_variables = True
+        env = _env(tmp_path, prefix, api, API_TOKEN=HOSTILE)
+        r = _b00tc(["deploy", str(TOKEN_JOB), "--orchestrator", "nomad", "--via", "mcp"], env, tmp_path)
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert "mcp-nomad create_variable: error" in r.stderr and "403" in r.stderr
+        assert api.asked("PUT", "/v1/var/") and api.asked("POST", "/v1/jobs") == []
+        assert "pa$$" not in r.stdout + r.stderr
+
+
 def test_a_stacks_logs_read_each_members_newest_allocation(prefix, tmp_path):
     """A stack is one job, a group per member: logs reads each member's task in the
     newest allocation of its group, stdout then stderr."""
