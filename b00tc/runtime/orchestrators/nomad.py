@@ -169,7 +169,7 @@ class Nomad(Orchestrator):
                     return (exe, "-transport", "stdio"), f"npm {package}, installed in {root}"
         how = (f"`npm install -g {package}`" if package
                else "build it (https://github.com/kocierik/mcp-nomad: it has no npm package for this machine)")
-        where = f" (looked for mcp-nomad on PATH and in {', '.join(roots)})" if roots else " (looked for mcp-nomad on PATH)"
+        where = " (looked for mcp-nomad on PATH" + (f" and in {', '.join(roots)})" if roots else ")")
         return None, (f"no MCP server for nomad is installed{where}: install mcp-nomad with {how}, or name one in "
                       "nomad.mcp.toml on the datum search path or [mcp.nomad] in the config")
 
@@ -191,12 +191,12 @@ class Nomad(Orchestrator):
 
     def value_commands(self, stores: list, values: list[dict[str, str]], o: Options) -> list[Command]:
         """One ``nomad var put`` per Variable (``EnvFile`` of kind nomad), its one item
-        (``_nomadvars.variable_items``) as a JSON variable specification on stdin (``-in=json`` and ``-`` after the path; the
-        path argument wins over the spec's). ``-force``: without it the put is a
-        check-and-set at index 0, which only creates, and a redeploy must replace the
-        Variable. ``-out=none``: by default the command prints the variable, items
-        included, when its output is not a terminal. A Variable with no items is invalid to
-        Nomad and is left out."""
+        (``_nomadvars.variable_items``) as a JSON variable specification on stdin
+        (``-in=json`` and ``-`` after the path; the path argument wins over the spec's).
+        ``-force``: without it the put is a check-and-set at index 0, which only creates,
+        and a redeploy must replace the Variable. ``-out=none``: by default the command
+        prints the variable, its item included, when its output is not a terminal. A job
+        with no values has no Variable (one with no items is invalid to Nomad)."""
         from b00tc.backends._nomadvars import variable_items
 
         out = []
@@ -348,7 +348,8 @@ class Nomad(Orchestrator):
         st = self.status_of(d, job if isinstance(job, dict) else None, allocs if isinstance(allocs, list) else [])
         if d.workflow and allocs and st.state not in ("not deployed", "unknown"):
             finished = st.state in ("succeeded", "failed")
-            st.objects += from_runner_log(d, text, finished, None if not finished else (0 if st.state == "succeeded" else 1))
+            code = None if not finished else (0 if st.state == "succeeded" else 1)
+            st.objects += from_runner_log(d, text, finished, code)
         return st
 
     def _refuse_unless_managed(self, job: dict, d: Deployed) -> None:
