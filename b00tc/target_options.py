@@ -25,10 +25,10 @@ from typing import Optional
 from b00tc.backends._options import _BY_KEY, OPTIONS, Option, Options, defaults  # noqa: F401
 
 
-def build_namespace(result, target: str = "k8s") -> Optional[str]:
+def build_namespace(result, target: str) -> Optional[str]:
     """The namespace a build wrote its objects (k8s) or its jobs and Variables (nomad) into
     (-O TARGET.namespace, or the config file's): where day two looks when ``--namespace``
-    is not given."""
+    is not given; None for a target that has no such option."""
     return (result.target_options.get(target) or {}).get("namespace") or None
 
 

@@ -61,9 +61,7 @@ def _plain(node):
     if isinstance(node, list):
         return [_plain(v) for v in node]
     if isinstance(node, str) and len(node) >= 2 and node[0] == node[-1] == '"':
-        import json as _json
-
-        return _json.loads(node)
+        return json.loads(node)
     return node
 
 
@@ -138,7 +136,6 @@ class FakeNomad:
                 return 400, f"error parsing jobspec: {e}"
         if rest == ["jobs"] and method in ("POST", "PUT"):
             job = dict((body or {}).get("Job") or {})
-            job.setdefault("Status", "pending")
             job["Status"] = "running"
             self.jobs[job.get("ID", "")] = job
             return 200, {"EvalID": "eval-1", "EvalCreateIndex": 10, "JobModifyIndex": 10, "Warnings": "", "Index": 10}

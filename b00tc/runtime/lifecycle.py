@@ -69,7 +69,7 @@ def day_two(op: str, paths, orchestrator: str, config, *, via: str = "cli", incl
     deployed = deployed_of(result, orch)
     if op == "down":  # a stack before the stacks it includes (it may use their networks)
         deployed = down_order(deployed)
-    if namespace is None and orch.NAMESPACED:  # where build put the objects
+    if namespace is None:  # where build put the objects (a target without the option: None)
         from b00tc.target_options import build_namespace
 
         namespace = build_namespace(result, orch.target)

@@ -113,7 +113,7 @@ def make_plan(
     stdin. Without them those commands are shown, with nothing on their stdin."""
     orch = orchestrators.get(orchestrator)
     chosen = orch.profile(profile)
-    if namespace is None and orch.NAMESPACED:  # where build put the objects
+    if namespace is None:  # where build put the objects (a target without the option: None)
         from b00tc.target_options import build_namespace
 
         namespace = build_namespace(result, orch.target)

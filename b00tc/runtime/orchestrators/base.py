@@ -33,9 +33,6 @@ class Orchestrator:
     how_to_get: ClassVar[str]
 
     # -- capabilities -------------------------------------------------------------------
-    #: its target has a ``namespace`` option (-O TARGET.namespace): what day two and the
-    #: plan's calls use when --namespace is not given
-    NAMESPACED: ClassVar[bool] = False
     #: day two needs the compiled file again (docker compose -f FILE, a stack's script)
     DAY_TWO_NEEDS_FILE: ClassVar[bool] = False
     #: day two on the orchestrator's CLI first checks that it is available

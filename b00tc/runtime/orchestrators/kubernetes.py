@@ -231,7 +231,6 @@ class Kubernetes(Orchestrator):
     how_to_get = ("install kubectl (https://kubernetes.io/docs/tasks/tools/) and point it at a cluster "
                   "that answers: `kubectl config use-context NAME` (a local one: kind, k3d, minikube)")
     #: b00t's kubernetes.mcp datum starts `npx mcp-server-kubernetes`
-    NAMESPACED = True
     DEFAULT_MCP_PROFILE = MCP_SERVER_KUBERNETES
     MCP_DATUMS = ("kubernetes", "k8s")
     BUNDLED_MCP_DATUM = "kubernetes.mcp.toml"

@@ -128,6 +128,13 @@ def _answer_json(text: str):
         return None
 
 
+def _log_text(answer: str) -> str:
+    """The log in get_allocation_logs's answer (``{"logs": TEXT}``); the answer as it is
+    otherwise."""
+    doc = _answer_json(answer)
+    return doc["logs"] if isinstance(doc, dict) and isinstance(doc.get("logs"), str) else answer
+
+
 def _latest_allocs(allocs: list[dict], tasks: list[str]) -> list[tuple[str, str]]:
     """(allocation ID, task) of the newest allocation that runs each task (what ``nomad
     alloc logs -job JOB TASK`` reads), in the order of ``tasks``."""
@@ -149,7 +156,6 @@ class Nomad(Orchestrator):
     how_to_get = ("install Nomad (https://developer.hashicorp.com/nomad/install) and start an agent "
                   "(`nomad agent -dev` for a local one) or set NOMAD_ADDR")
     MCP_DATUMS = ("nomad",)
-    NAMESPACED = True
     DEFAULT_MCP_PROFILE = MCP_NOMAD
     #: get_job of a job that is not there is an error (Nomad's 404): an answer for day two
     MCP_ANSWERS = frozenset({"get_job"})
@@ -324,11 +330,7 @@ class Nomad(Orchestrator):
 
     def mcp_printed(self, c: McpCommand, text: str) -> str:
         """get_allocation_logs answers ``{"logs": TEXT}``: the log is TEXT."""
-        if c.tool == "get_allocation_logs":
-            doc = _answer_json(text)
-            if isinstance(doc, dict) and isinstance(doc.get("logs"), str):
-                return doc["logs"]
-        return text
+        return _log_text(text) if c.tool == "get_allocation_logs" else text
 
     def status_from_mcp(self, d: Deployed, profile: Optional[str], outcomes) -> Optional[Status]:
         """The status from get_job's and get_job_allocations's answers (the API's job and
@@ -343,7 +345,7 @@ class Nomad(Orchestrator):
             elif outcome.tool == "get_job_allocations" and outcome.ok:
                 allocs = _answer_json(outcome.text) or []
             elif outcome.tool == "get_allocation_logs" and outcome.ok:
-                log = self.mcp_printed(McpCommand(MCP_NOMAD, outcome.tool, {}), outcome.text)
+                log = _log_text(outcome.text)
                 text += log if log.endswith("\n") or not log else log + "\n"
         st = self.status_of(d, job if isinstance(job, dict) else None, allocs if isinstance(allocs, list) else [])
         if d.workflow and allocs and st.state not in ("not deployed", "unknown"):
